@@ -1,0 +1,41 @@
+# agent-app — `make help` lists the targets. Every target bootstraps .venv itself.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+
+.PHONY: help run test lint bench e2e eval clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP) ## start the app in the browser (works offline, no key needed)
+	$(VENV)/bin/streamlit run streamlit_app.py
+
+test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e)
+	sh scripts/ensure-chromium.sh
+	$(VENV)/bin/pytest
+
+e2e: $(STAMP) ## only the browser tests (Playwright + Debian chromium)
+	sh scripts/ensure-chromium.sh
+	$(VENV)/bin/pytest -m e2e
+
+lint: $(STAMP) ## ruff + mypy
+	$(VENV)/bin/ruff check agent_app tests tools benchmarks
+	$(VENV)/bin/mypy agent_app
+
+bench: $(STAMP) ## benchmarks: ratios against a baseline in the same run → benchmarks/results.json
+	$(PY) -m benchmarks.run
+
+eval: $(STAMP) ## knowledge-base retrieval quality (recall@k, MRR)
+	$(PY) benchmarks/eval_kb.py
+
+clean: ## remove the virtual environment and caches (not your data)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

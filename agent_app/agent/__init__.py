@@ -1,0 +1,1 @@
+"""The agent: graph factory (create_agent) and its middleware."""

@@ -1,0 +1,90 @@
+"""build_agent: the whole agent made from arguments — nothing is built at import time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware, HumanInTheLoopMiddleware
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+from agent_app.agent.context import AgentContext
+from agent_app.agent.history_middleware import HistoryRepairMiddleware, ToolCallValidationMiddleware
+from agent_app.agent.model_middleware import (
+    ContextTrimMiddleware,
+    MemoryRecallMiddleware,
+    ResilientModelMiddleware,
+)
+from agent_app.agent.tool_middleware import ToolGuardMiddleware
+from agent_app.prompts import load_prompt
+from agent_app.settings import Settings
+
+_SEMAPHORES: dict[int, threading.BoundedSemaphore] = {}
+_SEM_LOCK = threading.Lock()
+
+
+def model_semaphore(limit: int) -> threading.BoundedSemaphore:
+    """One process-wide semaphore per limit: 50 sessions never make 50 parallel retries (A2)."""
+    with _SEM_LOCK:
+        return _SEMAPHORES.setdefault(limit, threading.BoundedSemaphore(limit))
+
+
+def format_memories(items: list[dict[str, Any]], lang: str) -> str:
+    """Recalled memories as a labelled block of user-provided facts, not instructions (D7)."""
+    lines = "\n".join(f"- {item['text']}" for item in items)
+    return load_prompt("memory_recall", lang).replace("{memories}", lines)
+
+
+def build_agent(
+    settings: Settings,
+    *,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool] = (),
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    fallback: BaseChatModel | None = None,
+    fallback_label: str = "",
+    model_label: str = "",
+    backend: str = "model",
+    approval_tools: Sequence[str] = (),
+    lang: str | None = None,
+    extra_middleware: Sequence[AgentMiddleware] = (),
+) -> Any:
+    """Compile the agent graph: create_agent + our middleware, wired from arguments."""
+    middleware: list[AgentMiddleware] = [
+        HistoryRepairMiddleware(),
+        ResilientModelMiddleware(
+            max_retries=settings.max_retries,
+            semaphore=model_semaphore(settings.max_concurrent_model_calls),
+            fallback=fallback,
+            fallback_label=fallback_label,
+            backend=backend,
+            model_label=model_label,
+        ),
+        ContextTrimMiddleware(settings.context_tokens),
+        ToolCallValidationMiddleware(),
+        ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools]),
+    ]
+    if store is not None and settings.memory_recall:
+        middleware.insert(2, MemoryRecallMiddleware(settings.memory_recall_k, format_memories))
+    if approval_tools:
+        middleware.append(
+            HumanInTheLoopMiddleware(
+                interrupt_on={name: {"allowed_decisions": ["approve", "edit", "reject"]} for name in approval_tools}
+            )
+        )
+    middleware.extend(extra_middleware)
+    return create_agent(
+        model,
+        tools=list(tools),
+        system_prompt=load_prompt("system", lang or settings.lang),
+        middleware=middleware,
+        context_schema=AgentContext,
+        checkpointer=checkpointer,
+        store=store,
+    )

@@ -1,0 +1,104 @@
+"""Middleware that keeps the stored history valid: dangling calls, bad tool JSON, empty answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
+from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from langgraph.runtime import Runtime
+
+from agent_app.agent.context import AgentContext
+from agent_app.i18n import t
+
+log = logging.getLogger(__name__)
+MAX_REPAIRS = 2
+
+
+def repair_dangling(messages: list[AnyMessage], note: str) -> list[AnyMessage] | None:
+    """Insert a synthetic ToolMessage after every tool call that never got a result (A17)."""
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    repaired: list[AnyMessage] = []
+    changed = False
+    for i, msg in enumerate(messages):
+        repaired.append(msg)
+        if not isinstance(msg, AIMessage):
+            continue
+        calls = [*msg.tool_calls, *getattr(msg, "invalid_tool_calls", [])]
+        missing = [c for c in calls if c.get("id") and c["id"] not in answered]
+        if not missing:
+            continue
+        # Results already present right after this message stay first.
+        j = i + 1
+        while j < len(messages) and isinstance(messages[j], ToolMessage):
+            j += 1
+        for call in missing:
+            repaired.append(ToolMessage(note, tool_call_id=call["id"], name=call.get("name") or "", status="error"))
+            answered.add(call["id"])
+        changed = True
+    if not changed:
+        return None
+    # Move the synthetic results behind any real ToolMessages of the same turn.
+    return _stable_tool_order(repaired)
+
+
+def _stable_tool_order(messages: list[AnyMessage]) -> list[AnyMessage]:
+    out: list[AnyMessage] = []
+    i = 0
+    while i < len(messages):
+        msg = messages[i]
+        out.append(msg)
+        i += 1
+        if isinstance(msg, AIMessage):
+            block: list[AnyMessage] = []
+            while i < len(messages) and isinstance(messages[i], ToolMessage):
+                block.append(messages[i])
+                i += 1
+            out.extend(block)
+    return out
+
+
+class HistoryRepairMiddleware(AgentMiddleware):
+    """Before each run: a thread left with a tool call and no result gets one (no provider 400)."""
+
+    def before_agent(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        ctx = runtime.context
+        lang = ctx.lang if isinstance(ctx, AgentContext) else "en"
+        fixed = repair_dangling(list(state["messages"]), t("tool.not_executed", lang))
+        if fixed is None:
+            return None
+        log.warning("repaired a dangling tool call in the thread history")
+        return {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *fixed]}
+
+
+class ToolCallValidationMiddleware(AgentMiddleware):
+    """After each model call: invalid tool-call JSON never executes; the model is asked to re-emit (A10)."""
+
+    @hook_config(can_jump_to=["model", "end"])
+    def after_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        last = state["messages"][-1]
+        if not isinstance(last, AIMessage):
+            return None
+        invalid = list(getattr(last, "invalid_tool_calls", []) or [])
+        if not invalid:
+            return None
+        ctx = runtime.context
+        turn = ctx.turn if isinstance(ctx, AgentContext) else None
+        notes = [
+            ToolMessage(
+                "Error: the arguments were not a valid JSON object; nothing was executed. "
+                "Re-emit the call with valid JSON arguments.",
+                tool_call_id=c.get("id") or f"invalid-{i}", name=c.get("name") or "", status="error",
+            )
+            for i, c in enumerate(invalid)
+        ]
+        # Valid sibling calls still run: the tools node sees them via last.tool_calls.
+        if last.tool_calls:
+            return {"messages": notes}
+        if turn is not None:
+            turn.repairs += 1
+            if turn.repairs > MAX_REPAIRS:
+                return {"messages": notes, "jump_to": "end"}
+        return {"messages": notes, "jump_to": "model"}

@@ -1,0 +1,127 @@
+"""Runs one turn of the graph and translates its stream into typed events (DESIGN §2)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.messages import AIMessageChunk
+from langgraph.errors import GraphRecursionError
+
+from agent_app import events as ev
+from agent_app.agent.context import AgentContext
+from agent_app.errors import AppError, StepLimitError
+from agent_app.i18n import t
+from agent_app.providers.classify import classify
+from agent_app.providers.thinking import ThinkSplitter
+
+log = logging.getLogger(__name__)
+
+
+def _chunk_text(chunk: AIMessageChunk) -> str:
+    text = chunk.text
+    return text if isinstance(text, str) else str(text())
+
+
+def _custom_event(data: dict[str, Any], lang: str) -> list[ev.Event]:
+    kind = data.get("type")
+    if kind == "tool_start":
+        return [ev.ToolStart(data["call_id"], data["name"], data.get("args") or {})]
+    if kind == "tool_end":
+        out: list[ev.Event] = [ev.ToolEnd(data["call_id"], data.get("output", ""), data.get("error"), data.get("duration_ms", 0.0))]
+        return out + _citations(data.get("artifact"))
+    if kind == "usage":
+        return [ev.Usage(data["input_tokens"], data["output_tokens"], data["latency_ms"], data["model"])]
+    if kind == "memory_used":
+        return [ev.MemoryUsed(data["items"])]
+    if kind == "notice":
+        return [ev.Notice(data["kind"], t("notice.fallback", lang, model=data.get("model", "")))]
+    return []
+
+
+def _citations(artifact: Any) -> list[ev.Event]:
+    """Knowledge-base hits travel as the search tool's artifact: a list of hit dicts."""
+    if not isinstance(artifact, list):
+        return []
+    out: list[ev.Event] = []
+    for hit in artifact:
+        if isinstance(hit, dict) and "chunk_id" in hit:
+            out.append(ev.Citation(str(hit.get("source", "")), hit.get("page"), str(hit["chunk_id"]),
+                                   float(hit.get("score", 0.0)), str(hit.get("text", ""))[:500]))
+    return out
+
+
+def _interrupts(update: dict[str, Any]) -> list[ev.Event]:
+    out: list[ev.Event] = []
+    for intr in update.get("__interrupt__", ()):
+        value = getattr(intr, "value", {}) or {}
+        for req in value.get("action_requests", []):
+            out.append(ev.ApprovalRequired(req.get("id") or getattr(intr, "id", ""), req.get("name", ""), req.get("args") or {}))
+    return out
+
+
+class TurnStream:
+    """Iterates graph events for one run; remembers whether text was streamed or the run paused."""
+
+    def __init__(self, agent: Any, payload: Any, config: dict[str, Any], context: AgentContext,
+                 stop: threading.Event | None = None) -> None:
+        self.agent, self.payload, self.config, self.context = agent, payload, config, context
+        self.stop = stop or threading.Event()
+        self.splitter = ThinkSplitter()
+        self.answer_parts: list[str] = []
+        self.paused = False
+        self.error: AppError | None = None
+        self.stopped = False
+
+    def __iter__(self) -> Iterator[ev.Event]:
+        try:
+            yield from self._run()
+        except GraphRecursionError:
+            self.error = StepLimitError("recursion limit")
+        except AppError as err:
+            self.error = err
+        except Exception as exc:  # the provider's raw exception, if a middleware did not wrap it
+            log.warning("turn failed: %s", type(exc).__name__)
+            self.error = classify(exc, streamed=self.context.turn.streamed)
+
+    def _run(self) -> Iterator[ev.Event]:
+        stream = self.agent.stream(self.payload, self.config, context=self.context,
+                                   stream_mode=["messages", "custom", "updates"])
+        for mode, data in stream:
+            if self.stop.is_set():
+                self.stopped = True
+                stream.close()
+                return
+            if mode == "messages":
+                yield from self._on_message(*data)
+            elif mode == "custom" and isinstance(data, dict):
+                yield from _custom_event(data, self.context.lang)
+            elif mode == "updates" and isinstance(data, dict) and "__interrupt__" in data:
+                self.paused = True
+                yield from _interrupts(data)
+        yield from self._flush()
+
+    def _on_message(self, chunk: Any, meta: dict[str, Any]) -> Iterator[ev.Event]:
+        if not isinstance(chunk, AIMessageChunk) or meta.get("langgraph_node") != "model":
+            return
+        reasoning = chunk.additional_kwargs.get("reasoning_content")
+        if reasoning:
+            yield ev.Reasoning(str(reasoning))
+        text = _chunk_text(chunk)
+        if text:
+            for kind, piece in self.splitter.feed(text):
+                yield from self._piece(kind, piece)
+
+    def _piece(self, kind: str, piece: str) -> Iterator[ev.Event]:
+        if kind == "reasoning":
+            yield ev.Reasoning(piece)
+            return
+        self.context.turn.streamed = True
+        self.answer_parts.append(piece)
+        yield ev.Token(piece)
+
+    def _flush(self) -> Iterator[ev.Event]:
+        for kind, piece in self.splitter.flush():
+            yield from self._piece(kind, piece)

@@ -1,0 +1,104 @@
+"""Middleware around each tool call: live events, budgets, loop breaking, safe output."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langchain.agents.middleware import AgentMiddleware
+from langchain_core.messages import ToolMessage
+from langgraph.prebuilt.tool_node import ToolCallRequest
+from langgraph.types import Command
+
+from agent_app.agent.context import AgentContext, TurnState
+from agent_app.agent.model_middleware import _write
+from agent_app.textsafe import clean_text, truncate
+
+log = logging.getLogger(__name__)
+MAX_TOOL_OUTPUT = 20_000
+MAX_IDENTICAL_CALLS = 2
+
+
+def _safe_str(value: Any) -> str:
+    """Any tool result as text; an object whose __str__ raises becomes an error note."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except Exception:
+        try:
+            return str(value)
+        except Exception:
+            return "[tool returned an unprintable value]"
+
+
+def _turn(request: ToolCallRequest) -> TurnState:
+    ctx = getattr(request.runtime, "context", None)
+    return ctx.turn if isinstance(ctx, AgentContext) else TurnState()
+
+
+class ToolGuardMiddleware(AgentMiddleware):
+    """Emits tool_start/tool_end, enforces the per-turn cap and deadline, never lets a tool crash the turn."""
+
+    def __init__(self, max_tool_calls: int, tool_names: list[str], max_output: int = MAX_TOOL_OUTPUT) -> None:
+        super().__init__()
+        self.max_tool_calls, self.max_output = max_tool_calls, max_output
+        self.tool_names = sorted(tool_names)
+
+    def wrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command]) -> ToolMessage | Command:
+        call = request.tool_call
+        call_id, name = call.get("id") or "", call.get("name") or ""
+        args = call.get("args") if isinstance(call.get("args"), dict) else {}
+        turn = _turn(request)
+        turn.tool_calls += 1
+        _write({"type": "tool_start", "call_id": call_id, "name": name, "args": args})
+        started = time.perf_counter()
+        refusal = self._refusal(request, turn, name, args)
+        if refusal is not None:
+            result: ToolMessage | Command = ToolMessage(refusal, tool_call_id=call_id, name=name, status="error")
+        else:
+            result = self._run(request, handler, call_id, name)
+        self._emit_end(result, call_id, started)
+        return result
+
+    def _refusal(self, request: ToolCallRequest, turn: TurnState, name: str, args: dict[str, Any]) -> str | None:
+        if request.tool is None:
+            available = ", ".join(self.tool_names)
+            return f"Error: unknown tool {name[:60]!r}; nothing was executed. Available: [{available}]"
+        if turn.tool_calls > self.max_tool_calls:
+            return "Error: tool-call budget for this turn is used up; answer with what you have."
+        if time.monotonic() > turn.deadline:
+            return "Error: time budget for this turn is used up; answer with what you have."
+        key = f"{name}:{json.dumps(args, sort_keys=True, default=str)}"
+        turn.seen_calls[key] = turn.seen_calls.get(key, 0) + 1
+        if turn.seen_calls[key] > MAX_IDENTICAL_CALLS:
+            return "Error: this exact call was already made; do not repeat it. Answer with what you have."
+        return None
+
+    def _run(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command],
+             call_id: str, name: str) -> ToolMessage | Command:
+        try:
+            result = handler(request)
+        except Exception as exc:  # a failing tool is reported to the model, never raised
+            log.warning("tool %s failed: %s", name, type(exc).__name__)
+            detail = truncate(clean_text(_safe_str(exc)), 500)
+            return ToolMessage(f"Error: tool {name} failed: {detail}", tool_call_id=call_id, name=name, status="error")
+        if isinstance(result, ToolMessage):
+            text = result.content if isinstance(result.content, str) else _safe_str(result.content)
+            result.content = truncate(clean_text(text), self.max_output)
+        return result
+
+    @staticmethod
+    def _emit_end(result: ToolMessage | Command, call_id: str, started: float) -> None:
+        duration = (time.perf_counter() - started) * 1000
+        if isinstance(result, ToolMessage):
+            text = result.content if isinstance(result.content, str) else _safe_str(result.content)
+            error = text[:300] if result.status == "error" else None
+            _write({"type": "tool_end", "call_id": call_id, "output": truncate(text, 2000),
+                    "error": error, "duration_ms": duration, "artifact": result.artifact})
+        else:
+            _write({"type": "tool_end", "call_id": call_id, "output": "", "error": None,
+                    "duration_ms": duration, "artifact": None})

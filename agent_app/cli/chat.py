@@ -1,0 +1,82 @@
+"""`agent-app chat`: an interactive terminal conversation, or one JSON-lines turn with --json."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any
+
+from agent_app import events as ev
+from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
+from agent_app.errors import AppError
+
+EXIT_OK, EXIT_ERROR, EXIT_APPROVAL = 0, 1, 3
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("chat", help="chat in the terminal (or one JSON-lines turn with --json)")
+    p.add_argument("text", nargs="?", help="the message (one-shot mode)")
+    p.add_argument("--json", action="store_true", help="print one JSON event per line and exit")
+    p.add_argument("--thread", help="continue this conversation")
+    p.add_argument("--provider", choices=["dashscope", "ollama", "openai", "offline"])
+    p.add_argument("--model")
+    p.add_argument("--lang", choices=["zh", "en"])
+    p.add_argument("--approve", choices=["ask", "all", "none"], default=None,
+                   help="ask: pause on tools that need approval; all: ask for every tool; none: never ask")
+    add_user_arg(p)
+    p.set_defaults(func=run)
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, str, str]:
+    from agent_app.app import open_service
+
+    settings = settings_from(args, approval_mode=args.approve, lang=args.lang)
+    return open_service(settings), user_of(args, settings), settings.lang
+
+
+def _thread(svc: Any, user: str, args: argparse.Namespace) -> str:
+    if args.thread:
+        svc.get_thread(user, args.thread)
+        thread_id = str(args.thread)
+    else:
+        thread_id = svc.new_thread(user).id
+    if args.provider or args.model:
+        svc.set_thread_options(user, thread_id, provider=args.provider, model=args.model)
+    return thread_id
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        svc, user, lang = _open(args)
+    except AppError as err:
+        return fail(err)
+    try:
+        thread_id = _thread(svc, user, args)
+        if args.json:
+            return run_json(svc, user, thread_id, args.text or "", lang)
+        from agent_app.cli.repl import Repl
+
+        return Repl(svc, user, thread_id, lang).loop(first=args.text)
+    except AppError as err:
+        return fail(err, lang)
+    finally:
+        svc.close()
+
+
+def run_json(svc: Any, user: str, thread_id: str, text: str, lang: str) -> int:
+    """One turn; the text goes to the model verbatim (no /commands in one-shot mode)."""
+    code = EXIT_ERROR
+    stop = threading.Event()
+    try:
+        for event in svc.stream(thread_id, text, user_id=user, stop=stop, lang=lang):
+            sys.stdout.write(ev.to_json(event) + "\n")
+            sys.stdout.flush()
+            if isinstance(event, ev.Done):
+                code = EXIT_OK
+            elif isinstance(event, ev.ApprovalRequired):
+                code = EXIT_APPROVAL
+    except KeyboardInterrupt:
+        stop.set()
+        return 130
+    return code

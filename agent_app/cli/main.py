@@ -1,0 +1,43 @@
+"""Entry point of `agent-app`: parses arguments and dispatches to one command module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each command module exposes register(subparsers) and sets `func` on its parser.
+COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd", "ui")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agent-app", description="Qwen-first agent chat.")
+    parser.add_argument("--data-dir", help="data directory (default: $AGENT_APP_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"agent_app.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"agent_app.cli.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agent_app.logsetup import configure_logging
+
+    configure_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

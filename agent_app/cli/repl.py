@@ -1,0 +1,131 @@
+"""The interactive chat loop: streaming output, live tool steps, /commands, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any
+
+from agent_app import events as ev
+from agent_app.errors import AppError
+
+HELP = """commands:
+  /new              start a new conversation
+  /threads          list conversations
+  /switch ID        continue another conversation (an id prefix is enough)
+  /model [P:M]      show or set the provider/model of this conversation (e.g. ollama:qwen3:0.6b)
+  /help             this help
+  /quit             leave (Ctrl-D works too); Ctrl-C stops the current answer"""
+DIM, RESET = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
+
+
+class Repl:
+    """A terminal conversation over ChatService."""
+
+    def __init__(self, svc: Any, user: str, thread_id: str, lang: str) -> None:
+        self.svc, self.user, self.thread_id, self.lang = svc, user, thread_id, lang
+
+    def loop(self, first: str | None = None) -> int:
+        print(f"{DIM}agent-app — conversation {self.thread_id[:8]} · /help for commands{RESET}")
+        pending = first
+        while True:
+            try:
+                line = pending if pending is not None else input("\n> ")
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return 0
+            pending = None
+            if line.strip() in ("/quit", "/exit"):
+                return 0
+            if line.startswith("/"):
+                self.command(line.strip())
+            elif line.strip():
+                self.turn(line)
+
+    def command(self, line: str) -> None:
+        name, _, arg = line.partition(" ")
+        try:
+            handler = {"/new": self._new, "/threads": self._threads, "/switch": self._switch,
+                       "/model": self._model, "/help": lambda _a: print(HELP)}.get(name)
+            if handler is None:
+                print(f"unknown command {name}; /help lists them")
+            else:
+                handler(arg.strip())
+        except AppError as err:
+            print(f"error: {err.user_message(self.lang)}")
+
+    def _new(self, _arg: str) -> None:
+        self.thread_id = self.svc.new_thread(self.user).id
+        print(f"new conversation {self.thread_id[:8]}")
+
+    def _threads(self, _arg: str) -> None:
+        for info in self.svc.list_threads(self.user):
+            mark = "*" if info.id == self.thread_id else " "
+            print(f"{mark} {info.id[:8]}  {info.title or '(untitled)'}")
+
+    def _switch(self, arg: str) -> None:
+        matches = [i for i in self.svc.list_threads(self.user) if arg and i.id.startswith(arg)]
+        if len(matches) != 1:
+            print("no such conversation" if not matches else "ambiguous id prefix")
+            return
+        self.thread_id = matches[0].id
+        for msg in self.svc.messages(self.user, self.thread_id)[-6:]:
+            if msg["role"] in ("user", "assistant") and msg["text"]:
+                print(f"{DIM}{msg['role']}:{RESET} {msg['text'][:300]}")
+
+    def _model(self, arg: str) -> None:
+        if arg:
+            from agent_app.providers.chat import parse_model_spec
+
+            provider, model = parse_model_spec(arg, self.svc.settings.resolved_provider)
+            self.svc.set_thread_options(self.user, self.thread_id, provider=provider, model=model)
+        opts = self.svc.get_thread(self.user, self.thread_id).options
+        provider = opts.get("provider") or self.svc.settings.resolved_provider
+        print(f"model: {provider}:{opts.get('model') or self.svc.settings.resolved_model}")
+
+    def turn(self, text: str) -> None:
+        stop = threading.Event()
+        events = self.svc.stream(self.thread_id, text, user_id=self.user, stop=stop, lang=self.lang)
+        try:
+            for event in events:
+                self.render(event)
+        except KeyboardInterrupt:
+            stop.set()
+            for event in events:  # let the service close the turn cleanly
+                if isinstance(event, ev.Error):
+                    print(f"\n{DIM}[{event.message}]{RESET}")
+        sys.stdout.write("\n")
+
+    def render(self, event: ev.Event) -> None:
+        out = sys.stdout
+        if isinstance(event, ev.Token):
+            out.write(event.text)
+        elif isinstance(event, ev.Reasoning):
+            out.write(f"{DIM}{event.text}{RESET}")
+        elif isinstance(event, ev.ToolStart):
+            out.write(f"\n{DIM}⚙ {event.name} {json.dumps(event.args, ensure_ascii=False)[:200]}{RESET}\n")
+        elif isinstance(event, ev.ToolEnd):
+            status = f"✗ {event.error[:200]}" if event.error else f"✓ {event.output[:200]}"
+            out.write(f"{DIM}  {status} ({event.duration_ms:.0f} ms){RESET}\n")
+        elif isinstance(event, ev.ApprovalRequired):
+            self.approve(event)
+        elif isinstance(event, ev.Error | ev.Notice):
+            out.write(f"\n[{event.message}]")
+        out.flush()
+
+    def approve(self, event: ev.ApprovalRequired) -> None:
+        args = json.dumps(event.args, ensure_ascii=False)
+        answer = input(f"\nallow tool {event.name} {args}? [y]es / [e]dit / [n]o: ").strip().lower()
+        if answer.startswith("e"):
+            raw = input("new arguments (JSON): ")
+            try:
+                decision = {"type": "edit", "edited_action": {"name": event.name, "args": json.loads(raw)}}
+            except ValueError:
+                decision = {"type": "reject", "message": "invalid arguments"}
+        elif answer.startswith("y"):
+            decision = {"type": "approve"}
+        else:
+            decision = {"type": "reject", "message": "the user rejected this call"}
+        for follow in self.svc.resume(self.thread_id, [decision], user_id=self.user, lang=self.lang):
+            self.render(follow)

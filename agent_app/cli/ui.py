@@ -1,0 +1,28 @@
+"""`agent-app ui`: start the Streamlit front end."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ui", help="start the browser app (Streamlit)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    if args.data_dir:
+        env["AGENT_APP_DATA_DIR"] = args.data_dir
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
+           "--server.address", args.address]
+    return subprocess.call(cmd, env=env)

@@ -1,0 +1,244 @@
+"""Document parsers: file → sections of plain text with page and heading (run inside the worker)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from agent_app.knowledge.errors import DocumentError
+from agent_app.knowledge.htmltext import html_sections
+from agent_app.knowledge.zipguard import check_docx
+from agent_app.textsafe import clean_text
+
+Section = dict[str, Any]  # {"text": str, "page": int | None, "heading": str | None}
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_CJK_BREAK = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\n(?=[\u3000-\u9fff\uff00-\uffef])")
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def parse_file(path: str, kind: str) -> list[Section]:
+    """Dispatch on the verified kind; the result is JSON-able."""
+    if kind == "pdf":
+        return parse_pdf(path)
+    if kind == "docx":
+        return parse_docx(path)
+    with open(path, "rb") as fh:
+        text = decode_text(fh.read())
+    if kind == "md":
+        return parse_markdown(text)
+    if kind == "html":
+        return html_sections(text)
+    if kind == "csv":
+        return parse_csv(text)
+    return [{"text": text, "page": None, "heading": None}]
+
+
+def decode_text(data: bytes) -> str:
+    """BOM, then strict UTF-8, then GB18030 if it yields CJK, then detection, then replace."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return clean_text(data.decode(codec, "replace"))
+    with contextlib.suppress(UnicodeDecodeError):
+        return clean_text(data.decode("utf-8"))
+    with contextlib.suppress(UnicodeDecodeError):
+        text = data.decode("gb18030")
+        if _mostly_cjk(text):
+            return clean_text(text)
+    if b"\x00" in data[:4096]:
+        for codec in ("utf-16-le", "utf-16-be"):
+            with contextlib.suppress(UnicodeDecodeError):
+                return clean_text(data[: len(data) - len(data) % 2].decode(codec))
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1024 * 1024]).best()
+    codec = best.encoding if best is not None else "utf-8"
+    return clean_text(data.decode(codec, "replace"))
+
+
+def _mostly_cjk(text: str) -> bool:
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    cjk = sum(1 for ch in wide if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+    return not wide or cjk / len(wide) >= 0.7
+
+
+def parse_markdown(text: str) -> list[Section]:
+    """Split at ATX headings; each section remembers its heading path (A > B > C)."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    lines: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        body = "\n".join(lines).strip()
+        if body:
+            heading = " > ".join(title for _, title in path) or None
+            sections.append({"text": body, "page": None, "heading": heading})
+        lines.clear()
+
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        match = None if in_fence else _MD_HEADING.match(line)
+        if match is None:
+            lines.append(line)
+            continue
+        flush()
+        level = len(match.group(1))
+        path = [(lvl, title) for lvl, title in path if lvl < level] + [(level, match.group(2))]
+    flush()
+    return sections
+
+
+def parse_csv(text: str) -> list[Section]:
+    """One line per row: 'column: value；column: value' so each row reads on its own."""
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    rows = csv.reader(io.StringIO(text), dialect)
+    header = next(rows, None) or []
+    out = [
+        "；".join(f"{h}: {v}" if h else v for h, v in zip(header, row, strict=False) if v.strip())
+        for row in rows
+    ]
+    body = "\n".join(line for line in out if line)
+    return [{"text": body or " ".join(header), "page": None, "heading": None}]
+
+
+def parse_pdf(path: str) -> list[Section]:
+    """One section per page (1-based page numbers); encrypted and text-less PDFs are refused."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not _try_empty_password(reader):
+            raise DocumentError("encrypted")
+        with _shared_fonts():
+            pages = [(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DocumentError("corrupt") from exc
+    sections = [
+        {"text": _CJK_BREAK.sub("", clean_text(text)).strip(), "page": number, "heading": None}
+        for number, text in pages
+    ]
+    sections = [s for s in sections if s["text"]]
+    if not sections:
+        raise DocumentError("no_text")
+    return sections
+
+
+def _try_empty_password(reader: Any) -> bool:
+    """Owner-password-only PDFs open with an empty user password; real passwords do not."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # noqa: BLE001 — unsupported algorithms or missing crypto backend
+        return False
+
+
+@contextlib.contextmanager
+def _shared_fonts() -> Iterator[None]:
+    """pypdf re-parses a font's ToUnicode map on every page; share it within one document."""
+    try:
+        from pypdf.generic import _font
+    except ImportError:  # pypdf layout changed: run uncached
+        yield
+        return
+    original = _font.Font.__dict__.get("from_font_resource")
+    if not isinstance(original, classmethod):
+        yield
+        return
+    cache: dict[tuple[int, int], Any] = {}
+
+    def cached(cls: Any, obj: Any) -> Any:
+        ref = getattr(obj, "indirect_reference", None)
+        if ref is None:
+            return original.__func__(cls, obj)
+        key = (ref.idnum, ref.generation)
+        if key not in cache:
+            cache[key] = original.__func__(cls, obj)
+        return cache[key]
+
+    _font.Font.from_font_resource = classmethod(cached)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        _font.Font.from_font_resource = original  # type: ignore[method-assign]
+
+
+def parse_docx(path: str) -> list[Section]:
+    """Paragraphs and tables in body order; Heading/Title styles become the heading path."""
+    check_docx(path)
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(path)
+    except Exception as exc:  # noqa: BLE001 — python-docx raises many types on bad input
+        raise DocumentError("corrupt") from exc
+    sections: list[Section] = []
+    path_titles: list[tuple[int, str]] = []
+    lines: list[str] = []
+    for element in document.element.body.iterchildren():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "tbl":
+            lines.extend(_table_lines(Table(element, document)))
+            continue
+        if tag != "p":
+            continue
+        para = Paragraph(element, document)
+        level = _heading_level(para)
+        if level is None:
+            if para.text.strip():
+                lines.append(para.text)
+            continue
+        _flush_docx(sections, path_titles, lines)
+        path_titles = [(lvl, t) for lvl, t in path_titles if lvl < level] + [(level, para.text.strip())]
+    _flush_docx(sections, path_titles, lines)
+    return sections
+
+
+def _flush_docx(sections: list[Section], titles: list[tuple[int, str]], lines: list[str]) -> None:
+    body = clean_text("\n".join(lines)).strip()
+    if body:
+        heading = " > ".join(t for _, t in titles if t) or None
+        sections.append({"text": body, "page": None, "heading": heading})
+    lines.clear()
+
+
+def _heading_level(para: Any) -> int | None:
+    try:
+        name = (para.style.name or "").lower() if para.style is not None else ""
+    except (KeyError, AttributeError):
+        return None
+    if name == "title":
+        return 0
+    match = re.match(r"(heading|标题)\s*(\d)", name)
+    return int(match.group(2)) if match and para.text.strip() else None
+
+
+def _table_lines(table: Any) -> list[str]:
+    lines = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            text = cell.text.strip()
+            if text and (not cells or cells[-1] != text):  # merged cells repeat
+                cells.append(text)
+        if cells:
+            lines.append(" | ".join(cells))
+    return lines

@@ -1,0 +1,240 @@
+"""SQLite tables of the knowledge base: collections, documents, chunks and a jieba-segmented FTS5."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from agent_app.knowledge.chunking import Chunk
+from agent_app.knowledge.segment import segment_for_index
+from agent_app.storage.sqlite import connect
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kb_collections (
+    id INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
+    created_at REAL NOT NULL, UNIQUE (owner, name));
+CREATE TABLE IF NOT EXISTS kb_documents (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES kb_collections(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, name_key TEXT NOT NULL, content_hash TEXT NOT NULL,
+    stored_name TEXT, kind TEXT, size INTEGER NOT NULL DEFAULT 0, pages INTEGER,
+    chunk_count INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, error TEXT, embedder TEXT,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, UNIQUE (collection_id, name_key));
+CREATE INDEX IF NOT EXISTS kb_documents_hash ON kb_documents(collection_id, content_hash);
+CREATE TABLE IF NOT EXISTS kb_chunks (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES kb_documents(id) ON DELETE CASCADE,
+    collection_id INTEGER NOT NULL, ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL, page INTEGER, heading TEXT);
+CREATE INDEX IF NOT EXISTS kb_chunks_document ON kb_chunks(document_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts USING fts5(
+    seg, cid UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+DOC_COLUMNS = (
+    "id, collection_id, name, content_hash, kind, size, pages, chunk_count, status, error, "
+    "embedder, created_at, updated_at"
+)
+
+
+class KnowledgeStore:
+    """The source of truth; one connection per thread, explicit transactions for writes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        with self.transaction() as conn:
+            conn.executescript("COMMIT; " + SCHEMA + " BEGIN;") if conn.in_transaction else None
+        self.conn.executescript(SCHEMA)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (all or nothing)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM kb_meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO kb_meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- collections ------------------------------------------------------------------------
+    def ensure_collection(self, owner: str, name: str) -> int:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO kb_collections (owner, name, created_at) VALUES (?, ?, ?)",
+                (owner, name, time.time()),
+            )
+            row = conn.execute(
+                "SELECT id FROM kb_collections WHERE owner = ? AND name = ?", (owner, name)
+            ).fetchone()
+        return int(row[0])
+
+    def collection_id(self, owner: str, name: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM kb_collections WHERE owner = ? AND name = ?", (owner, name)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def list_collections(self, owner: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT c.id, c.name, c.created_at, COUNT(d.id), COALESCE(SUM(d.chunk_count), 0) "
+            "FROM kb_collections c LEFT JOIN kb_documents d "
+            "ON d.collection_id = c.id AND d.status = 'ready' "
+            "WHERE c.owner = ? GROUP BY c.id ORDER BY c.name",
+            (owner,),
+        ).fetchall()
+        keys = ("id", "name", "created_at", "documents", "chunks")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def delete_collection(self, conn: sqlite3.Connection, collection_id: int) -> list[int]:
+        """Delete a collection's rows; returns the chunk ids whose vectors must go too."""
+        ids = [r[0] for r in conn.execute("SELECT id FROM kb_chunks WHERE collection_id = ?", (collection_id,))]
+        _delete_fts(conn, ids)
+        conn.execute("DELETE FROM kb_collections WHERE id = ?", (collection_id,))
+        return ids
+
+    # -- documents --------------------------------------------------------------------------
+    def find_document(self, collection_id: int, *, name_key: str | None = None, content_hash: str | None = None) -> dict[str, Any] | None:
+        if name_key is not None:
+            where, arg = "name_key = ?", name_key
+        else:
+            where, arg = "content_hash = ? AND status = 'ready'", content_hash
+        row = self.conn.execute(
+            f"SELECT {DOC_COLUMNS}, stored_name FROM kb_documents WHERE collection_id = ? AND {where}",
+            (collection_id, arg),
+        ).fetchone()
+        return _doc_dict(row, extra=("stored_name",)) if row else None
+
+    def list_documents(self, collection_ids: Iterable[int]) -> list[dict[str, Any]]:
+        ids = list(collection_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT {DOC_COLUMNS} FROM kb_documents WHERE collection_id IN ({marks}) ORDER BY name", ids
+        ).fetchall()
+        return [_doc_dict(row) for row in rows]
+
+    def delete_document(self, conn: sqlite3.Connection, document_id: int) -> list[int]:
+        """Delete one document with its chunks and FTS rows; returns its chunk ids."""
+        ids = [r[0] for r in conn.execute("SELECT id FROM kb_chunks WHERE document_id = ?", (document_id,))]
+        _delete_fts(conn, ids)
+        conn.execute("DELETE FROM kb_chunks WHERE document_id = ?", (document_id,))
+        conn.execute("DELETE FROM kb_documents WHERE id = ?", (document_id,))
+        return ids
+
+    def insert_document(self, conn: sqlite3.Connection, collection_id: int, doc: dict[str, Any]) -> int:
+        now = time.time()
+        cur = conn.execute(
+            "INSERT INTO kb_documents (collection_id, name, name_key, content_hash, stored_name, kind, "
+            "size, pages, chunk_count, status, error, embedder, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                collection_id, doc["name"], doc["name_key"], doc["content_hash"], doc.get("stored_name"),
+                doc.get("kind"), doc.get("size", 0), doc.get("pages"), doc.get("chunk_count", 0),
+                doc["status"], doc.get("error"), doc.get("embedder"), now, now,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def insert_chunks(self, conn: sqlite3.Connection, collection_id: int, document_id: int, chunks: list[Chunk]) -> list[int]:
+        """Insert chunk rows and their FTS rows; returns the new chunk ids in order."""
+        ids = []
+        for chunk in chunks:
+            cur = conn.execute(
+                "INSERT INTO kb_chunks (document_id, collection_id, ordinal, text, page, heading) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (document_id, collection_id, chunk.ordinal, chunk.text, chunk.page, chunk.heading),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        conn.executemany(
+            "INSERT INTO kb_fts (rowid, seg, cid) VALUES (?, ?, ?)",
+            [(cid, segment_for_index(ch.index_text), collection_id) for cid, ch in zip(ids, chunks, strict=True)],
+        )
+        return ids
+
+    # -- chunks -----------------------------------------------------------------------------
+    def chunks_by_ids(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            "SELECT c.id, c.text, c.page, c.heading, c.ordinal, d.name, k.name "
+            "FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id "
+            f"JOIN kb_collections k ON k.id = c.collection_id WHERE c.id IN ({marks})",
+            ids,
+        ).fetchall()
+        keys = ("chunk_id", "text", "page", "heading", "ordinal", "source", "collection")
+        return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
+
+    def document_chunks(self, document_id: int, limit: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT id, ordinal, text, page, heading FROM kb_chunks WHERE document_id = ? "
+            "ORDER BY ordinal LIMIT ?",
+            (document_id, limit),
+        ).fetchall()
+        keys = ("chunk_id", "ordinal", "text", "page", "heading")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def iter_all_chunks(self, batch: int = 256) -> Iterator[list[tuple[int, int, str, str | None]]]:
+        """(id, collection_id, text, heading) in id order, in batches (for re-indexing)."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, collection_id, text, heading FROM kb_chunks WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+    def bm25(self, match: str, collection_ids: list[int], limit: int) -> list[tuple[int, float]]:
+        """FTS5 BM25 over segmented text, filtered by collection; best first."""
+        marks = ",".join("?" * len(collection_ids))
+        rows = self.conn.execute(
+            f"SELECT rowid, rank FROM kb_fts WHERE kb_fts MATCH ? AND cid IN ({marks}) "
+            "ORDER BY rank LIMIT ?",
+            (match, *collection_ids, limit),
+        ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def _delete_fts(conn: sqlite3.Connection, ids: list[int]) -> None:
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        conn.execute(f"DELETE FROM kb_fts WHERE rowid IN ({','.join('?' * len(part))})", part)
+
+
+def _doc_dict(row: tuple[Any, ...], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    keys = tuple(k.strip() for k in DOC_COLUMNS.split(",")) + extra
+    return dict(zip(keys, row, strict=True))

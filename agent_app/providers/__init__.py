@@ -1,0 +1,1 @@
+"""Models and embeddings: DashScope (Qwen), Ollama, OpenAI-compatible, offline."""

@@ -1,0 +1,122 @@
+"""Chat model factory: one place that knows how each provider's client is built (DESIGN §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from agent_app.errors import ProviderNotConfiguredError
+from agent_app.logsetup import register_secret
+from agent_app.settings import DEFAULT_MODELS, Settings
+
+
+@dataclass
+class ModelChoice:
+    """Provider, model and options chosen for one conversation."""
+
+    provider: str
+    model: str
+    thinking: bool = False
+    temperature: float | None = None
+    notices: list[str] = field(default_factory=list)
+    supports_tools: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+def parse_model_spec(spec: str, default_provider: str) -> tuple[str, str]:
+    """'ollama:qwen3:0.6b' → ('ollama', 'qwen3:0.6b'); 'qwen-max' → (default, 'qwen-max')."""
+    head, _, rest = spec.partition(":")
+    if head in DEFAULT_MODELS and rest:
+        return head, rest
+    return default_provider, spec
+
+
+def _timeout(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout)
+
+
+def _dashscope(settings: Settings, choice: ModelChoice) -> BaseChatModel:
+    from langchain_qwq import ChatQwen
+
+    if not settings.dashscope_api_key:
+        raise ProviderNotConfiguredError("DASHSCOPE_API_KEY missing")
+    key = settings.dashscope_api_key.get_secret_value()
+    register_secret(key)
+    extra: dict[str, Any] = {"enable_search": True} if settings.enable_search else {}
+    return ChatQwen(
+        model=choice.model,
+        api_key=key,
+        api_base=settings.dashscope_base,
+        enable_thinking=choice.thinking,
+        temperature=choice.temperature,
+        max_retries=0,  # our middleware retries, and never on quota or inspection errors
+        timeout=_timeout(settings),
+        streaming=True,
+        extra_body=extra or None,
+    )
+
+
+def _ollama(settings: Settings, choice: ModelChoice) -> BaseChatModel:
+    from langchain_ollama import ChatOllama
+
+    return ChatOllama(
+        model=choice.model,
+        base_url=settings.ollama_host,
+        reasoning=choice.thinking,
+        temperature=choice.temperature,
+        client_kwargs={"timeout": _timeout(settings), "trust_env": False},
+    )
+
+
+def _openai(settings: Settings, choice: ModelChoice) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    if not settings.openai_base_url and not settings.openai_api_key:
+        raise ProviderNotConfiguredError("OPENAI_BASE_URL / OPENAI_API_KEY missing")
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    register_secret(key)
+    return ChatOpenAI(
+        model=choice.model,
+        base_url=settings.openai_base_url,
+        api_key=key,
+        temperature=choice.temperature,
+        max_retries=0,
+        timeout=_timeout(settings),
+        streaming=True,
+        stream_usage=True,
+    )
+
+
+def _offline(settings: Settings, choice: ModelChoice) -> BaseChatModel:
+    from agent_app.providers.offline_chat import OfflineChatModel
+
+    return OfflineChatModel(lang=settings.lang)
+
+
+_BUILDERS = {"dashscope": _dashscope, "ollama": _ollama, "openai": _openai, "offline": _offline}
+
+
+def make_chat_model(settings: Settings, choice: ModelChoice) -> BaseChatModel:
+    """Build the LangChain chat client for a choice; raises ProviderNotConfiguredError."""
+    return _BUILDERS[choice.provider](settings, choice)
+
+
+def default_choice(settings: Settings, options: dict[str, Any] | None = None) -> ModelChoice:
+    """The model choice for a thread: its stored options over the settings' defaults."""
+    opts = options or {}
+    provider = opts.get("provider") or settings.resolved_provider
+    model = opts.get("model") or (
+        settings.resolved_model if provider == settings.resolved_provider else DEFAULT_MODELS[provider]
+    )
+    return ModelChoice(
+        provider=provider,
+        model=model,
+        thinking=bool(opts.get("thinking", settings.enable_thinking)),
+        temperature=opts.get("temperature", settings.temperature),
+    )

@@ -1,0 +1,41 @@
+"""Model choice preparation: capability checks before a model is used (Ollama /api/show)."""
+
+from __future__ import annotations
+
+import time
+
+from agent_app.errors import ProviderNotConfiguredError
+from agent_app.i18n import t
+from agent_app.providers.chat import ModelChoice
+from agent_app.providers.ollama_check import capabilities, check_server
+from agent_app.settings import Settings
+
+_CACHE_TTL_S = 60.0
+_caps_cache: dict[tuple[str, str], tuple[float, set[str]]] = {}
+
+
+def _ollama_caps(settings: Settings, model: str) -> set[str]:
+    key = (settings.ollama_host, model)
+    hit = _caps_cache.get(key)
+    if hit and time.monotonic() - hit[0] < _CACHE_TTL_S:
+        return hit[1]
+    check_server(settings.ollama_host, allow_remote=settings.ollama_allow_remote)
+    caps = capabilities(settings.ollama_host, model)
+    _caps_cache[key] = (time.monotonic(), caps)
+    return caps
+
+
+def prepare_choice(settings: Settings, choice: ModelChoice) -> ModelChoice:
+    """Validate a choice and fill in what the model can do; raises a clear AppError."""
+    if choice.provider == "dashscope" and not settings.dashscope_api_key:
+        raise ProviderNotConfiguredError("no DashScope key")
+    if choice.provider == "ollama":
+        caps = _ollama_caps(settings, choice.model)
+        if caps and "tools" not in caps:
+            choice.supports_tools = False
+            choice.notices.append(t("notice.no_tools", settings.lang, model=choice.model))
+        if choice.thinking and caps and "thinking" not in caps:
+            choice.thinking = False
+    if choice.provider == "offline":
+        choice.supports_tools = False
+    return choice

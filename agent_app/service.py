@@ -1,0 +1,260 @@
+"""ChatService: the one façade the UI and the CLI call (DESIGN §1–2)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+from langgraph.types import Command
+
+from agent_app import events as ev
+from agent_app import transcript
+from agent_app.agent.context import AgentContext, TurnState
+from agent_app.agent.graph import build_agent
+from agent_app.agent.history_middleware import repair_dangling
+from agent_app.agent.runner import TurnStream
+from agent_app.errors import AppError, NotFoundError
+from agent_app.i18n import t
+from agent_app.providers.chat import ModelChoice, default_choice, make_chat_model, parse_model_spec
+from agent_app.providers.models import prepare_choice
+from agent_app.settings import Settings
+from agent_app.storage.threads import ThreadInfo, ThreadRegistry
+from agent_app.textsafe import clean_text
+
+log = logging.getLogger(__name__)
+ModelFactory = Callable[[ModelChoice], BaseChatModel]
+
+
+class ChatService:
+    """Conversations, turns and everything the front ends show; built from arguments."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: ThreadRegistry,
+        checkpointer: BaseCheckpointSaver,
+        store: BaseStore | None = None,
+        tools: Sequence[BaseTool] = (),
+        model_factory: ModelFactory | None = None,
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings, self.registry, self.checkpointer, self.store = settings, registry, checkpointer, store
+        self.tools = list(tools)
+        self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
+        self._agents: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+        self.extras = extras or {}
+
+    # ---- threads -------------------------------------------------------------------------
+    def new_thread(self, user_id: str, title: str = "", options: dict[str, Any] | None = None) -> ThreadInfo:
+        return self.registry.create(user_id, title, options)
+
+    def list_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
+        return self.registry.list(user_id, query)
+
+    def get_thread(self, user_id: str, thread_id: str) -> ThreadInfo:
+        info = self.registry.get(user_id, thread_id)
+        if info is None:  # unknown, or someone else's: the same answer (B13)
+            raise NotFoundError(thread_id)
+        return info
+
+    def rename_thread(self, user_id: str, thread_id: str, title: str) -> None:
+        if not self.registry.rename(user_id, thread_id, title):
+            raise NotFoundError(thread_id)
+
+    def delete_thread(self, user_id: str, thread_id: str) -> None:
+        self.get_thread(user_id, thread_id)
+        self.checkpointer.delete_thread(thread_id)
+        self.registry.delete(user_id, thread_id)
+
+    def set_thread_options(self, user_id: str, thread_id: str, **options: Any) -> dict[str, Any]:
+        info = self.get_thread(user_id, thread_id)
+        merged = {**info.options, **{k: v for k, v in options.items() if v is not None}}
+        self.registry.set_options(user_id, thread_id, merged)
+        return merged
+
+    def messages(self, user_id: str, thread_id: str) -> list[dict[str, Any]]:
+        self.get_thread(user_id, thread_id)
+        return transcript.to_dicts(self._stored_messages(thread_id))
+
+    def export_thread(self, user_id: str, thread_id: str, fmt: str = "md") -> str:
+        info = self.get_thread(user_id, thread_id)
+        msgs = transcript.to_dicts(self._stored_messages(thread_id))
+        if fmt == "json":
+            return transcript.to_json(info.title, thread_id, msgs)
+        return transcript.to_markdown(info.title, msgs)
+
+    def pending_approvals(self, user_id: str, thread_id: str) -> list[ev.ApprovalRequired]:
+        """Tool calls waiting for consent (they survive reloads: they live in the checkpoint)."""
+        self.get_thread(user_id, thread_id)
+        tup = self.checkpointer.get_tuple(self._config(thread_id))
+        out: list[ev.ApprovalRequired] = []
+        for _task_id, _channel, value in (tup.pending_writes if tup else []) or []:
+            if _channel != "__interrupt__":
+                continue
+            for intr in value if isinstance(value, list) else [value]:
+                payload = getattr(intr, "value", {}) or {}
+                for req in payload.get("action_requests", []):
+                    out.append(ev.ApprovalRequired(req.get("id", ""), req.get("name", ""), req.get("args") or {}))
+        return out
+
+    # ---- preferences ---------------------------------------------------------------------
+    def get_prefs(self, user_id: str) -> dict[str, Any]:
+        return self.registry.get_prefs(user_id)
+
+    def set_prefs(self, user_id: str, **prefs: Any) -> None:
+        self.registry.set_prefs(user_id, {**self.registry.get_prefs(user_id), **prefs})
+
+    # ---- turns ---------------------------------------------------------------------------
+    def stream(self, thread_id: str, text: str, *, user_id: str, stop: threading.Event | None = None,
+               lang: str | None = None) -> Iterator[ev.Event]:
+        """Run one turn: the user's text in, events out; ends with `done` or `error`."""
+        lang = lang or self.settings.lang
+        problem = self._check_input(text, lang)
+        if problem is not None:
+            yield problem
+            return
+        info = self.get_thread(user_id, thread_id)
+        message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
+        self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
+        yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
+
+    def retry(self, thread_id: str, *, user_id: str, stop: threading.Event | None = None,
+              lang: str | None = None) -> Iterator[ev.Event]:
+        """Answer the last user message again without storing it twice."""
+        info = self.get_thread(user_id, thread_id)
+        yield from self._run(info, {"messages": []}, user_id, stop, lang or self.settings.lang)
+
+    def resume(self, thread_id: str, decisions: list[dict[str, Any]], *, user_id: str,
+               lang: str | None = None) -> Iterator[ev.Event]:
+        """Continue a paused turn with approval decisions ({'type': 'approve'|'reject'|'edit', …})."""
+        info = self.get_thread(user_id, thread_id)
+        yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang or self.settings.lang)
+
+    def _check_input(self, text: str, lang: str) -> ev.Error | None:
+        if not text or not text.strip():
+            return ev.Error("empty_input", t("error.empty_input", lang))
+        if len(text) > self.settings.max_input_chars:
+            return ev.Error("input_rejected", t("error.input_too_long", lang, size=len(text), limit=self.settings.max_input_chars))
+        return None
+
+    def _run(self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None,
+             lang: str) -> Iterator[ev.Event]:
+        try:
+            choice = prepare_choice(self.settings, default_choice(self.settings, info.options))
+            agent = self._agent(choice, lang)
+        except AppError as err:
+            yield ev.Error(err.kind, err.user_message(lang))
+            return
+        for notice in choice.notices:
+            yield ev.Notice("model", notice)
+        turn = TurnState()
+        turn.deadline += self.settings.turn_deadline_s - 180.0
+        ctx = AgentContext(user_id=user_id, thread_id=info.id, lang=lang, turn=turn,
+                           collections=tuple(info.options.get("collections") or ()))
+        config = {**self._config(info.id), "recursion_limit": self.settings.recursion_limit}
+        runner = TurnStream(agent, payload, config, ctx, stop)
+        yield from runner
+        yield from self._finish(info, runner, user_id, lang)
+
+    def _finish(self, info: ThreadInfo, runner: TurnStream, user_id: str, lang: str) -> Iterator[ev.Event]:
+        self.registry.touch(user_id, info.id)
+        if runner.paused:
+            return
+        if runner.error is not None or runner.stopped:
+            self._after_failure(info.id, runner)
+            if runner.stopped:
+                yield ev.Error("stopped", t("error.stopped", lang), partial=bool(runner.answer_parts))
+            else:
+                err = runner.error
+                assert err is not None
+                yield ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
+            return
+        last = next((m for m in reversed(self._stored_messages(info.id)) if isinstance(m, AIMessage)), None)
+        if last is None or (not runner.answer_parts and not last.tool_calls):
+            yield ev.Error("empty_answer", t("error.empty_answer", lang))
+            return
+        yield ev.Done(message_id=str(last.id or ""), thread_id=info.id)
+
+    def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
+        """Leave a usable thread: no dangling tool call; blocked input is not kept (A5, A17)."""
+        config = self._config(thread_id)
+        messages = self._stored_messages(thread_id)
+        if runner.error is not None and runner.error.kind == "content_filtered" and not runner.context.turn.streamed:
+            idx = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=None)
+            if idx is not None:
+                self._graph_for_state().update_state(config, {"messages": [RemoveMessage(id=m.id) for m in messages[idx:] if m.id]})
+            return
+        fixed = repair_dangling(messages, t("tool.not_executed", runner.context.lang))
+        if fixed is not None:
+            from langgraph.graph.message import REMOVE_ALL_MESSAGES
+
+            self._graph_for_state().update_state(config, {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *fixed]})
+
+    # ---- plumbing ------------------------------------------------------------------------
+    @staticmethod
+    def _config(thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}}
+
+    def _stored_messages(self, thread_id: str) -> list[BaseMessage]:
+        tup = self.checkpointer.get_tuple(self._config(thread_id))
+        if tup is None:
+            return []
+        return list(tup.checkpoint.get("channel_values", {}).get("messages", []))
+
+    def _graph_for_state(self) -> Any:
+        """Any compiled agent over our checkpointer can edit state; the offline one needs no key."""
+        from agent_app.providers.offline_chat import OfflineChatModel
+
+        key = ("__state__",)
+        with self._lock:
+            if key not in self._agents:
+                self._agents[key] = build_agent(self.settings, model=OfflineChatModel(), checkpointer=self.checkpointer)
+            return self._agents[key]
+
+    def _agent(self, choice: ModelChoice, lang: str) -> Any:
+        tools = self.tools if choice.supports_tools else []
+        key = (choice.provider, choice.model, choice.thinking, choice.temperature, lang, tuple(t.name for t in tools))
+        with self._lock:
+            if key not in self._agents:
+                self._agents[key] = self._build(choice, tools, lang)
+            return self._agents[key]
+
+    def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str) -> Any:
+        fallback, fallback_label = None, ""
+        if self.settings.fallback_model:
+            provider, model = parse_model_spec(self.settings.fallback_model, choice.provider)
+            fb_choice = ModelChoice(provider, model, temperature=choice.temperature)
+            try:
+                fallback, fallback_label = self._factory(fb_choice), fb_choice.label
+            except AppError:
+                log.warning("fallback model %s is not configured", fb_choice.label)
+        return build_agent(
+            self.settings, model=self._factory(choice), tools=tools, checkpointer=self.checkpointer,
+            store=self.store, fallback=fallback, fallback_label=fallback_label, model_label=choice.label,
+            backend={"dashscope": "DashScope", "ollama": "Ollama", "openai": "OpenAI"}.get(choice.provider, "model"),
+            approval_tools=self.extras.get("approval_tools", ()), lang=lang,
+        )
+
+    def close(self) -> None:
+        conn = getattr(self.checkpointer, "conn", None)
+        if conn is not None:
+            conn.close()
+        self.registry.close()
+
+
+def check_environment() -> None:
+    """Start-up assertions that do not depend on the provider (RELIABILITY E12)."""
+    if os.environ.get("LANGCHAIN_ENV", "").lower().startswith("local"):
+        log.warning("LANGCHAIN_ENV=local* is not allowed in production; ignoring it")
+        os.environ.pop("LANGCHAIN_ENV", None)

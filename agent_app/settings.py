@@ -1,0 +1,122 @@
+"""Typed settings: defaults < .env < environment < Streamlit secrets < explicit arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Provider = Literal["auto", "dashscope", "ollama", "openai", "offline"]
+REGION_BASES = {
+    "cn": "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    "intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+}
+DEFAULT_MODELS = {
+    "dashscope": "qwen-plus",
+    "ollama": "qwen3:0.6b",
+    "openai": "gpt-4o-mini",
+    "offline": "offline",
+}
+
+
+def _alias(*names: str) -> Any:
+    return Field(default=None, validation_alias=AliasChoices(*names))
+
+
+class Settings(BaseSettings):
+    """All configuration of the app; secrets are SecretStr and never printed."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENT_APP_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Path("data")
+    provider: Provider = "auto"
+    model: str | None = None
+    fallback_model: str | None = None
+    """Fallback as 'provider:model' (or just a model name of the same provider)."""
+
+    dashscope_api_key: SecretStr | None = _alias("AGENT_APP_DASHSCOPE_API_KEY", "DASHSCOPE_API_KEY")
+    dashscope_region: Literal["cn", "intl"] = "cn"
+    dashscope_api_base: str | None = _alias("AGENT_APP_DASHSCOPE_API_BASE", "DASHSCOPE_API_BASE")
+    dashscope_http_base_url: str | None = _alias(
+        "AGENT_APP_DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_HTTP_BASE_URL"
+    )
+    ollama_host: str = Field(
+        default="http://127.0.0.1:11434",
+        validation_alias=AliasChoices("AGENT_APP_OLLAMA_HOST", "OLLAMA_HOST"),
+    )
+    ollama_allow_remote: bool = False
+    openai_base_url: str | None = _alias("AGENT_APP_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    openai_api_key: SecretStr | None = _alias("AGENT_APP_OPENAI_API_KEY", "OPENAI_API_KEY")
+
+    embedding_provider: Literal["auto", "offline", "dashscope", "ollama", "openai"] = "offline"
+    embedding_model: str | None = None
+
+    enable_thinking: bool = False
+    enable_search: bool = False
+    temperature: float | None = None
+    connect_timeout: float = 10.0
+    request_timeout: float = 60.0
+    max_retries: int = 2
+    max_concurrent_model_calls: int = 8
+
+    max_input_chars: int = 32_000
+    context_tokens: int = 24_000
+    recursion_limit: int = 24
+    max_tool_calls: int = 12
+    turn_deadline_s: float = 180.0
+
+    lang: Literal["zh", "en"] = "zh"
+    timezone: str = "Asia/Shanghai"
+    tools_dirs: str = "tools"
+    approval_mode: Literal["ask", "all", "none"] = "ask"
+    memory_recall: bool = True
+    memory_recall_k: int = 5
+    log_level: str = "INFO"
+    user: str = "local"
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_provider(self) -> str:
+        """'auto' means DashScope when a key is set, otherwise offline."""
+        if self.provider != "auto":
+            return self.provider
+        return "dashscope" if self.dashscope_api_key else "offline"
+
+    @property
+    def resolved_model(self) -> str:
+        return self.model or DEFAULT_MODELS[self.resolved_provider]
+
+    @property
+    def dashscope_base(self) -> str:
+        return self.dashscope_api_base or REGION_BASES[self.dashscope_region]
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with some fields replaced (validated)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in values.items() if v is not None})
+        return Settings.model_validate(data)
+
+
+def load_settings(overrides: dict[str, Any] | None = None, **explicit: Any) -> Settings:
+    """Build settings from env/.env, then apply secrets-style overrides and explicit values."""
+    merged = {k.lower(): v for k, v in (overrides or {}).items() if not isinstance(v, dict)}
+    merged.update({k: v for k, v in explicit.items() if v is not None})
+    return Settings(**merged)
+
+
+def mask(secret: SecretStr | str | None) -> str:
+    """'sk-…abcd' style masking for display; never the whole value."""
+    if secret is None:
+        return "(not set)"
+    raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if not raw:
+        return "(not set)"
+    return f"{raw[:3]}…{raw[-4:]}" if len(raw) > 12 else "****"

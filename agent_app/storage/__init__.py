@@ -1,0 +1,1 @@
+"""Storage: SQLite connections, the checkpointer and the thread registry."""

@@ -1,0 +1,43 @@
+"""SQLite connections with the durability settings the app relies on (RELIABILITY B2, B10)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(path: Path | str, *, check_same_thread: bool = False) -> sqlite3.Connection:
+    """Open a connection in WAL mode, synchronous=FULL, with a busy timeout."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path),
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        check_same_thread=check_same_thread,
+        isolation_level=None,  # autocommit; explicit BEGIN where atomicity matters
+    )
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def pragmas(conn: sqlite3.Connection) -> dict[str, object]:
+    """The durability PRAGMAs as they are now (for doctor and tests)."""
+    return {
+        "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+        "synchronous": conn.execute("PRAGMA synchronous").fetchone()[0],
+        "busy_timeout": conn.execute("PRAGMA busy_timeout").fetchone()[0],
+    }
+
+
+def integrity_ok(path: Path | str) -> bool:
+    """True when PRAGMA integrity_check says ok."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+    finally:
+        conn.close()

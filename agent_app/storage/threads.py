@@ -1,0 +1,136 @@
+"""Thread registry: who owns each conversation, its title, model choice and timestamps."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent_app.storage.sqlite import connect
+from agent_app.textsafe import clean_text
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS threads (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS threads_user ON threads(user_id, updated_at DESC);
+CREATE TABLE IF NOT EXISTS user_prefs (
+    user_id TEXT PRIMARY KEY,
+    prefs TEXT NOT NULL DEFAULT '{}'
+);
+"""
+TITLE_MAX = 80
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """One conversation as listed in the sidebar or `agent-app threads`."""
+
+    id: str
+    user_id: str
+    title: str
+    created_at: float
+    updated_at: float
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "options": self.options,
+        }
+
+
+def _row(row: tuple[Any, ...]) -> ThreadInfo:
+    return ThreadInfo(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"))
+
+
+class ThreadRegistry:
+    """Threads bound server-side to their owner: every method filters by user_id."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, params)
+
+    def create(self, user_id: str, title: str = "", options: dict[str, Any] | None = None) -> ThreadInfo:
+        now = time.time()
+        info = ThreadInfo(str(uuid.uuid4()), user_id, clean_text(title)[:TITLE_MAX], now, now, options or {})
+        self._exec(
+            "INSERT INTO threads VALUES (?,?,?,?,?,?)",
+            (info.id, user_id, info.title, now, now, json.dumps(info.options)),
+        )
+        return info
+
+    def get(self, user_id: str, thread_id: str) -> ThreadInfo | None:
+        cur = self._exec("SELECT * FROM threads WHERE id=? AND user_id=?", (thread_id, user_id))
+        row = cur.fetchone()
+        return _row(row) if row else None
+
+    def exists_for_other(self, user_id: str, thread_id: str) -> bool:
+        cur = self._exec("SELECT 1 FROM threads WHERE id=? AND user_id<>?", (thread_id, user_id))
+        return cur.fetchone() is not None
+
+    def list(self, user_id: str, query: str = "", limit: int = 500) -> list[ThreadInfo]:
+        sql, params = "SELECT * FROM threads WHERE user_id=?", [user_id]
+        if query:
+            sql += " AND title LIKE ? ESCAPE '\\'"
+            escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        sql += " ORDER BY updated_at DESC LIMIT ?"
+        return [_row(r) for r in self._exec(sql, (*params, limit)).fetchall()]
+
+    def rename(self, user_id: str, thread_id: str, title: str) -> bool:
+        cur = self._exec(
+            "UPDATE threads SET title=?, updated_at=? WHERE id=? AND user_id=?",
+            (clean_text(title).strip()[:TITLE_MAX], time.time(), thread_id, user_id),
+        )
+        return cur.rowcount > 0
+
+    def touch(self, user_id: str, thread_id: str, title_if_empty: str = "") -> None:
+        title = clean_text(" ".join(title_if_empty.split()))[:TITLE_MAX]
+        self._exec(
+            "UPDATE threads SET updated_at=?, title=CASE WHEN title='' THEN ? ELSE title END "
+            "WHERE id=? AND user_id=?",
+            (time.time(), title, thread_id, user_id),
+        )
+
+    def set_options(self, user_id: str, thread_id: str, options: dict[str, Any]) -> None:
+        self._exec(
+            "UPDATE threads SET options=? WHERE id=? AND user_id=?",
+            (json.dumps(options, ensure_ascii=False), thread_id, user_id),
+        )
+
+    def delete(self, user_id: str, thread_id: str) -> bool:
+        cur = self._exec("DELETE FROM threads WHERE id=? AND user_id=?", (thread_id, user_id))
+        return cur.rowcount > 0
+
+    def get_prefs(self, user_id: str) -> dict[str, Any]:
+        row = self._exec("SELECT prefs FROM user_prefs WHERE user_id=?", (user_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def set_prefs(self, user_id: str, prefs: dict[str, Any]) -> None:
+        self._exec(
+            "INSERT INTO user_prefs VALUES (?,?) ON CONFLICT(user_id) DO UPDATE SET prefs=excluded.prefs",
+            (user_id, json.dumps(prefs, ensure_ascii=False)),
+        )

@@ -1,0 +1,1 @@
+"""Streamlit front end: thin pages that render ChatService events."""

@@ -1,0 +1,66 @@
+"""Shared fixtures; a guard that fails any network connection that is not loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+os.environ["LANGGRAPH_STRICT_MSGPACK"] = "true"
+os.environ.pop("DASHSCOPE_API_KEY", None)
+os.environ.pop("OPENAI_API_KEY", None)
+os.environ.setdefault("AGENT_APP_LOG_LEVEL", "WARNING")
+CANARY = "sk-CANARY-0123456789"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, str):  # AF_UNIX path
+        return True
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host in ("localhost",):
+            return True
+        try:
+            return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            return False
+    return True
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to leave the machine."""
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    if not _is_loopback(address):
+        raise NetworkBlocked(f"non-loopback connection attempted: {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> object:
+    if not _is_loopback(address):
+        raise NetworkBlocked(f"non-loopback connection attempted: {address!r}")
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(data_dir):
+    from agent_app.settings import Settings
+
+    return Settings(data_dir=data_dir, provider="offline", _env_file=None)

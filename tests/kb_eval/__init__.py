@@ -1,0 +1,1 @@
+"""Sample-document generators and the retrieval evaluation set for the knowledge base."""
