@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from langchain.agents.middleware import AgentMiddleware, AgentState, hook_config
+from collections.abc import Callable
+
+from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse, hook_config
 from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
 from agent_app.agent.context import AgentContext
+from agent_app.agent.toolcall_audit import enforce, start_capture, stop_capture
 from agent_app.i18n import t
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,15 @@ class HistoryRepairMiddleware(AgentMiddleware):
 
 class ToolCallValidationMiddleware(AgentMiddleware):
     """After each model call: invalid tool-call JSON never executes; the model is asked to re-emit (A10)."""
+
+    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+        capture, token = start_capture()
+        try:
+            response = handler(request)
+        finally:
+            stop_capture(token)
+        response.result = [enforce(m, capture) if isinstance(m, AIMessage) else m for m in response.result]
+        return response
 
     @hook_config(can_jump_to=["model", "end"])
     def after_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:

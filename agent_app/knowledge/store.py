@@ -48,8 +48,6 @@ class KnowledgeStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        with self.transaction() as conn:
-            conn.executescript("COMMIT; " + SCHEMA + " BEGIN;") if conn.in_transaction else None
         self.conn.executescript(SCHEMA)
 
     @property

@@ -1,0 +1,103 @@
+"""Embedder factory: offline n-grams by default, DashScope text-embedding-v4 or Ollama when set."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from agent_app.providers.offline_embed import OfflineEmbedder
+from agent_app.settings import Settings
+
+DASHSCOPE_MODEL = "text-embedding-v4"
+DASHSCOPE_BATCH = 10  # text-embedding-v4 accepts at most 10 texts per request
+OLLAMA_MODEL = "bge-m3"
+
+
+class Embedder(Protocol):
+    """What the knowledge base needs: a stable name and unit-length float32 rows."""
+
+    name: str
+    batch_size: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class OfflineKBEmbedder:
+    """The built-in hashed n-gram embedder (no network, deterministic)."""
+
+    batch_size = 256
+
+    def __init__(self, dim: int = 512) -> None:
+        self._inner = OfflineEmbedder(dim=dim)
+        self.name = self._inner.name
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._inner.embed_array(texts)
+
+
+class LangChainEmbedder:
+    """Any LangChain Embeddings object, batched and normalized to unit rows."""
+
+    def __init__(self, inner: Any, name: str, batch_size: int) -> None:
+        self._inner = inner
+        self.name = name
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            rows.extend(self._inner.embed_documents(texts[start : start + self.batch_size]))
+        return normalize_rows(np.asarray(rows, dtype=np.float32).reshape(len(texts), -1))
+
+
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    np.divide(matrix, norms, out=matrix, where=norms > 0)
+    return matrix
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; 'auto' means DashScope when a key is set, else offline."""
+    provider = settings.embedding_provider
+    if provider == "auto":
+        provider = "dashscope" if settings.dashscope_api_key else "offline"
+    if provider == "dashscope":
+        return _dashscope(settings)
+    if provider == "ollama":
+        return _ollama(settings)
+    if provider == "openai":
+        return _openai(settings)
+    return OfflineKBEmbedder()
+
+
+def _dashscope(settings: Settings) -> Embedder:
+    # langchain-community is imported here only: it is heavy and warns on import (DESIGN §3).
+    from langchain_community.embeddings import DashScopeEmbeddings
+
+    if settings.dashscope_http_base_url:
+        import dashscope
+
+        dashscope.base_http_api_url = settings.dashscope_http_base_url
+    key = settings.dashscope_api_key.get_secret_value() if settings.dashscope_api_key else None
+    model = settings.embedding_model or DASHSCOPE_MODEL
+    inner = DashScopeEmbeddings(model=model, dashscope_api_key=key)
+    return LangChainEmbedder(inner, f"dashscope-{model}", DASHSCOPE_BATCH)
+
+
+def _ollama(settings: Settings) -> Embedder:
+    from langchain_ollama import OllamaEmbeddings
+
+    model = settings.embedding_model or OLLAMA_MODEL
+    inner = OllamaEmbeddings(model=model, base_url=settings.ollama_host)
+    return LangChainEmbedder(inner, f"ollama-{model}", 32)
+
+
+def _openai(settings: Settings) -> Embedder:
+    from langchain_openai import OpenAIEmbeddings
+
+    model = settings.embedding_model or "text-embedding-3-small"
+    inner = OpenAIEmbeddings(
+        model=model, base_url=settings.openai_base_url, api_key=settings.openai_api_key
+    )
+    return LangChainEmbedder(inner, f"openai-{model}", 64)

@@ -1,0 +1,73 @@
+"""Hybrid retrieval: FTS5 BM25 over jieba tokens + vector similarity, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from agent_app.knowledge.embedders import Embedder
+from agent_app.knowledge.segment import match_expression
+from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.vectorside import VectorIndex
+
+RRF_K = 60  # the usual reciprocal-rank constant: damps the difference between ranks 1 and 2
+MIN_COSINE = 0.05  # below this the vector side is noise, not a match
+MAX_QUERY_CHARS = 2_000
+
+
+class HybridSearcher:
+    """Runs both retrievers over the chosen collections and fuses their rankings."""
+
+    def __init__(self, store: KnowledgeStore, vectors: VectorIndex, embedder: Embedder) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.embedder = embedder
+
+    def search(
+        self, query: str, collection_ids: Sequence[int], k: int = 5, *, use_vectors: bool = True
+    ) -> list[dict[str, Any]]:
+        """Best-first hits: text, source, page, heading, collection, chunk_id, score (0–1]."""
+        query = query[:MAX_QUERY_CHARS]
+        ids = list(collection_ids)
+        if not query.strip() or not ids or k <= 0:
+            return []
+        depth = max(50, 4 * k)
+        lists = [self.keyword(query, ids, depth)]
+        if use_vectors:
+            lists.append(self.semantic(query, ids, depth))
+        fused = reciprocal_rank_fusion(lists)
+        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        rows = self.store.chunks_by_ids([chunk_id for chunk_id, _ in best])
+        ceiling = sum(1.0 / (RRF_K + 1) for _ in lists)
+        hits = []
+        for chunk_id, score in best:
+            row = rows.get(chunk_id)
+            if row is not None:  # deleted between the two reads
+                hits.append({**row, "score": round(score / ceiling, 6)})
+        return hits
+
+    def keyword(self, query: str, collection_ids: list[int], limit: int) -> list[int]:
+        """Chunk ids ranked by BM25 (FTS5 rank: lower is better)."""
+        match = match_expression(query)
+        if match is None:
+            return []
+        try:
+            return [chunk_id for chunk_id, _ in self.store.bm25(match, collection_ids, limit)]
+        except sqlite3.OperationalError:  # an expression FTS5 cannot parse: no keyword hits
+            return []
+
+    def semantic(self, query: str, collection_ids: list[int], limit: int) -> list[int]:
+        """Chunk ids ranked by cosine similarity to the query embedding."""
+        vector = self.embedder.embed([query])[0]
+        pairs = self.vectors.search(vector, collection_ids, limit)
+        return [chunk_id for chunk_id, score in pairs if score >= MIN_COSINE]
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Sum of 1 / (k + rank) over the rankings each item appears in (rank starts at 1)."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
