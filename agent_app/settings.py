@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     connect_timeout: float = 10.0
     request_timeout: float = 60.0
     max_retries: int = 2
+    retry_base_delay: float = 0.5
     max_concurrent_model_calls: int = 8
 
     max_input_chars: int = 32_000

@@ -65,6 +65,7 @@ def build_agent(
             fallback_label=fallback_label,
             backend=backend,
             model_label=model_label,
+            base_delay=settings.retry_base_delay,
         ),
         ContextTrimMiddleware(settings.context_tokens),
         ToolCallValidationMiddleware(),

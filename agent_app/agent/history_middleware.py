@@ -85,7 +85,8 @@ class ToolCallValidationMiddleware(AgentMiddleware):
             response = handler(request)
         finally:
             stop_capture(token)
-        response.result = [enforce(m, capture) if isinstance(m, AIMessage) else m for m in response.result]
+        known = {getattr(t, "name", None) or t.get("name", "") for t in request.tools if t}
+        response.result = [enforce(m, capture, known) if isinstance(m, AIMessage) else m for m in response.result]
         return response
 
     @hook_config(can_jump_to=["model", "end"])

@@ -47,9 +47,11 @@ class ResilientModelMiddleware(AgentMiddleware):
         fallback_label: str = "",
         backend: str = "model",
         model_label: str = "",
+        base_delay: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
+        self.base_delay = base_delay
         self.max_retries, self.semaphore = max_retries, semaphore
         self.fallback, self.fallback_label = fallback, fallback_label
         self.backend, self.model_label, self.sleep = backend, model_label, sleep
@@ -82,7 +84,7 @@ class ResilientModelMiddleware(AgentMiddleware):
                 if not is_retryable(err) or turn.streamed or attempt >= self.max_retries:
                     raise err from None
                 delay = getattr(err, "retry_after", None)
-                delay = min(MAX_BACKOFF_S, delay if delay is not None else 0.5 * 2**attempt)
+                delay = min(MAX_BACKOFF_S, delay if delay is not None else self.base_delay * 2**attempt)
                 self.sleep(delay * random.uniform(0.8, 1.2))
                 attempt += 1
                 log.info("retrying model call (%s), attempt %d", err.kind, attempt)

@@ -76,8 +76,21 @@ def strict_object(raw: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def enforce(message: AIMessage, capture: RawToolArgs) -> AIMessage:
+def repeated_name(name: str, known: set[str]) -> str:
+    """'get_weatherget_weather' → 'get_weather': DashScope repeats names in parallel deltas (A11)."""
+    if name in known or not name:
+        return name
+    for tool in known:
+        if len(name) % len(tool) == 0 and name == tool * (len(name) // len(tool)):
+            return tool
+    return name
+
+
+def enforce(message: AIMessage, capture: RawToolArgs, known: set[str] | None = None) -> AIMessage:
     """Move calls whose raw streamed arguments are not strict JSON objects to invalid_tool_calls."""
+    if known and any(c.get("name") not in known for c in message.tool_calls):
+        fixed = [{**c, "name": repeated_name(c.get("name") or "", known)} for c in message.tool_calls]
+        message = message.model_copy(update={"tool_calls": fixed})
     if not capture.streamed or not message.tool_calls:
         return message
     raw_by_id = {c["id"]: c for c in capture.calls.values() if c.get("id")}

@@ -31,7 +31,9 @@ class Chunk:
         return normalize_for_index(f"{self.heading}\n{self.text}" if self.heading else self.text)
 
 
-def make_splitter(size: int = CHUNK_SIZE, overlap: int = CHUNK_OVERLAP) -> RecursiveCharacterTextSplitter:
+def make_splitter(
+    size: int = CHUNK_SIZE, overlap: int = CHUNK_OVERLAP
+) -> RecursiveCharacterTextSplitter:
     """Separators from paragraph down to character; punctuation stays with its sentence."""
     return RecursiveCharacterTextSplitter(
         separators=SEPARATORS,
@@ -62,7 +64,9 @@ def chunk_sections(
         for piece in splitter.split_text(body):
             if not piece.strip():
                 continue
-            chunks.append(Chunk(len(chunks), piece, page if isinstance(page, int) else None, heading))
+            chunks.append(
+                Chunk(len(chunks), piece, page if isinstance(page, int) else None, heading)
+            )
             if len(chunks) > max_chunks:
                 raise DocumentError("too_many_chunks", limit=max_chunks)
     if not chunks:

@@ -9,11 +9,44 @@ from agent_app.textsafe import clean_text
 
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object", "select"}
 _BLOCK = {
-    "p", "div", "br", "li", "tr", "table", "section", "article", "blockquote", "pre",
-    "ul", "ol", "dl", "dt", "dd", "header", "footer", "main", "nav", "aside", "hr", "figure",
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "header",
+    "footer",
+    "main",
+    "nav",
+    "aside",
+    "hr",
+    "figure",
 }
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "wbr"}
+_VOID = {
+    "br",
+    "hr",
+    "img",
+    "input",
+    "meta",
+    "link",
+    "area",
+    "base",
+    "col",
+    "embed",
+    "source",
+    "wbr",
+}
 
 
 class _Extractor(HTMLParser):

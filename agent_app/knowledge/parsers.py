@@ -17,7 +17,7 @@ from agent_app.textsafe import clean_text
 Section = dict[str, Any]  # {"text": str, "page": int | None, "heading": str | None}
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_CJK_BREAK = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\n(?=[\u3000-\u9fff\uff00-\uffef])")
+_CJK_BREAK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]\n[\u3000-\u9fff\uff00-\uffef]")
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
     (b"\xff\xfe\x00\x00", "utf-32"),
@@ -132,13 +132,37 @@ def parse_pdf(path: str) -> list[Section]:
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DocumentError("corrupt") from exc
     sections = [
-        {"text": _CJK_BREAK.sub("", clean_text(text)).strip(), "page": number, "heading": None}
+        {"text": unwrap_lines(clean_text(text)).strip(), "page": number, "heading": None}
         for number, text in pages
     ]
     sections = [s for s in sections if s["text"]]
     if not sections:
         raise DocumentError("no_text")
     return sections
+
+
+def unwrap_lines(text: str) -> str:
+    """Join PDF layout line-wraps inside CJK sentences; short lines (headings) keep their break."""
+    lines = text.split("\n")
+    widest = max((len(line.rstrip()) for line in lines), default=0)
+    out: list[str] = []
+    previous = ""
+    for line in lines:
+        if out and _is_wrap(previous, line, widest):
+            out[-1] += line
+        else:
+            out.append(line)
+        previous = line
+    return "\n".join(out)
+
+
+def _is_wrap(previous: str, line: str, widest: int) -> bool:
+    prev = previous.rstrip()
+    return (
+        len(prev) >= 0.8 * widest
+        and bool(prev and line)
+        and _CJK_BREAK.match(prev[-1] + "\n" + line[0]) is not None
+    )
 
 
 def _try_empty_password(reader: Any) -> bool:
@@ -207,7 +231,9 @@ def parse_docx(path: str) -> list[Section]:
                 lines.append(para.text)
             continue
         _flush_docx(sections, path_titles, lines)
-        path_titles = [(lvl, t) for lvl, t in path_titles if lvl < level] + [(level, para.text.strip())]
+        path_titles = [(lvl, t) for lvl, t in path_titles if lvl < level] + [
+            (level, para.text.strip())
+        ]
     _flush_docx(sections, path_titles, lines)
     return sections
 

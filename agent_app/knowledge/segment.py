@@ -40,7 +40,9 @@ def _get_jieba() -> Any:
 def tokens(text: str) -> list[str]:
     """Search-mode jieba tokens of the normalized, lower-cased text (words and sub-words)."""
     norm = normalize_for_index(text).lower()
-    return [t for t in (w.strip() for w in _get_jieba().cut_for_search(norm)) if t and _WORD.search(t)]
+    return [
+        t for t in (w.strip() for w in _get_jieba().cut_for_search(norm)) if t and _WORD.search(t)
+    ]
 
 
 def segment_for_index(text: str) -> str:

@@ -115,13 +115,20 @@ class KnowledgeStore:
 
     def delete_collection(self, conn: sqlite3.Connection, collection_id: int) -> list[int]:
         """Delete a collection's rows; returns the chunk ids whose vectors must go too."""
-        ids = [r[0] for r in conn.execute("SELECT id FROM kb_chunks WHERE collection_id = ?", (collection_id,))]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM kb_chunks WHERE collection_id = ?", (collection_id,)
+            )
+        ]
         _delete_fts(conn, ids)
         conn.execute("DELETE FROM kb_collections WHERE id = ?", (collection_id,))
         return ids
 
     # -- documents --------------------------------------------------------------------------
-    def find_document(self, collection_id: int, *, name_key: str | None = None, content_hash: str | None = None) -> dict[str, Any] | None:
+    def find_document(
+        self, collection_id: int, *, name_key: str | None = None, content_hash: str | None = None
+    ) -> dict[str, Any] | None:
         if name_key is not None:
             where, arg = "name_key = ?", name_key
         else:
@@ -138,33 +145,59 @@ class KnowledgeStore:
             return []
         marks = ",".join("?" * len(ids))
         rows = self.conn.execute(
-            f"SELECT {DOC_COLUMNS} FROM kb_documents WHERE collection_id IN ({marks}) ORDER BY name", ids
+            f"SELECT {DOC_COLUMNS} FROM kb_documents WHERE collection_id IN ({marks}) ORDER BY name",
+            ids,
         ).fetchall()
         return [_doc_dict(row) for row in rows]
 
+    def stored_names(self, collection_id: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT stored_name FROM kb_documents WHERE collection_id = ? AND stored_name IS NOT NULL",
+            (collection_id,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def delete_document(self, conn: sqlite3.Connection, document_id: int) -> list[int]:
         """Delete one document with its chunks and FTS rows; returns its chunk ids."""
-        ids = [r[0] for r in conn.execute("SELECT id FROM kb_chunks WHERE document_id = ?", (document_id,))]
+        ids = [
+            r[0]
+            for r in conn.execute("SELECT id FROM kb_chunks WHERE document_id = ?", (document_id,))
+        ]
         _delete_fts(conn, ids)
         conn.execute("DELETE FROM kb_chunks WHERE document_id = ?", (document_id,))
         conn.execute("DELETE FROM kb_documents WHERE id = ?", (document_id,))
         return ids
 
-    def insert_document(self, conn: sqlite3.Connection, collection_id: int, doc: dict[str, Any]) -> int:
+    def insert_document(
+        self, conn: sqlite3.Connection, collection_id: int, doc: dict[str, Any]
+    ) -> int:
         now = time.time()
         cur = conn.execute(
             "INSERT INTO kb_documents (collection_id, name, name_key, content_hash, stored_name, kind, "
             "size, pages, chunk_count, status, error, embedder, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                collection_id, doc["name"], doc["name_key"], doc["content_hash"], doc.get("stored_name"),
-                doc.get("kind"), doc.get("size", 0), doc.get("pages"), doc.get("chunk_count", 0),
-                doc["status"], doc.get("error"), doc.get("embedder"), now, now,
+                collection_id,
+                doc["name"],
+                doc["name_key"],
+                doc["content_hash"],
+                doc.get("stored_name"),
+                doc.get("kind"),
+                doc.get("size", 0),
+                doc.get("pages"),
+                doc.get("chunk_count", 0),
+                doc["status"],
+                doc.get("error"),
+                doc.get("embedder"),
+                now,
+                now,
             ),
         )
         return int(cur.lastrowid or 0)
 
-    def insert_chunks(self, conn: sqlite3.Connection, collection_id: int, document_id: int, chunks: list[Chunk]) -> list[int]:
+    def insert_chunks(
+        self, conn: sqlite3.Connection, collection_id: int, document_id: int, chunks: list[Chunk]
+    ) -> list[int]:
         """Insert chunk rows and their FTS rows; returns the new chunk ids in order."""
         ids = []
         for chunk in chunks:
@@ -176,7 +209,10 @@ class KnowledgeStore:
             ids.append(int(cur.lastrowid or 0))
         conn.executemany(
             "INSERT INTO kb_fts (rowid, seg, cid) VALUES (?, ?, ?)",
-            [(cid, segment_for_index(ch.index_text), collection_id) for cid, ch in zip(ids, chunks, strict=True)],
+            [
+                (cid, segment_for_index(ch.index_text), collection_id)
+                for cid, ch in zip(ids, chunks, strict=True)
+            ],
         )
         return ids
 

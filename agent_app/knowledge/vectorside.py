@@ -18,13 +18,21 @@ CREATE TABLE IF NOT EXISTS kb_vectors (
 class VectorIndex(Protocol):
     """Writes join the caller's transaction; search sees every committed row."""
 
-    def add(self, conn: sqlite3.Connection, ids: Sequence[int], owners: Sequence[int], vectors: np.ndarray) -> None: ...
+    def add(
+        self,
+        conn: sqlite3.Connection,
+        ids: Sequence[int],
+        owners: Sequence[int],
+        vectors: np.ndarray,
+    ) -> None: ...
 
     def delete(self, conn: sqlite3.Connection, ids: Sequence[int]) -> None: ...
 
     def clear(self, conn: sqlite3.Connection) -> None: ...
 
-    def search(self, query: np.ndarray, owners: Sequence[int], k: int) -> list[tuple[int, float]]: ...
+    def search(
+        self, query: np.ndarray, owners: Sequence[int], k: int
+    ) -> list[tuple[int, float]]: ...
 
 
 class SqliteMatrixIndex:
@@ -42,11 +50,20 @@ class SqliteMatrixIndex:
     def _conn(self) -> sqlite3.Connection:
         return self._connect()  # type: ignore[operator, no-any-return]
 
-    def add(self, conn: sqlite3.Connection, ids: Sequence[int], owners: Sequence[int], vectors: np.ndarray) -> None:
+    def add(
+        self,
+        conn: sqlite3.Connection,
+        ids: Sequence[int],
+        owners: Sequence[int],
+        vectors: np.ndarray,
+    ) -> None:
         rows = np.ascontiguousarray(vectors, dtype=np.float32)
         conn.executemany(
             "INSERT OR REPLACE INTO kb_vectors (chunk_id, cid, vec) VALUES (?, ?, ?)",
-            [(int(i), int(o), rows[n].tobytes()) for n, (i, o) in enumerate(zip(ids, owners, strict=True))],
+            [
+                (int(i), int(o), rows[n].tobytes())
+                for n, (i, o) in enumerate(zip(ids, owners, strict=True))
+            ],
         )
         _bump(conn)
 
@@ -54,7 +71,9 @@ class SqliteMatrixIndex:
         items = [int(i) for i in ids]
         for start in range(0, len(items), 500):
             part = items[start : start + 500]
-            conn.execute(f"DELETE FROM kb_vectors WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+            conn.execute(
+                f"DELETE FROM kb_vectors WHERE chunk_id IN ({','.join('?' * len(part))})", part
+            )
         _bump(conn)
 
     def clear(self, conn: sqlite3.Connection) -> None:
@@ -90,11 +109,14 @@ class SqliteMatrixIndex:
             return
         last = int(self._ids[-1]) if len(self._ids) else 0
         new = conn.execute(
-            "SELECT chunk_id, cid, vec FROM kb_vectors WHERE chunk_id > ? ORDER BY chunk_id", (last,)
+            "SELECT chunk_id, cid, vec FROM kb_vectors WHERE chunk_id > ? ORDER BY chunk_id",
+            (last,),
         ).fetchall()
         total = conn.execute("SELECT COUNT(*) FROM kb_vectors").fetchone()[0]
         if total != len(self._ids) + len(new):  # something was deleted: rebuild from the rows
-            new = conn.execute("SELECT chunk_id, cid, vec FROM kb_vectors ORDER BY chunk_id").fetchall()
+            new = conn.execute(
+                "SELECT chunk_id, cid, vec FROM kb_vectors ORDER BY chunk_id"
+            ).fetchall()
             self._ids = np.zeros(0, dtype=np.int64)
             self._owners = np.zeros(0, dtype=np.int64)
             self._matrix = np.zeros((0, 0), dtype=np.float32)

@@ -44,7 +44,12 @@ class ParseWorker:
 
     def __init__(self, memory_mb: int = DEFAULT_MEMORY_MB, command: list[str] | None = None):
         self.memory_mb = memory_mb
-        self.command = command or [sys.executable, "-m", "agent_app.knowledge.worker", str(memory_mb)]
+        self.command = command or [
+            sys.executable,
+            "-m",
+            "agent_app.knowledge.worker",
+            str(memory_mb),
+        ]
         self._proc: subprocess.Popen[bytes] | None = None
         self._jobs = 0
 
@@ -65,9 +70,15 @@ class ParseWorker:
         self._jobs = 0
         return proc
 
-    def parse(self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S) -> list[dict[str, Any]]:
+    def parse(
+        self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S
+    ) -> list[dict[str, Any]]:
         """Parse one file in the child; raise DocumentError on refusal, timeout or crash."""
-        if self._proc is None or self._proc.poll() is not None or self._jobs >= MAX_JOBS_PER_PROCESS:
+        if (
+            self._proc is None
+            or self._proc.poll() is not None
+            or self._jobs >= MAX_JOBS_PER_PROCESS
+        ):
             self.close()
             self._proc = self._start()
         proc = self._proc
@@ -85,6 +96,7 @@ class ParseWorker:
             self.close()
             raise DocumentError("timeout" if line is None else "worker_crashed")
         return _decode_reply(line, on_memory=self.close)
+
     def close(self) -> None:
         """Kill the child (if any) and reap it."""
         proc, self._proc = self._proc, None
@@ -144,14 +156,18 @@ def _raise(code: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 class ParserPool:
     """A few ParseWorkers shared by threads; each parse borrows one worker."""
 
-    def __init__(self, size: int = 2, memory_mb: int = DEFAULT_MEMORY_MB, command: list[str] | None = None):
+    def __init__(
+        self, size: int = 2, memory_mb: int = DEFAULT_MEMORY_MB, command: list[str] | None = None
+    ):
         self._idle: queue.Queue[ParseWorker] = queue.Queue()
         self._all = [ParseWorker(memory_mb, command) for _ in range(max(1, size))]
         for worker in self._all:
             self._idle.put(worker)
         self._lock = threading.Lock()
 
-    def parse(self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S) -> list[dict[str, Any]]:
+    def parse(
+        self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S
+    ) -> list[dict[str, Any]]:
         worker = self._idle.get()
         try:
             return worker.parse(path, kind, timeout)
@@ -179,7 +195,10 @@ def _serve(memory_mb: int) -> int:
         fatal = False
         try:
             request = json.loads(raw)
-            reply: dict[str, Any] = {"ok": True, "sections": parse_file(request["path"], request["kind"])}
+            reply: dict[str, Any] = {
+                "ok": True,
+                "sections": parse_file(request["path"], request["kind"]),
+            }
         except DocumentError as exc:
             reply = {"ok": False, "error": exc.to_json()}
         except MemoryError:

@@ -8,7 +8,7 @@ import re
 import socket
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import idna
@@ -36,6 +36,10 @@ _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 _LOOKALIKE_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
 
 
+class ResolveError(OSError):
+    """The host name did not resolve; not a policy violation."""
+
+
 @dataclass(frozen=True)
 class NetPolicy:
     """Limits for the web reader; tests widen `allowed_networks`/`allowed_ports`, nothing else."""
@@ -55,7 +59,6 @@ class NetPolicy:
          "application/rss+xml", "application/atom+xml"}
     )
     verify_tls: bool = True
-    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,10 +222,6 @@ def resolve_checked(target: Target, policy: NetPolicy) -> list[str]:
         if reason:
             raise _reject(f"{target.host} resolves to {ip} ({reason})")
     return [str(ip) for ip in addresses]
-
-
-class ResolveError(OSError):
-    """The host name did not resolve; not a policy violation."""
 
 
 def egress_env_problems(env: Mapping[str, str] | None = None) -> list[str]:

@@ -1,0 +1,1 @@
+"""Knowledge base: parse, chunk and index private documents; hybrid BM25 + vector search."""

@@ -1,0 +1,279 @@
+"""Ingest one document: check, store under a UUID, parse, chunk, embed, commit atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent_app.knowledge.chunking import Chunk, chunk_sections
+from agent_app.knowledge.embedders import Embedder
+from agent_app.knowledge.errors import DocumentError
+from agent_app.knowledge.sniff import EXTENSIONS, check_kind, kind_from_name
+from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.vectorside import VectorIndex
+from agent_app.knowledge.worker import ParserPool
+from agent_app.textsafe import strip_invisible
+
+MAX_NAME = 200
+STAGES = ("parsing", "chunking", "embedding", "indexed")
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """One progress step for a file: stage in parsing → chunking → embedding → indexed (or failed)."""
+
+    file: str
+    stage: str
+    done: int = 0
+    total: int = 1
+
+    @property
+    def fraction(self) -> float:
+        step = STAGES.index(self.stage) if self.stage in STAGES else len(STAGES) - 1
+        inner = self.done / self.total if self.total else 1.0
+        return min(1.0, (step + (inner if self.stage != "indexed" else 1.0)) / len(STAGES))
+
+
+@dataclass
+class IngestResult:
+    """Final state of one file: ready, unchanged (already indexed) or failed with a reason."""
+
+    file: str
+    status: str
+    chunks: int = 0
+    pages: int | None = None
+    code: str | None = None
+    reason: str | None = None
+    document_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-document budgets (RELIABILITY C2, C4, C5, C12)."""
+
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_chunks: int = 5_000
+    parse_timeout_s: float = 60.0
+
+
+Progress = Callable[[IngestProgress], None]
+
+
+def display_name(raw: str) -> str:
+    """A safe display-only name: last path part, no controls or bidi tricks, NFC, bounded."""
+    text = strip_invisible(str(raw)).replace("\\", "/").rsplit("/", 1)[-1]
+    text = unicodedata.normalize("NFC", " ".join(text.split())).strip(" .")
+    if not text:
+        return "unnamed"
+    if len(text) > MAX_NAME:
+        stem, dot, ext = text.rpartition(".")
+        keep = ext if dot and len(ext) <= 10 else ""
+        text = text[: MAX_NAME - len(keep) - 1] + ("." + keep if keep else "")
+    return text
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, plus supported files found under directories (sorted; symlinks not followed)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            out.append(path)
+            continue
+        for root, dirs, files in os.walk(path, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                full = Path(root) / name
+                if (
+                    full.suffix.lower() in EXTENSIONS
+                    and not full.is_symlink()
+                    and not name.startswith(".")
+                ):
+                    out.append(full)
+    return out
+
+
+def read_upload(item: str | Path | tuple[str, bytes], max_bytes: int) -> tuple[str, bytes]:
+    """(display name, content) with the empty and size checks done before reading it all."""
+    if isinstance(item, tuple):
+        name, data = display_name(item[0]), bytes(item[1])
+        _check_size(len(data), max_bytes)
+        return name, data
+    path = Path(item)
+    name = display_name(path.name)
+    try:
+        _check_size(path.stat().st_size, max_bytes)
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise DocumentError("unreadable") from exc
+    _check_size(len(data), max_bytes)
+    return name, data
+
+
+def _check_size(size: int, max_bytes: int) -> None:
+    if size == 0:
+        raise DocumentError("empty")
+    if size > max_bytes:
+        raise DocumentError(
+            "too_large", size_mb=f"{size / 2**20:.1f}", limit_mb=f"{max_bytes / 2**20:g}"
+        )
+
+
+class Ingestor:
+    """Runs the pipeline for one document; owns no state beyond its collaborators."""
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        parsers: ParserPool,
+        upload_root: Path,
+        limits: Limits,
+    ) -> None:
+        self.store, self.vectors, self.embedder = store, vectors, embedder
+        self.parsers, self.upload_root, self.limits = parsers, upload_root, limits
+
+    def ingest(
+        self,
+        item: str | Path | tuple[str, bytes],
+        collection_id: int,
+        progress: Progress,
+        lang: str = "zh",
+    ) -> IngestResult:
+        """Ready, unchanged or failed; raises nothing for a bad document."""
+        raw_name = item[0] if isinstance(item, tuple) else Path(item).name
+        name = display_name(raw_name)
+        progress(IngestProgress(name, "parsing"))
+        stored: Path | None = None
+        digest = ""
+        try:
+            name, data = read_upload(item, self.limits.max_file_bytes)
+            digest = hashlib.sha256(data).hexdigest()
+            same = self.store.find_document(collection_id, content_hash=digest)
+            if same is not None:
+                progress(IngestProgress(name, "indexed"))
+                return IngestResult(
+                    name,
+                    "unchanged",
+                    same["chunk_count"],
+                    same["pages"],
+                    document_id=same["id"],
+                    extra={"same_as": same["name"]},
+                )
+            kind = check_kind(kind_from_name(name), data[:8192], data)
+            stored = self._store_file(data, kind)
+            del data
+            return self._index(name, kind, stored, digest, collection_id, progress)
+        except DocumentError as exc:
+            if stored is not None:
+                stored.unlink(missing_ok=True)
+            self._record_failure(collection_id, name, digest, exc)
+            progress(IngestProgress(name, "failed"))
+            return IngestResult(name, "failed", code=exc.code, reason=exc.user_message(lang))
+
+    def _index(
+        self, name: str, kind: str, stored: Path, digest: str, cid: int, progress: Progress
+    ) -> IngestResult:
+        sections = self.parsers.parse(str(stored), kind, self.limits.parse_timeout_s)
+        pages = max((s["page"] or 0 for s in sections), default=0) or None
+        progress(IngestProgress(name, "chunking"))
+        chunks = chunk_sections(sections, max_chunks=self.limits.max_chunks)
+        vectors = self._embed(name, chunks, progress)
+        doc = {
+            "name": name,
+            "name_key": name_key(name),
+            "content_hash": digest,
+            "stored_name": stored.name,
+            "kind": kind,
+            "size": stored.stat().st_size,
+            "pages": pages,
+            "chunk_count": len(chunks),
+            "status": "ready",
+            "embedder": self.embedder.name,
+        }
+        doc_id, replaced = self._commit(cid, doc, chunks, vectors)
+        if replaced and replaced != stored.name:
+            (self.upload_root / replaced).unlink(missing_ok=True)
+        progress(IngestProgress(name, "indexed"))
+        return IngestResult(name, "ready", len(chunks), pages, document_id=doc_id)
+
+    def _embed(self, name: str, chunks: list[Chunk], progress: Progress) -> np.ndarray:
+        texts = [c.index_text for c in chunks]
+        parts = []
+        step = max(1, self.embedder.batch_size)
+        for start in range(0, len(texts), step):
+            progress(IngestProgress(name, "embedding", start, len(texts)))
+            try:
+                parts.append(self.embedder.embed(texts[start : start + step]))
+            except Exception as exc:  # provider errors of every kind: nothing is written
+                raise DocumentError("embed_failed", reason=type(exc).__name__) from exc
+        progress(IngestProgress(name, "embedding", len(texts), len(texts)))
+        return np.vstack(parts).astype(np.float32)
+
+    def _commit(
+        self, cid: int, doc: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray
+    ) -> tuple[int, str | None]:
+        """One transaction: drop the old version, insert document, chunks, FTS rows and vectors."""
+        with self.store.transaction() as conn:
+            old = self.store.find_document(cid, name_key=doc["name_key"])
+            replaced = old.get("stored_name") if old else None
+            if old is not None:
+                self.vectors.delete(conn, self.store.delete_document(conn, old["id"]))
+            doc_id = self.store.insert_document(conn, cid, doc)
+            ids = self.store.insert_chunks(conn, cid, doc_id, chunks)
+            self.vectors.add(conn, ids, [cid] * len(ids), vectors)
+            self.store.set_meta(conn, "embedder", self.embedder.name)
+        return doc_id, replaced
+
+    def _store_file(self, data: bytes, kind: str) -> Path:
+        """Write under a server-generated UUID; the user's name never touches the file system."""
+        self.upload_root.mkdir(parents=True, exist_ok=True)
+        root = os.path.realpath(self.upload_root)
+        target = Path(root) / f"{uuid.uuid4().hex}.{kind}"
+        if os.path.dirname(os.path.realpath(target)) != root:
+            raise DocumentError("unreadable")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return target
+
+    def _record_failure(self, cid: int, name: str, digest: str, exc: DocumentError) -> None:
+        """Keep a failed row for the list, unless a good older version is still serving."""
+        key = name_key(name)
+        with self.store.transaction() as conn:
+            old = self.store.find_document(cid, name_key=key)
+            if old is not None and old["status"] == "ready":
+                return
+            if old is not None:
+                self.store.delete_document(conn, old["id"])
+            self.store.insert_document(
+                conn,
+                cid,
+                {
+                    "name": name,
+                    "name_key": key,
+                    "content_hash": digest or "-",
+                    "status": "failed",
+                    "error": json.dumps(exc.to_json(), ensure_ascii=False),
+                },
+            )
+
+
+def name_key(name: str) -> str:
+    """NFC form: the same name typed in NFC or NFD is the same document (C11)."""
+    return unicodedata.normalize("NFC", name)

@@ -1,0 +1,247 @@
+"""KnowledgeService: the one façade the UI, the CLI and the agent tool use for the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from agent_app.errors import StorageError
+from agent_app.i18n import t
+from agent_app.knowledge.embedders import Embedder, make_embedder
+from agent_app.knowledge.errors import DocumentError, KnowledgeError
+from agent_app.knowledge.ingest import Ingestor, IngestProgress, IngestResult, Limits, name_key
+from agent_app.knowledge.search import HybridSearcher
+from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.vectorside import SqliteMatrixIndex, VectorIndex
+from agent_app.knowledge.worker import ParserPool
+from agent_app.settings import Settings
+from agent_app.textsafe import strip_invisible
+
+log = logging.getLogger(__name__)
+Upload = str | Path | tuple[str, bytes]
+MAX_COLLECTION_NAME = 64
+
+
+class KnowledgeService:
+    """Collections of documents with hybrid search; every call is scoped to one user."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        user: str | None = None,
+        embedder: Embedder | None = None,
+        limits: Limits | None = None,
+        parsers: ParserPool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.user = user or settings.user
+        self.root = Path(settings.data_dir) / "knowledge"
+        self.upload_root = self.root / "uploads"
+        _refuse_tools_dir(self.upload_root, settings.tools_dirs)
+        self.store = KnowledgeStore(self.root / "kb.sqlite3")
+        self.vectors: VectorIndex = SqliteMatrixIndex(lambda: self.store.conn)
+        self.limits = limits or Limits(
+            max_file_bytes=int(getattr(settings, "kb_max_file_mb", 20) * 1024 * 1024)
+        )
+        self._embedder = embedder
+        self._parsers = parsers
+        self._lock = threading.Lock()
+
+    # -- wiring (lazy: nothing heavy at construction) ------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def parsers(self) -> ParserPool:
+        if self._parsers is None:
+            with self._lock:
+                if self._parsers is None:
+                    self._parsers = ParserPool(size=2)
+        return self._parsers
+
+    def close(self) -> None:
+        """Stop the parse workers and close this thread's database connection."""
+        if self._parsers is not None:
+            self._parsers.close()
+        self.store.close()
+
+    # -- collections --------------------------------------------------------------------------
+    def create_collection(self, name: str) -> dict[str, Any]:
+        """Create (or return) a collection of this user's."""
+        clean = collection_name(name)
+        self.store.ensure_collection(self.user, clean)
+        return next(c for c in self.list_collections() if c["name"] == clean)
+
+    def list_collections(self) -> list[dict[str, Any]]:
+        """[{id, name, created_at, documents, chunks}] for this user, by name."""
+        return self.store.list_collections(self.user)
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection with all its documents, chunks and vectors."""
+        cid = self._collection_id(name)
+        files = self.store.stored_names(cid)
+        with self.store.transaction() as conn:
+            self.vectors.delete(conn, self.store.delete_collection(conn, cid))
+        for stored in files:
+            (self.upload_root / stored).unlink(missing_ok=True)
+
+    def _collection_id(self, name: str) -> int:
+        cid = self.store.collection_id(self.user, collection_name(name))
+        if cid is None:
+            raise KnowledgeError("collection_not_found", name=collection_name(name))
+        return cid
+
+    # -- documents ----------------------------------------------------------------------------
+    def add_files(
+        self,
+        items: Iterable[Upload],
+        collection: str,
+        progress: Callable[[IngestProgress], None] | None = None,
+        *,
+        lang: str | None = None,
+    ) -> list[IngestResult]:
+        """Ingest paths or (name, bytes) uploads; one bad file never stops the others."""
+        lang = lang or self.settings.lang
+        cid = self.store.ensure_collection(self.user, collection_name(collection))
+        report = progress or (lambda _event: None)
+        self._check_embedder()
+        ingestor = Ingestor(
+            self.store, self.vectors, self.embedder, self.parsers, self.upload_root, self.limits
+        )
+        results = []
+        for item in items:
+            try:
+                results.append(ingestor.ingest(item, cid, report, lang))
+            except Exception:  # storage trouble for this file: log it, carry on with the next
+                log.exception("knowledge ingest failed")
+                name = item[0] if isinstance(item, tuple) else Path(item).name
+                results.append(
+                    IngestResult(
+                        str(name),
+                        "failed",
+                        code="storage",
+                        reason=StorageError().user_message(lang),
+                    )
+                )
+        return results
+
+    def list_documents(
+        self, collection: str | None = None, *, lang: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Documents (ready and failed) with status, chunk count and a localized error."""
+        cols = self.list_collections()
+        if collection is not None:
+            wanted = collection_name(collection)
+            cols = [c for c in cols if c["name"] == wanted]
+        names = {c["id"]: c["name"] for c in cols}
+        docs = self.store.list_documents(names)
+        for doc in docs:
+            doc["collection"] = names[doc.pop("collection_id")]
+            doc["error"] = _error_text(doc.pop("error"), lang or self.settings.lang)
+        return docs
+
+    def preview_chunks(self, source: str, collection: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The first chunks of one document, in order."""
+        doc = self._document(source, collection)
+        return self.store.document_chunks(doc["id"], limit)
+
+    def remove(self, source: str, collection: str) -> dict[str, Any]:
+        """Delete a document (rows, FTS entries, vectors and stored file); returns what was removed."""
+        doc = self._document(source, collection)
+        with self.store.transaction() as conn:
+            self.vectors.delete(conn, self.store.delete_document(conn, doc["id"]))
+        if doc.get("stored_name"):
+            (self.upload_root / doc["stored_name"]).unlink(missing_ok=True)
+        return {"source": doc["name"], "chunks": doc["chunk_count"]}
+
+    def _document(self, source: str, collection: str) -> dict[str, Any]:
+        cid = self._collection_id(collection)
+        doc = self.store.find_document(cid, name_key=name_key(strip_invisible(source).strip()))
+        if doc is None:
+            raise KnowledgeError("not_found", name=strip_invisible(source)[:200])
+        return doc
+
+    # -- search -------------------------------------------------------------------------------
+    def search(
+        self, query: str, collections: Sequence[str] | None = None, k: int = 5
+    ) -> list[dict[str, Any]]:
+        """Hybrid hits, best first: {text, source, page, heading, collection, chunk_id, score}."""
+        cols = self.list_collections()
+        if collections is not None:
+            wanted = {collection_name(c) for c in collections}
+            cols = [c for c in cols if c["name"] in wanted]
+        searcher = HybridSearcher(self.store, self.vectors, self.embedder)
+        return searcher.search(
+            query, [c["id"] for c in cols], k, use_vectors=not self.needs_reindex()
+        )
+
+    # -- embedder changes ---------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Which embedder is configured, which one built the stored vectors, and whether they differ."""
+        return {
+            "embedder": self.embedder.name,
+            "indexed_with": self.store.get_meta("embedder"),
+            "needs_reindex": self.needs_reindex(),
+        }
+
+    def needs_reindex(self) -> bool:
+        indexed = self.store.get_meta("embedder")
+        return bool(indexed) and indexed != self.embedder.name and self._has_chunks()
+
+    def _has_chunks(self) -> bool:
+        return self.store.conn.execute("SELECT 1 FROM kb_chunks LIMIT 1").fetchone() is not None
+
+    def _check_embedder(self) -> None:
+        if self.needs_reindex():
+            raise KnowledgeError(
+                "reindex_needed", old=self.store.get_meta("embedder"), new=self.embedder.name
+            )
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every stored chunk with the current embedder (no re-parsing); returns the count."""
+        from agent_app.knowledge.reindex import reindex_all
+
+        return reindex_all(self.store, self.vectors, self.embedder, progress)
+
+
+def collection_name(name: str) -> str:
+    """Validated collection name: NFC, no invisible or control characters, 1–64 characters."""
+    clean = unicodedata.normalize("NFC", " ".join(strip_invisible(str(name)).split()))
+    if not clean or len(clean) > MAX_COLLECTION_NAME:
+        raise KnowledgeError("invalid_collection")
+    return clean
+
+
+def _error_text(stored: str | None, lang: str) -> str | None:
+    """The localized one-line reason for a failed document (stored as {code, params} JSON)."""
+    if not stored:
+        return None
+    try:
+        data = json.loads(stored)
+        return t(f"kb.{data['code']}", lang, **dict(data.get("params") or {}))
+    except (ValueError, KeyError, TypeError):
+        return t("kb.corrupt", lang)
+
+
+def _refuse_tools_dir(upload_root: Path, tools_dirs: str) -> None:
+    """Uploads must never land where tools are loaded from (RELIABILITY C11, G5)."""
+    root = os.path.realpath(upload_root)
+    for entry in filter(None, tools_dirs.split(os.pathsep)):
+        tools = os.path.realpath(entry)
+        if root == tools or root.startswith(tools + os.sep):
+            raise StorageError("upload root inside a tools directory")
+
+
+__all__ = ["DocumentError", "KnowledgeError", "KnowledgeService", "collection_name"]
