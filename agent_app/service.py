@@ -124,7 +124,10 @@ class ChatService:
         if problem is not None:
             yield problem
             return
-        info = self.get_thread(user_id, thread_id)
+        info = self._thread_or_error(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):
+            yield info
+            return
         message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
         yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
@@ -132,14 +135,28 @@ class ChatService:
     def retry(self, thread_id: str, *, user_id: str, stop: threading.Event | None = None,
               lang: str | None = None) -> Iterator[ev.Event]:
         """Answer the last user message again without storing it twice."""
-        info = self.get_thread(user_id, thread_id)
-        yield from self._run(info, {"messages": []}, user_id, stop, lang or self.settings.lang)
+        lang = lang or self.settings.lang
+        info = self._thread_or_error(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):
+            yield info
+            return
+        yield from self._run(info, {"messages": []}, user_id, stop, lang)
 
     def resume(self, thread_id: str, decisions: list[dict[str, Any]], *, user_id: str,
                lang: str | None = None) -> Iterator[ev.Event]:
         """Continue a paused turn with approval decisions ({'type': 'approve'|'reject'|'edit', …})."""
-        info = self.get_thread(user_id, thread_id)
-        yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang or self.settings.lang)
+        lang = lang or self.settings.lang
+        info = self._thread_or_error(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):
+            yield info
+            return
+        yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
+
+    def _thread_or_error(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
+        try:
+            return self.get_thread(user_id, thread_id)
+        except AppError as err:
+            return ev.Error(err.kind, err.user_message(lang))
 
     def _check_input(self, text: str, lang: str) -> ev.Error | None:
         if not text or not text.strip():

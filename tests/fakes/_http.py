@@ -182,7 +182,10 @@ class FakeServer:
             self._stopping.clear()
             self._httpd = _Server(self)
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name=type(self).__name__, daemon=True
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.02},
+                name=type(self).__name__,
+                daemon=True,
             )
             self._thread.start()
         return self

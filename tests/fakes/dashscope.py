@@ -75,8 +75,11 @@ class FakeDashScope(FakeServer):
 
     @property
     def embedding_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests
-                if r.path in (dashscope_embed.NATIVE_PATH, dashscope_embed.COMPAT_PATH)]
+        return [
+            r
+            for r in self.requests
+            if r.path in (dashscope_embed.NATIVE_PATH, dashscope_embed.COMPAT_PATH)
+        ]
 
     # routing ---------------------------------------------------------------
     def handle(self, req: RecordedRequest) -> Reply:
@@ -95,9 +98,12 @@ class FakeDashScope(FakeServer):
 
     def _not_found(self, path: str) -> Reply:
         if path.startswith("/api/"):
-            return json_reply(404, native_error("InvalidURL", "Invalid URL provided in your request."))
-        return json_reply(404, compat_error("not_found", "invalid_request_error",
-                                            f"Not found: {path}"))
+            return json_reply(
+                404, native_error("InvalidURL", "Invalid URL provided in your request.")
+            )
+        return json_reply(
+            404, compat_error("not_found", "invalid_request_error", f"Not found: {path}")
+        )
 
     def _auth_error(self, req: RecordedRequest) -> Reply | None:
         auth = req.headers.get("authorization", "")
@@ -121,13 +127,27 @@ class FakeDashScope(FakeServer):
     def _chat(self, req: RecordedRequest) -> Reply:
         body = req.body if isinstance(req.body, dict) else {}
         if not body.get("messages"):
-            return render_fault(fault("bad_request", message=(
-                '<400> InternalError.Algo.InvalidParameter: Either "prompt" or "messages" '
-                "must exist and cannot both be none")), req.path)
+            return render_fault(
+                fault(
+                    "bad_request",
+                    message=(
+                        '<400> InternalError.Algo.InvalidParameter: Either "prompt" or "messages" '
+                        "must exist and cannot both be none"
+                    ),
+                ),
+                req.path,
+            )
         if body.get("enable_thinking") and not body.get("stream"):
-            return render_fault(fault("bad_request", message=(
-                "<400> InternalError.Algo.InvalidParameter: parameter.enable_thinking must "
-                "be set to false for non-streaming calls")), req.path)
+            return render_fault(
+                fault(
+                    "bad_request",
+                    message=(
+                        "<400> InternalError.Algo.InvalidParameter: parameter.enable_thinking must "
+                        "be set to false for non-streaming calls"
+                    ),
+                ),
+                req.path,
+            )
         return self.render(self._next_script(req), req)
 
     def render(self, script: Any, req: RecordedRequest) -> Reply:

@@ -14,7 +14,9 @@ from .script import Turn, approx_tokens, pieces, split_inside_codepoints
 
 def sse(obj: Any) -> bytes:
     """One SSE event: `data: <compact JSON>` and a blank line."""
-    data = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    data = (
+        obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    )
     return f"data: {data}\n\n".encode()
 
 
@@ -27,9 +29,11 @@ class _Chunker:
         self.model = model
 
     def chunk(self, delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
-        choices = [] if delta is None else [
-            {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-        ]
+        choices = (
+            []
+            if delta is None
+            else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+        )
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -44,8 +48,10 @@ class _Chunker:
 def _usage(req_body: dict[str, Any], turn: Turn) -> dict[str, Any]:
     prompt = approx_tokens(req_body.get("messages")) + approx_tokens(req_body.get("tools"))
     reasoning = approx_tokens(turn.reasoning)
-    completion = reasoning + approx_tokens(turn.content) + sum(
-        approx_tokens(c.name) + approx_tokens(c.arguments) for c in turn.tool_calls
+    completion = (
+        reasoning
+        + approx_tokens(turn.content)
+        + sum(approx_tokens(c.name) + approx_tokens(c.arguments) for c in turn.tool_calls)
     )
     usage: dict[str, Any] = {
         "prompt_tokens": prompt,
@@ -76,8 +82,12 @@ def _text_deltas(turn: Turn) -> list[dict[str, Any]]:
 def _tool_deltas(turn: Turn) -> list[dict[str, Any]]:
     deltas = []
     for index, call in enumerate(turn.tool_calls):
-        head = {"index": index, "id": call.id, "type": "function",
-                "function": {"name": call.name, "arguments": ""}}
+        head = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         deltas.append({"content": None, "tool_calls": [head]})
         size = max(1, -(-len(call.arguments) // 3)) if turn.split_args else len(call.arguments)
         for piece in pieces(call.arguments, size):
@@ -103,8 +113,15 @@ def _malformed(events: list[bytes], ch: _Chunker, turn: Turn) -> list[bytes]:
     extra = [b": ping\n\n", sse(ch.chunk(None))]
     if turn.bad_json:
         extra.append(b"data: this is not json\n\n")
-    return [b": ping\n\n", *events[:1], *extra, *events[1:-1], sse(usage_only), events[-1],
-            sse("[DONE]")]
+    return [
+        b": ping\n\n",
+        *events[:1],
+        *extra,
+        *events[1:-1],
+        sse(usage_only),
+        events[-1],
+        sse("[DONE]"),
+    ]
 
 
 def sse_events(turn: Turn, req_body: dict[str, Any], model: str) -> list[bytes]:
@@ -115,8 +132,9 @@ def sse_events(turn: Turn, req_body: dict[str, Any], model: str) -> list[bytes]:
     if turn.cut:
         return events
     if turn.error_after:
-        err = compat_error("data_inspection_failed", "data_inspection_failed",
-                           OUTPUT_INSPECTION_MESSAGE)
+        err = compat_error(
+            "data_inspection_failed", "data_inspection_failed", OUTPUT_INSPECTION_MESSAGE
+        )
         return [*events, sse(err)]
     events.append(sse(ch.chunk({"content": ""}, finish=turn.finish_reason)))
     if _wants_usage(req_body, turn):
@@ -134,8 +152,12 @@ def completion(turn: Turn, req_body: dict[str, Any], model: str) -> dict[str, An
         message["reasoning_content"] = turn.reasoning
     if turn.tool_calls:
         message["tool_calls"] = [
-            {"index": i, "id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": c.arguments}}
+            {
+                "index": i,
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            }
             for i, c in enumerate(turn.tool_calls)
         ]
     return {
@@ -144,8 +166,9 @@ def completion(turn: Turn, req_body: dict[str, Any], model: str) -> dict[str, An
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "message": message, "finish_reason": turn.finish_reason,
-                     "logprobs": None}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": turn.finish_reason, "logprobs": None}
+        ],
         "usage": _usage(req_body, turn),
     }
 
@@ -162,5 +185,4 @@ def render_turn(turn: Turn, req_body: dict[str, Any]) -> Reply:
     events = sse_events(turn, req_body, model)
     if turn.split_utf8:
         events = [part for ev in events for part in split_inside_codepoints(ev)]
-    return stream_reply(events, "text/event-stream;charset=UTF-8", cut=turn.cut,
-                        pause=turn.pause)
+    return stream_reply(events, "text/event-stream;charset=UTF-8", cut=turn.cut, pause=turn.pause)

@@ -42,20 +42,29 @@ def native(req: RecordedRequest, default_dim: int) -> Reply:
     if isinstance(texts, str):
         texts = [texts]
     if not texts:
-        return json_reply(400, native_error(
-            "InvalidParameter", "Required parameter(s) missing or invalid: input.texts"))
+        return json_reply(
+            400,
+            native_error(
+                "InvalidParameter", "Required parameter(s) missing or invalid: input.texts"
+            ),
+        )
     limit = batch_limit(model)
     if len(texts) > limit:
         return json_reply(400, native_error("InvalidParameter", _batch_message(limit)))
     dim = int((body.get("parameters") or {}).get("dimension") or default_dim)
-    return json_reply(200, {
-        "output": {"embeddings": [
-            {"text_index": i, "embedding": embed_text(_as_text(t), dim)}
-            for i, t in enumerate(texts)
-        ]},
-        "usage": {"total_tokens": sum(approx_tokens(_as_text(t)) for t in texts)},
-        "request_id": request_id(),
-    })
+    return json_reply(
+        200,
+        {
+            "output": {
+                "embeddings": [
+                    {"text_index": i, "embedding": embed_text(_as_text(t), dim)}
+                    for i, t in enumerate(texts)
+                ]
+            },
+            "usage": {"total_tokens": sum(approx_tokens(_as_text(t)) for t in texts)},
+            "request_id": request_id(),
+        },
+    )
 
 
 def _compat_inputs(value: Any) -> list[Any]:
@@ -72,23 +81,30 @@ def compatible(req: RecordedRequest, default_dim: int) -> Reply:
     model = str(body.get("model") or "")
     inputs = _compat_inputs(body.get("input"))
     if not inputs:
-        return json_reply(400, compat_error(
-            "InvalidParameter", "InvalidParameter", "input must not be empty"))
+        return json_reply(
+            400, compat_error("InvalidParameter", "InvalidParameter", "input must not be empty")
+        )
     limit = batch_limit(model)
     if len(inputs) > limit:
-        return json_reply(400, compat_error(
-            "InvalidParameter", "InvalidParameter", _batch_message(limit)))
+        return json_reply(
+            400, compat_error("InvalidParameter", "InvalidParameter", _batch_message(limit))
+        )
     dim = int(body.get("dimensions") or default_dim)
     b64 = body.get("encoding_format") == "base64"
     data = []
     for i, item in enumerate(inputs):
         vec = embed_text(_as_text(item), dim)
-        data.append({"object": "embedding", "index": i, "embedding": to_base64(vec) if b64 else vec})
+        data.append(
+            {"object": "embedding", "index": i, "embedding": to_base64(vec) if b64 else vec}
+        )
     tokens = sum(approx_tokens(_as_text(t)) for t in inputs)
-    return json_reply(200, {
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        "id": str(uuid.uuid4()),
-    })
+    return json_reply(
+        200,
+        {
+            "object": "list",
+            "data": data,
+            "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            "id": str(uuid.uuid4()),
+        },
+    )

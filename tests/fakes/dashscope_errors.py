@@ -3,48 +3,112 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._http import Reply, json_reply
 from .script import Fault
 
 _DOC = "For details, see: https://help.aliyun.com/zh/model-studio/error-code"
+_FREE_TIER = (
+    "The free tier of the model has been exhausted. If you wish to continue access the model "
+    'on a paid basis, please disable the "use free tier only" mode in the management console.'
+)
+_RANGE = "Range of input length should be [1, 129024]"
+_INVALID = "Required parameter(s) missing or invalid, please check the request parameters."
+_INTERNAL = "An internal error has occured, please try again later or contact service support."
+_UNAVAILABLE = "Service is temporarily unavailable, please try again later."
 
-# kind -> (status, native code, compatible code, compatible type, message)
-# Compatible-mode codes follow the Model Studio error-code page: InvalidApiKey /
-# invalid_api_key, Throttling.AllocationQuota / insufficient_quota, Arrearage and
-# data_inspection_failed as sent by compatible-mode. `limit_requests` for RateQuota is
-# the compatible-mode code as best known (the message text is documented).
-FAULTS: dict[str, tuple[int, str, str, str, str]] = {
-    "auth": (401, "InvalidApiKey", "invalid_api_key", "invalid_request_error",
-             f"Incorrect API key provided. {_DOC}#apikey-error"),
-    "rate_limit": (429, "Throttling.RateQuota", "limit_requests", "limit_requests",
-                   f"Requests rate limit exceeded, please try again later. {_DOC}#rate-limit"),
-    "quota": (429, "Throttling.AllocationQuota", "insufficient_quota", "insufficient_quota",
-              f"You exceeded your current quota, please check your plan and billing details. "
-              f"{_DOC}#rate-limit"),
-    "free_tier": (403, "AllocationQuota.FreeTierOnly", "AllocationQuota.FreeTierOnly",
-                  "AllocationQuota.FreeTierOnly",
-                  "The free tier of the model has been exhausted. If you wish to continue "
-                  "access the model on a paid basis, please disable the \"use free tier only\" "
-                  "mode in the management console."),
-    "arrearage": (400, "Arrearage", "Arrearage", "Arrearage",
-                  f"Access denied, please make sure your account is in good standing. "
-                  f"{_DOC}#overdue-payment"),
-    "inspection": (400, "DataInspectionFailed", "data_inspection_failed",
-                   "data_inspection_failed",
-                   f"Input data may contain inappropriate content. {_DOC}#inappropriate-content"),
-    "context_length": (400, "InvalidParameter", "invalid_parameter_error",
-                       "invalid_request_error",
-                       "<400> InternalError.Algo.InvalidParameter: Range of input length "
-                       "should be [1, 129024]"),
-    "bad_request": (400, "InvalidParameter", "invalid_parameter_error", "invalid_request_error",
-                    "Required parameter(s) missing or invalid, please check the request "
-                    "parameters."),
-    "500": (500, "InternalError", "internal_error", "internal_error",
-            "An internal error has occured, please try again later or contact service support."),
-    "503": (503, "ServiceUnavailable", "ServiceUnavailable", "ServiceUnavailable",
-            "Service is temporarily unavailable, please try again later."),
+
+class Spec(NamedTuple):
+    """How one fault kind looks in the native and the compatible API."""
+
+    status: int
+    native_code: str
+    native_message: str
+    compat_code: str
+    compat_type: str
+    compat_message: str
+
+
+# Native codes/messages follow DashScope's status-code table; compatible-mode codes
+# follow the Model Studio error-code page (InvalidApiKey / invalid_api_key,
+# Throttling.AllocationQuota / insufficient_quota, Arrearage, data_inspection_failed).
+# `limit_requests` for RateQuota is the compatible code as best known (not verified).
+FAULTS: dict[str, Spec] = {
+    "auth": Spec(
+        401,
+        "InvalidApiKey",
+        "Invalid API-key provided.",
+        "invalid_api_key",
+        "invalid_request_error",
+        f"Incorrect API key provided. {_DOC}#apikey-error",
+    ),
+    "rate_limit": Spec(
+        429,
+        "Throttling.RateQuota",
+        "Requests rate limit exceeded, please try again later.",
+        "limit_requests",
+        "limit_requests",
+        f"You exceeded your current requests list. {_DOC}#rate-limit",
+    ),
+    "quota": Spec(
+        429,
+        "Throttling.AllocationQuota",
+        "Allocated quota exceeded, please increase your quota limit.",
+        "insufficient_quota",
+        "insufficient_quota",
+        "You exceeded your current quota, please check your plan and billing "
+        f"details. {_DOC}#rate-limit",
+    ),
+    "free_tier": Spec(
+        403,
+        "AllocationQuota.FreeTierOnly",
+        _FREE_TIER,
+        "AllocationQuota.FreeTierOnly",
+        "AllocationQuota.FreeTierOnly",
+        _FREE_TIER,
+    ),
+    "arrearage": Spec(
+        400,
+        "Arrearage",
+        "Access denied, please make sure your account is in good standing.",
+        "Arrearage",
+        "Arrearage",
+        f"Access denied, please make sure your account is in good standing. {_DOC}#overdue-payment",
+    ),
+    "inspection": Spec(
+        400,
+        "DataInspectionFailed",
+        "Input or output data may contain inappropriate content.",
+        "data_inspection_failed",
+        "data_inspection_failed",
+        f"Input data may contain inappropriate content. {_DOC}#inappropriate-content",
+    ),
+    "context_length": Spec(
+        400,
+        "InvalidParameter",
+        _RANGE,
+        "invalid_parameter_error",
+        "invalid_request_error",
+        f"<400> InternalError.Algo.InvalidParameter: {_RANGE}",
+    ),
+    "bad_request": Spec(
+        400,
+        "InvalidParameter",
+        _INVALID,
+        "invalid_parameter_error",
+        "invalid_request_error",
+        _INVALID,
+    ),
+    "500": Spec(500, "InternalError", _INTERNAL, "internal_error", "internal_error", _INTERNAL),
+    "503": Spec(
+        503,
+        "ServiceUnavailable",
+        _UNAVAILABLE,
+        "ServiceUnavailable",
+        "ServiceUnavailable",
+        _UNAVAILABLE,
+    ),
 }
 
 OUTPUT_INSPECTION_MESSAGE = (
@@ -96,10 +160,11 @@ def render_fault(flt: Fault, path: str) -> Reply:
         return html_reply(status, reason, headers)
     if flt.kind not in FAULTS:
         raise ValueError(f"unknown DashScope fault kind {flt.kind!r}; known: {sorted(KINDS)}")
-    status, ncode, ccode, ctype, message = FAULTS[flt.kind]
-    message = flt.message or message
+    spec = FAULTS[flt.kind]
     if path.startswith("/api/"):
-        body = native_error(flt.code or ncode, message)
+        body = native_error(flt.code or spec.native_code, flt.message or spec.native_message)
     else:
-        body = compat_error(flt.code or ccode, ctype, message)
-    return json_reply(status, body, headers)
+        body = compat_error(
+            flt.code or spec.compat_code, spec.compat_type, flt.message or spec.compat_message
+        )
+    return json_reply(spec.status, body, headers)

@@ -23,9 +23,14 @@ def _family(model: str) -> str:
 
 def _details(model: str) -> dict[str, Any]:
     size = model.split(":")[1].upper() if ":" in model else "1B"
-    return {"parent_model": "", "format": "gguf", "family": _family(model),
-            "families": [_family(model)], "parameter_size": size,
-            "quantization_level": "Q4_K_M"}
+    return {
+        "parent_model": "",
+        "format": "gguf",
+        "family": _family(model),
+        "families": [_family(model)],
+        "parameter_size": size,
+        "quantization_level": "Q4_K_M",
+    }
 
 
 class FakeOllama(FakeServer):
@@ -84,41 +89,59 @@ class FakeOllama(FakeServer):
         }
         route = routes.get((req.method, path))
         if route is None:
-            return Reply(status=404, headers={"Content-Type": "text/plain"},
-                         parts=[b"404 page not found"])
+            return Reply(
+                status=404, headers={"Content-Type": "text/plain"}, parts=[b"404 page not found"]
+            )
         return route(req)
 
     def _root(self, req: RecordedRequest) -> Reply:
-        return Reply(headers={"Content-Type": "text/plain; charset=utf-8"},
-                     parts=[b"Ollama is running"])
+        return Reply(
+            headers={"Content-Type": "text/plain; charset=utf-8"}, parts=[b"Ollama is running"]
+        )
 
     def _version(self, req: RecordedRequest) -> Reply:
         return json_reply(200, {"version": self.version})
 
     def _tags(self, req: RecordedRequest) -> Reply:
-        return json_reply(200, {"models": [
-            {"name": m, "model": m, "modified_at": now(), "size": 522_653_767,
-             "digest": hashlib.sha256(m.encode()).hexdigest(), "details": _details(m)}
-            for m in self.models
-        ]})
+        return json_reply(
+            200,
+            {
+                "models": [
+                    {
+                        "name": m,
+                        "model": m,
+                        "modified_at": now(),
+                        "size": 522_653_767,
+                        "digest": hashlib.sha256(m.encode()).hexdigest(),
+                        "details": _details(m),
+                    }
+                    for m in self.models
+                ]
+            },
+        )
 
     def _show(self, req: RecordedRequest) -> Reply:
         model = self._model(req.body)
         if model not in self.models:
             return error_reply(404, f"model '{model}' not found")
         family = _family(model)
-        return json_reply(200, {
-            "license": "Apache License 2.0",
-            "modelfile": f"FROM {model}\n",
-            "parameters": "temperature 0.6\ntop_k 20\ntop_p 0.95",
-            "template": "{{ .Prompt }}",
-            "details": _details(model),
-            "model_info": {"general.architecture": family,
-                           f"{family}.context_length": 40960,
-                           f"{family}.embedding_length": self.embedding_dim},
-            "capabilities": list(self.models[model]),
-            "modified_at": now(),
-        })
+        return json_reply(
+            200,
+            {
+                "license": "Apache License 2.0",
+                "modelfile": f"FROM {model}\n",
+                "parameters": "temperature 0.6\ntop_k 20\ntop_p 0.95",
+                "template": "{{ .Prompt }}",
+                "details": _details(model),
+                "model_info": {
+                    "general.architecture": family,
+                    f"{family}.context_length": 40960,
+                    f"{family}.embedding_length": self.embedding_dim,
+                },
+                "capabilities": list(self.models[model]),
+                "modified_at": now(),
+            },
+        )
 
     def _embed(self, req: RecordedRequest) -> Reply:
         body = req.body if isinstance(req.body, dict) else {}
@@ -128,12 +151,16 @@ class FakeOllama(FakeServer):
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         dim = int(body.get("dimensions") or self.embedding_dim)
-        return json_reply(200, {
-            "model": model,
-            "embeddings": [embed_text(t, dim) for t in texts],
-            "total_duration": 14_000_000, "load_duration": 1_000_000,
-            "prompt_eval_count": sum(approx_tokens(t) for t in texts),
-        })
+        return json_reply(
+            200,
+            {
+                "model": model,
+                "embeddings": [embed_text(t, dim) for t in texts],
+                "total_duration": 14_000_000,
+                "load_duration": 1_000_000,
+                "prompt_eval_count": sum(approx_tokens(t) for t in texts),
+            },
+        )
 
     def _chat(self, req: RecordedRequest) -> Reply:
         body = req.body if isinstance(req.body, dict) else {}

@@ -54,8 +54,12 @@ def _tool_calls(turn: Turn) -> list[dict[str, Any]] | str:
         except ValueError:
             args = None
         if not isinstance(args, dict):
-            return f"error parsing tool call: raw='{call.arguments}', err=unexpected end of JSON input"
-        out.append({"id": call.id, "function": {"index": index, "name": call.name, "arguments": args}})
+            return (
+                f"error parsing tool call: raw='{call.arguments}', err=unexpected end of JSON input"
+            )
+        out.append(
+            {"id": call.id, "function": {"index": index, "name": call.name, "arguments": args}}
+        )
     return out
 
 
@@ -74,28 +78,42 @@ def _line(model: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def _final(model: str, body: dict[str, Any], turn: Turn, message: dict[str, Any]) -> dict[str, Any]:
     prompt = approx_tokens(body.get("messages")) + approx_tokens(body.get("tools"))
-    evals = approx_tokens(turn.content) + approx_tokens(turn.reasoning) + sum(
-        approx_tokens(c.arguments) for c in turn.tool_calls)
+    evals = (
+        approx_tokens(turn.content)
+        + approx_tokens(turn.reasoning)
+        + sum(approx_tokens(c.arguments) for c in turn.tool_calls)
+    )
     return _line(
-        model, message, done=True, done_reason="stop",
-        total_duration=(prompt + evals) * 2_000_000 + 50_000_000, load_duration=50_000_000,
-        prompt_eval_count=prompt, prompt_eval_duration=prompt * 1_000_000,
-        eval_count=evals, eval_duration=evals * 1_000_000,
+        model,
+        message,
+        done=True,
+        done_reason="stop",
+        total_duration=(prompt + evals) * 2_000_000 + 50_000_000,
+        load_duration=50_000_000,
+        prompt_eval_count=prompt,
+        prompt_eval_duration=prompt * 1_000_000,
+        eval_count=evals,
+        eval_duration=evals * 1_000_000,
     )
 
 
 def _stream_lines(turn: Turn, body: dict[str, Any], model: str) -> list[dict[str, Any]]:
     content, thinking = _visible(turn, body.get("think"))
-    lines = [_line(model, {"role": "assistant", "content": "", "thinking": p}, done=False)
-             for p in pieces(thinking or "", turn.chunk)]
-    lines += [_line(model, {"role": "assistant", "content": p}, done=False)
-              for p in pieces(content, turn.chunk)]
+    lines = [
+        _line(model, {"role": "assistant", "content": "", "thinking": p}, done=False)
+        for p in pieces(thinking or "", turn.chunk)
+    ]
+    lines += [
+        _line(model, {"role": "assistant", "content": p}, done=False)
+        for p in pieces(content, turn.chunk)
+    ]
     calls = _tool_calls(turn)
     if isinstance(calls, str):
         return [*lines, {"error": calls}]
     if calls:
-        lines.append(_line(model, {"role": "assistant", "content": "", "tool_calls": calls},
-                           done=False))
+        lines.append(
+            _line(model, {"role": "assistant", "content": "", "tool_calls": calls}, done=False)
+        )
     if turn.error_after:
         return [*lines, {"error": MIDSTREAM_ERROR}]
     if not turn.cut:
@@ -119,8 +137,10 @@ def render_turn(turn: Turn, body: dict[str, Any]) -> Reply:
         if calls:
             message["tool_calls"] = calls
         return json_reply(200, _final(model, body, turn, message))
-    parts = [(json.dumps(obj, ensure_ascii=False) + "\n").encode() for obj in
-             _stream_lines(turn, body, model)]
+    parts = [
+        (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+        for obj in _stream_lines(turn, body, model)
+    ]
     if turn.split_utf8:
         parts = [p for part in parts for p in split_inside_codepoints(part)]
     return stream_reply(parts, "application/x-ndjson", cut=turn.cut, pause=turn.pause)

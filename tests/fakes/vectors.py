@@ -11,7 +11,7 @@ import struct
 def _features(text: str) -> list[str]:
     norm = " ".join(text.lower().split())
     grams = [f"1:{c}" for c in norm if not c.isspace()]
-    grams += [f"2:{norm[i:i + 2]}" for i in range(len(norm) - 1)]
+    grams += [f"2:{norm[i : i + 2]}" for i in range(len(norm) - 1)]
     grams += [f"w:{w}" for w in norm.split()]
     return grams
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import zlib
 
 # STSong-Light with UniGB-UCS2-H is one of the standard Acrobat CJK fonts: viewers supply the
@@ -56,14 +57,15 @@ def _content(lines: list[str], size: int = 11) -> bytes:
 
 
 def wrap(text: str, width: int = 44) -> list[str]:
-    """Split paragraphs into display lines of at most `width` characters."""
+    """Split paragraphs into display lines: CJK by character count, Latin text at spaces."""
     lines: list[str] = []
     for para in text.split("\n"):
         if not para:
             lines.append("")
-        while para:
-            lines.append(para[:width])
-            para = para[width:]
+        elif para.isascii():
+            lines.extend(textwrap.wrap(para, width * 2) or [""])
+        else:
+            lines.extend(para[i : i + width] for i in range(0, len(para), width))
     return lines
 
 

@@ -1,0 +1,176 @@
+"""`agent-app kb`: add, search, list, remove and re-index knowledge-base documents (DESIGN §6)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
+from agent_app.errors import AppError
+
+log = logging.getLogger(__name__)
+DEFAULT_COLLECTION = "default"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("kb", help="knowledge base: add, search, list, remove documents")
+    ops = p.add_subparsers(dest="op", required=True)
+    add = ops.add_parser("add", help="add files or directories (walked) to a collection")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    add.add_argument("--collection", default=DEFAULT_COLLECTION)
+    search = ops.add_parser("search", help="hybrid search; --json prints a JSON array")
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument(
+        "--collection", action="append", help="collection (repeatable; default: all)"
+    )
+    search.add_argument("--k", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    ls = ops.add_parser("list", help="documents with their status")
+    ls.add_argument("--collection")
+    ls.add_argument("--json", action="store_true")
+    rm = ops.add_parser("remove", help="delete a document (by its file name)")
+    rm.add_argument("source", metavar="SOURCE")
+    rm.add_argument("--collection", default=DEFAULT_COLLECTION)
+    ops.add_parser("reindex", help="re-embed all chunks after changing the embedding model")
+    for parser in ops.choices.values():
+        add_user_arg(parser)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch; every failure is one clear line on stderr and a non-zero exit code."""
+    settings = settings_from(args)
+    lang = settings.lang
+    try:
+        from agent_app.knowledge.service import KnowledgeService
+
+        service = KnowledgeService(settings, user=user_of(args, settings))
+    except AppError as exc:
+        return fail(exc, lang)
+    try:
+        return int(_COMMANDS[args.op](service, args, lang))
+    except AppError as exc:
+        return fail(exc, lang)
+    except Exception:  # never a traceback on the terminal; the detail goes to the log
+        log.exception("kb %s failed", args.op)
+        return fail("internal error (see the log)", lang)
+    finally:
+        service.close()
+
+
+def _add(service: Any, args: argparse.Namespace, lang: str) -> int:
+    from agent_app.knowledge.ingest import expand_paths
+
+    files = expand_paths(args.paths)
+    if not files:
+        return fail("no supported files found", lang)
+    bar = _ProgressLine(len(files))
+    results = service.add_files(files, args.collection, progress=bar.update, lang=lang)
+    bar.finish()
+    counts: dict[str, int] = {}
+    for res in results:
+        counts[res.status] = counts.get(res.status, 0) + 1
+        detail = res.reason if res.status == "failed" else f"{res.chunks} chunks"
+        if res.pages:
+            detail += f", {res.pages} pages"
+        print(f"{res.status:9} {res.file}  ({detail})")
+    print(
+        ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        + f" — collection {args.collection}"
+    )
+    return 1 if counts.get("failed") else 0
+
+
+def _search(service: Any, args: argparse.Namespace, lang: str) -> int:
+    if args.collection:
+        known = {c["name"] for c in service.list_collections()}
+        for name in args.collection:
+            if name not in known:
+                from agent_app.knowledge.errors import KnowledgeError
+
+                raise KnowledgeError("collection_not_found", name=name)
+    hits = service.search(args.query, args.collection, max(1, min(args.k, 100)))
+    if args.json:
+        keys = ("text", "source", "page", "score", "chunk_id")
+        _print_json([{key: hit[key] for key in keys} for hit in hits])
+        return 0
+    for n, hit in enumerate(hits, start=1):
+        where = f"{hit['source']}" + (f" p.{hit['page']}" if hit["page"] else "")
+        print(f"[{n}] {hit['score']:.3f}  {where}\n    {' '.join(hit['text'].split())[:200]}")
+    return 0
+
+
+def _list(service: Any, args: argparse.Namespace, lang: str) -> int:
+    docs = service.list_documents(args.collection, lang=lang)
+    if args.json:
+        keys = ("source", "collection", "status", "chunks", "pages", "error", "updated_at")
+        rows = [{**doc, "source": doc["name"], "chunks": doc["chunk_count"]} for doc in docs]
+        _print_json([{key: row[key] for key in keys} for row in rows])
+        return 0
+    for col in service.list_collections():
+        if args.collection and col["name"] != args.collection:
+            continue
+        print(f"{col['name']}  ({col['documents']} documents, {col['chunks']} chunks)")
+        for doc in (d for d in docs if d["collection"] == col["name"]):
+            tail = doc["error"] if doc["status"] == "failed" else f"{doc['chunk_count']} chunks"
+            print(f"  {doc['status']:7} {doc['name']}  ({tail})")
+    return 0
+
+
+def _remove(service: Any, args: argparse.Namespace, lang: str) -> int:
+    removed = service.remove(args.source, args.collection)
+    print(f"removed {removed['source']} ({removed['chunks']} chunks) from {args.collection}")
+    return 0
+
+
+def _reindex(service: Any, args: argparse.Namespace, lang: str) -> int:
+    def report(done: int, total: int) -> None:
+        print(f"\rre-embedding {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    count = service.reindex(progress=report)
+    print("", file=sys.stderr)
+    print(f"re-indexed {count} chunks with {service.embedder.name}")
+    return 0
+
+
+_COMMANDS = {"add": _add, "search": _search, "list": _list, "remove": _remove, "reindex": _reindex}
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.buffer.write(json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()
+
+
+class _ProgressLine:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, files: int) -> None:
+        self.files = files
+        self.index = 0
+        self.tty = sys.stderr.isatty()
+        self._last: tuple[str, str] | None = None
+
+    def update(self, event: Any) -> None:
+        if event.stage == "parsing" and (self._last is None or self._last[0] != event.file):
+            self.index += 1
+        key = (event.file, event.stage)
+        if not self.tty and key == self._last:
+            return
+        self._last = key
+        filled = int(event.fraction * 20)
+        line = f"[{'#' * filled}{'.' * (20 - filled)}] {self.index}/{self.files} {event.file}: {event.stage}"
+        if event.stage == "embedding" and event.total > 1:
+            line += f" {event.done}/{event.total}"
+        print(
+            ("\r\x1b[K" + line) if self.tty else line,
+            end="" if self.tty else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def finish(self) -> None:
+        if self.tty:
+            print("", file=sys.stderr)

@@ -1,0 +1,18 @@
+"""The tool contract: every tool source loads through load_tools and runs behind guard_tool."""
+
+from agent_app.toolbox.guard import describe_error, guard_tool, safe_tool_output
+from agent_app.toolbox.loader import BUILTIN_NAMES, builtin_tools, load_tools
+from agent_app.toolbox.registry import ToolInfo, Toolset, mark_needs_approval, needs_approval
+
+__all__ = [
+    "BUILTIN_NAMES",
+    "ToolInfo",
+    "Toolset",
+    "builtin_tools",
+    "describe_error",
+    "guard_tool",
+    "load_tools",
+    "mark_needs_approval",
+    "needs_approval",
+    "safe_tool_output",
+]

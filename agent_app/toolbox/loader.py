@@ -1,0 +1,156 @@
+"""load_tools: the one loading path for built-ins, tools/*.py, entry points and MCP servers.
+
+Order decides duplicates (first wins): built-ins, then tools directories in configured order
+(files sorted by name), then entry points (sorted by distribution and name), then MCP servers
+(sorted by name). The loader writes only into the data directory (MCP pins), never into tools/.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.tools import BaseTool
+
+from agent_app.toolbox import mcp_servers
+from agent_app.toolbox.calculator import calculator
+from agent_app.toolbox.clock import make_current_time
+from agent_app.toolbox.guard import describe_error, guard_tool
+from agent_app.toolbox.isolation import ProbeResult, probe
+from agent_app.toolbox.modules import (
+    Job,
+    discover_entry_points,
+    discover_files,
+    produce_tools,
+)
+from agent_app.toolbox.netguard import NetPolicy
+from agent_app.toolbox.registry import Registry, Toolset
+from agent_app.toolbox.webreader import make_read_webpage
+
+logger = logging.getLogger(__name__)
+DEFAULT_IMPORT_TIMEOUT = 3.0
+BUILTIN_NAMES = ("calculator", "current_time", "read_webpage")
+# Sources already imported in this process, keyed by (kind, target) -> (signature, tools):
+# a Streamlit rerun or a second load_tools call reuses them instead of importing again.
+_imported: dict[tuple[str, str], tuple[str, list[BaseTool]]] = {}
+
+
+def net_policy_from(settings: Any) -> NetPolicy:
+    """The web reader policy; `web_allowed_ports` is honoured if the settings define it."""
+    ports = getattr(settings, "web_allowed_ports", None)
+    return NetPolicy(allowed_ports=frozenset(int(p) for p in ports)) if ports else NetPolicy()
+
+
+def builtin_tools(settings: Any, net_policy: NetPolicy | None = None) -> list[BaseTool]:
+    """calculator, current_time (settings.timezone) and read_webpage."""
+    return [
+        calculator,
+        make_current_time(getattr(settings, "timezone", "Asia/Shanghai")),
+        make_read_webpage(net_policy or net_policy_from(settings)),
+    ]
+
+
+def _probe_results(
+    jobs: Sequence[Job], fresh: list[Job], timeout: float, mode: str | None
+) -> Iterator[tuple[Job, list[BaseTool] | None, str]]:
+    """Each job with its tools (or None and a reason), in job order."""
+    results: Iterator[tuple[int, ProbeResult]] = (
+        probe(fresh, timeout=timeout, mode=mode) if fresh else iter(())
+    )
+    try:
+        for job in jobs:
+            cached = _imported.get((job.kind, job.target))
+            if cached and cached[0] == job.signature:
+                yield job, cached[1], ""
+                continue
+            _, result = next(results)
+            if not result.ok:
+                yield job, None, result.reason or "import failed"
+                continue
+            try:
+                tools = produce_tools(job)  # the child imported it cleanly; now for real
+            except (Exception, SystemExit) as exc:
+                yield job, None, describe_error(exc)
+                continue
+            _imported[(job.kind, job.target)] = (job.signature, tools)
+            yield job, tools, ""
+    finally:
+        close = getattr(results, "close", None)
+        if close:
+            close()  # stops the probe child if we leave early
+
+
+def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str | None) -> None:
+    files, rejected = discover_files(str(getattr(settings, "tools_dirs", "tools")))
+    for item in rejected:
+        registry.fail(item.name, item.label, item.reason, "module")
+    try:
+        entry_points = discover_entry_points()
+    except Exception as exc:  # broken package metadata must not stop start-up
+        logger.warning("entry points unreadable: %s", describe_error(exc))
+        entry_points = []
+    jobs = files + entry_points
+    fresh = [job for job in jobs if _imported.get((job.kind, job.target), ("",))[0] != job.signature]
+    for job, tools, reason in _probe_results(jobs, fresh, timeout, mode):
+        kind = "module" if job.kind == "file" else "entry_point"
+        if tools is None:
+            registry.fail(job.name, job.label, reason, kind)
+        else:
+            registry.add_all((guard_tool(tool) for tool in tools), job.label, kind)
+
+
+def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> None:
+    path = mcp_servers.find_config(data_dir, config)
+    if path is None:
+        return
+    specs, refused = mcp_servers.read_config(path)
+    for name, reason in refused:
+        registry.fail(name, f"mcp:{name}", reason, "mcp")
+    store = mcp_servers.PinStore(data_dir)
+    for spec, result in mcp_servers.load_servers(specs):
+        source = f"mcp:{spec.name}"
+        if isinstance(result, str):
+            registry.fail(spec.name, source, result, "mcp")
+            continue
+        for tool in result:
+            tool = mcp_servers.apply_approval_policy(tool, spec)
+            held = mcp_servers.check_pin(store, spec.name, tool)
+            if held:
+                registry.disable(tool, source, held, "mcp")
+            else:
+                registry.add(guard_tool(tool, timeout=spec.call_timeout), source, "mcp")
+    store.save()
+
+
+def load_tools(
+    settings: Any,
+    extra_builtins: Iterable[BaseTool] = (),
+    *,
+    include_mcp: bool = True,
+    mcp_config: Path | None = None,
+    import_timeout: float = DEFAULT_IMPORT_TIMEOUT,
+    probe_mode: str | None = None,
+    net_policy: NetPolicy | None = None,
+) -> Toolset:
+    """Load every tool source once, isolating failures; see the module docstring for the order."""
+    registry = Registry()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    for tool in [*builtin_tools(settings, net_policy), *extra_builtins]:
+        registry.add(guard_tool(tool), "builtin", "builtin")
+    timings["builtins"] = _ms_since(started)
+    started = time.perf_counter()
+    _load_modules(registry, settings, import_timeout, probe_mode)
+    timings["modules"] = _ms_since(started)
+    if include_mcp:
+        started = time.perf_counter()
+        _load_mcp(registry, Path(getattr(settings, "data_dir", "data")), mcp_config)
+        timings["mcp"] = _ms_since(started)
+    return registry.toolset(timings)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,115 @@
+"""The CLI as a user runs it: separate processes, JSON lines, exit codes, threads, doctor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARY
+from tests.fakes import FakeDashScope, fault, text, tool_calls
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+        timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
+                          capture_output=True, text=True, env=full_env, cwd=ROOT, input=stdin, timeout=timeout)
+
+
+def events(proc: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def fake():
+    with FakeDashScope() as server:
+        yield server
+
+
+def _env(fake: FakeDashScope) -> dict[str, str]:
+    return {"DASHSCOPE_API_KEY": CANARY, "DASHSCOPE_API_BASE": fake.base_url, "AGENT_APP_TOOLS_DIRS": ""}
+
+
+def test_json_turn_and_continuation_in_a_new_process(data_dir, fake):
+    fake.push(text("你好，我记住了：小明。"), text("你叫小明。"))
+    first = cli(data_dir, "chat", "--json", "我叫小明", env=_env(fake))
+    assert first.returncode == 0, first.stderr
+    evs = events(first)
+    assert evs[-1]["type"] == "done" and [e for e in evs if e["type"] == "token"]
+    thread_id = evs[-1]["thread_id"]
+    second = cli(data_dir, "chat", "--json", "--thread", thread_id, "我叫什么？", env=_env(fake))
+    assert second.returncode == 0, second.stderr
+    assert "".join(e["text"] for e in events(second) if e["type"] == "token") == "你叫小明。"
+    sent = [m["content"] for m in fake.chat_requests[-1].json["messages"]]
+    assert "我叫小明" in sent and "你好，我记住了：小明。" in sent
+    assert CANARY not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_json_error_exit_code_and_one_error_event(data_dir, fake):
+    fake.push(fault("auth"))
+    proc = cli(data_dir, "chat", "--json", "hi", env=_env(fake))
+    evs = events(proc)
+    assert proc.returncode == 1 and [e["type"] for e in evs] == ["error"]
+    assert evs[0]["kind"] == "provider_auth" and "Traceback" not in proc.stderr
+    assert CANARY not in proc.stdout + proc.stderr
+
+
+def test_json_text_is_verbatim_and_tools_show(data_dir, fake):
+    fake.push(tool_calls([("calculator", {"expression": "6*7"})]), text("42"))
+    proc = cli(data_dir, "chat", "--json", "/new is not a command here", env={**_env(fake), "AGENT_APP_TOOLS_DIRS": "tools"})
+    kinds = [e["type"] for e in events(proc)]
+    assert "tool_start" in kinds and "tool_end" in kinds and kinds[-1] == "done"
+    assert fake.chat_requests[0].json["messages"][-1]["content"] == "/new is not a command here"
+
+
+def test_offline_first_run_without_key(data_dir):
+    proc = cli(data_dir, "chat", "--json", "hello")
+    assert proc.returncode == 0
+    answer = "".join(e["text"] for e in events(proc) if e["type"] == "token")
+    assert "DASHSCOPE_API_KEY" in answer
+
+
+def test_unknown_thread_is_a_clear_error(data_dir):
+    proc = cli(data_dir, "chat", "--json", "--thread", "nope", "hi")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and proc.stderr.strip()
+
+
+def test_threads_list_rename_export_delete(data_dir, fake):
+    fake.push(text("answer one"))
+    thread_id = events(cli(data_dir, "chat", "--json", "first question", env=_env(fake)))[-1]["thread_id"]
+    listed = json.loads(cli(data_dir, "threads", "list", "--json").stdout)
+    assert [t["id"] for t in listed] == [thread_id] and listed[0]["title"] == "first question"
+    assert cli(data_dir, "threads", "rename", thread_id, "Renamed").returncode == 0
+    md = cli(data_dir, "threads", "export", thread_id).stdout
+    assert md.startswith("# Renamed") and "first question" in md and "answer one" in md
+    data = json.loads(cli(data_dir, "threads", "export", thread_id, "--format", "json").stdout)
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
+    assert cli(data_dir, "threads", "delete", thread_id).returncode == 0
+    assert json.loads(cli(data_dir, "threads", "list", "--json").stdout) == []
+
+
+def test_repl_commands_and_streaming(data_dir, fake):
+    fake.push(text("first reply"), text("second reply"))
+    script = "hello\n/threads\n/new\nagain\n/model qwen-max\n/quit\n"
+    proc = cli(data_dir, "chat", stdin=script, env=_env(fake))
+    assert proc.returncode == 0, proc.stderr
+    assert "first reply" in proc.stdout and "second reply" in proc.stdout
+    assert "model: dashscope:qwen-max" in proc.stdout
+    assert len(json.loads(cli(data_dir, "threads", "list", "--json").stdout)) == 2
+
+
+def test_doctor_masks_keys(data_dir, fake):
+    proc = cli(data_dir, "doctor", "--json", env=_env(fake))
+    report = json.loads(proc.stdout)
+    assert report["checks"]["provider"]["status"] == "ok"
+    assert report["config"]["dashscope_api_key"] != CANARY and CANARY not in proc.stdout
+    assert report["checks"]["data_dir"]["status"] == "ok"
