@@ -180,12 +180,11 @@ class ChatService:
         ctx = AgentContext(user_id=user_id, thread_id=info.id, lang=lang, turn=turn,
                            collections=tuple(info.options.get("collections") or ()))
         config = {**self._config(info.id), "recursion_limit": self.settings.recursion_limit}
-        runner = TurnStream(agent, payload, config, ctx, stop)
+        runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
         yield from runner
         yield from self._finish(info, runner, user_id, lang)
 
     def _finish(self, info: ThreadInfo, runner: TurnStream, user_id: str, lang: str) -> Iterator[ev.Event]:
-        self.registry.touch(user_id, info.id)
         if runner.paused:
             return
         if runner.error is not None or runner.stopped:

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     max_tool_calls: int = 12
     turn_deadline_s: float = 180.0
 
+    checkpoint_durability: Literal["sync", "async", "exit"] = "exit"
+    """exit: one durable (fsync'd) checkpoint per turn; a hard kill mid-turn loses only that turn."""
+
     lang: Literal["zh", "en"] = "zh"
     timezone: str = "Asia/Shanghai"
     tools_dirs: str = "tools"

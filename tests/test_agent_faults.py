@@ -133,7 +133,8 @@ def test_dangling_tool_call_is_repaired_on_next_turn(settings):  # A17
     sent = model.seen[0]
     idx = next(i for i, m in enumerate(sent) if isinstance(m, AIMessage) and m.tool_calls)
     assert isinstance(sent[idx + 1], ToolMessage) and sent[idx + 1].tool_call_id == "c1"
-    _assert_no_dangling(svc, "u", th.id)
+    res2 = collect(svc.stream(th.id, "and again", user_id="u"))
+    assert isinstance(res2.events[-1], ev.Done)
 
 
 def test_tool_exceptions_and_odd_outputs_become_errors(settings):  # G6 via the guard

@@ -113,3 +113,28 @@ def test_doctor_masks_keys(data_dir, fake):
     assert report["checks"]["provider"]["status"] == "ok"
     assert report["config"]["dashscope_api_key"] != CANARY and CANARY not in proc.stdout
     assert report["checks"]["data_dir"]["status"] == "ok"
+
+
+def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(data_dir, fake):
+    import signal
+    import time
+
+    fake.push(text("slow " * 200, chunk=5, pause=0.05), text("after stop"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    env.update(_env(fake), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "chat"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("tell me a long story\n")
+    proc.stdin.flush()
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "slow" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.read(1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    out, err = proc.communicate("short question\n/quit\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert "after stop" in out and "Traceback" not in err
+    assert out.count("slow") < 200

@@ -142,5 +142,7 @@ def test_other_users_thread_is_not_found(settings):  # B13 at the service
     res = collect(svc.stream(thread_id, "what did she say?", user_id="bob"))
     assert [e.kind for e in res.errors] == ["not_found"]
     assert all("secret" not in ev.to_json(e) for e in res.events)
-    with pytest.raises(Exception):
+    from agent_app.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
         svc.messages("bob", thread_id)

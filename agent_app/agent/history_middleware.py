@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from collections.abc import Callable
-
-from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse, hook_config
-from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
-from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    AgentState,
+    ModelRequest,
+    ModelResponse,
+    hook_config,
+)
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langgraph.runtime import Runtime
 
 from agent_app.agent.context import AgentContext
@@ -64,16 +68,20 @@ def _stable_tool_order(messages: list[AnyMessage]) -> list[AnyMessage]:
 
 
 class HistoryRepairMiddleware(AgentMiddleware):
-    """Before each run: a thread left with a tool call and no result gets one (no provider 400)."""
+    """A thread left with a tool call and no result gets one in the prompt (no provider 400, A17).
 
-    def before_agent(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        ctx = runtime.context
+    Works on the request, not the state, so it adds no graph step; the service repairs the
+    stored state itself after a failed or stopped turn.
+    """
+
+    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+        ctx = request.runtime.context if request.runtime else None
         lang = ctx.lang if isinstance(ctx, AgentContext) else "en"
-        fixed = repair_dangling(list(state["messages"]), t("tool.not_executed", lang))
+        fixed = repair_dangling(list(request.messages), t("tool.not_executed", lang))
         if fixed is None:
-            return None
-        log.warning("repaired a dangling tool call in the thread history")
-        return {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *fixed]}
+            return handler(request)
+        log.warning("repaired a dangling tool call in the prompt")
+        return handler(request.override(messages=fixed))
 
 
 class ToolCallValidationMiddleware(AgentMiddleware):

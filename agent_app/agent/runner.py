@@ -66,8 +66,9 @@ class TurnStream:
     """Iterates graph events for one run; remembers whether text was streamed or the run paused."""
 
     def __init__(self, agent: Any, payload: Any, config: dict[str, Any], context: AgentContext,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, durability: str = "exit") -> None:
         self.agent, self.payload, self.config, self.context = agent, payload, config, context
+        self.durability = durability
         self.stop = stop or threading.Event()
         self.splitter = ThinkSplitter()
         self.answer_parts: list[str] = []
@@ -88,7 +89,7 @@ class TurnStream:
 
     def _run(self) -> Iterator[ev.Event]:
         stream = self.agent.stream(self.payload, self.config, context=self.context,
-                                   stream_mode=["messages", "custom", "updates"])
+                                   stream_mode=["messages", "custom", "updates"], durability=self.durability)
         for mode, data in stream:
             if self.stop.is_set():
                 self.stopped = True

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_app.knowledge.embedders import Embedder
-from agent_app.knowledge.segment import match_expression
+from agent_app.knowledge.segment import match_expression, query_terms
 from agent_app.knowledge.store import KnowledgeStore
 from agent_app.knowledge.vectorside import VectorIndex
 
@@ -19,10 +19,15 @@ MAX_QUERY_CHARS = 2_000
 class HybridSearcher:
     """Runs both retrievers over the chosen collections and fuses their rankings."""
 
-    def __init__(self, store: KnowledgeStore, vectors: VectorIndex, embedder: Embedder) -> None:
+    def __init__(
+        self, store: KnowledgeStore, vectors: VectorIndex, embedder: Embedder, *, vector_weight: float | None = None
+    ) -> None:
         self.store = store
         self.vectors = vectors
         self.embedder = embedder
+        self.vector_weight = (
+            vector_weight if vector_weight is not None else getattr(embedder, "fusion_weight", 1.0)
+        )
 
     def search(
         self, query: str, collection_ids: Sequence[int], k: int = 5, *, use_vectors: bool = True
@@ -33,13 +38,14 @@ class HybridSearcher:
         if not query.strip() or not ids or k <= 0:
             return []
         depth = max(50, 4 * k)
-        lists = [self.keyword(query, ids, depth)]
-        if use_vectors:
+        lists, weights = [self.keyword(query, ids, depth)], [1.0]
+        if use_vectors and self.vector_weight > 0:
             lists.append(self.semantic(query, ids, depth))
-        fused = reciprocal_rank_fusion(lists)
+            weights.append(self.vector_weight)
+        fused = reciprocal_rank_fusion(lists, weights)
         best = sorted(fused.items(), key=lambda item: -item[1])[:k]
         rows = self.store.chunks_by_ids([chunk_id for chunk_id, _ in best])
-        ceiling = sum(1.0 / (RRF_K + 1) for _ in lists)
+        ceiling = sum(w / (RRF_K + 1) for w in weights)
         hits = []
         for chunk_id, score in best:
             row = rows.get(chunk_id)
@@ -49,7 +55,7 @@ class HybridSearcher:
 
     def keyword(self, query: str, collection_ids: list[int], limit: int) -> list[int]:
         """Chunk ids ranked by BM25 (FTS5 rank: lower is better)."""
-        match = match_expression(query)
+        match = match_expression(query_terms(query, self.store.known_terms))
         if match is None:
             return []
         try:
@@ -64,10 +70,13 @@ class HybridSearcher:
         return [chunk_id for chunk_id, score in pairs if score >= MIN_COSINE]
 
 
-def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
-    """Sum of 1 / (k + rank) over the rankings each item appears in (rank starts at 1)."""
+def reciprocal_rank_fusion(
+    rankings: list[list[int]], weights: list[float] | None = None, k: int = RRF_K
+) -> dict[int, float]:
+    """Sum of weight / (k + rank) over the rankings each item appears in (rank starts at 1)."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = weights[n] if weights else 1.0
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores

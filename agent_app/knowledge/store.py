@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS kb_chunks (
     text TEXT NOT NULL, page INTEGER, heading TEXT);
 CREATE INDEX IF NOT EXISTS kb_chunks_document ON kb_chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts USING fts5(
-    seg, cid UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+    seg, cid UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts_vocab USING fts5vocab(kb_fts, 'row');
 CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 DOC_COLUMNS = (
@@ -251,6 +252,17 @@ class KnowledgeStore:
                 return
             yield rows
             last = rows[-1][0]
+
+    def known_terms(self, terms: list[str]) -> set[str]:
+        """The subset of `terms` that occur somewhere in the FTS index."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(terms))
+        for start in range(0, len(unique), 500):
+            part = unique[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(f"SELECT term FROM kb_fts_vocab WHERE term IN ({marks})", part)
+            found.update(r[0] for r in rows)
+        return found
 
     def bm25(self, match: str, collection_ids: list[int], limit: int) -> list[tuple[int, float]]:
         """FTS5 BM25 over segmented text, filtered by collection; best first."""

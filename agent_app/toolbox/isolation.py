@@ -10,6 +10,7 @@ child killed (SIGKILL) and is reported disabled; a new child continues after it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -69,6 +70,7 @@ class _Child:
             pid = os.fork()
             if pid == 0:  # child: no cleanup handlers of the parent may run here
                 try:
+                    gc.disable()  # short-lived; collecting would copy every shared page
                     os.close(read_fd)
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
                     _silence_stdio()
@@ -129,12 +131,18 @@ def probe(
     end = time.monotonic() + budget
     start_wait = timeout if mode == "fork" else timeout + 30.0  # a fresh interpreter boots first
     index = 0
-    while index < len(jobs):
-        child = _Child(jobs, index, mode)
-        try:
-            index = yield from _drain(child, jobs, index, timeout, start_wait, end)
-        finally:
-            child.stop()
+    # While a forked child lives, the parent's collector would touch (and so copy) shared pages;
+    # freezing the existing heap keeps collections to the objects created meanwhile.
+    gc.freeze()
+    try:
+        while index < len(jobs):
+            child = _Child(jobs, index, mode)
+            try:
+                index = yield from _drain(child, jobs, index, timeout, start_wait, end)
+            finally:
+                child.stop()
+    finally:
+        gc.unfreeze()
 
 
 def _drain(

@@ -33,9 +33,10 @@ from agent_app.toolbox.webreader import make_read_webpage
 logger = logging.getLogger(__name__)
 DEFAULT_IMPORT_TIMEOUT = 3.0
 BUILTIN_NAMES = ("calculator", "current_time", "read_webpage")
-# Sources already imported in this process, keyed by (kind, target) -> (signature, tools):
-# a Streamlit rerun or a second load_tools call reuses them instead of importing again.
-_imported: dict[tuple[str, str], tuple[str, list[BaseTool]]] = {}
+# Outcome per source already tried in this process, (kind, target) -> (signature, tools, reason):
+# a Streamlit rerun or a second load_tools call reuses it instead of importing (or timing out)
+# again; editing the file changes its signature and triggers a fresh probe.
+_outcomes: dict[tuple[str, str], tuple[str, list[BaseTool] | None, str]] = {}
 
 
 def net_policy_from(settings: Any) -> NetPolicy:
@@ -62,25 +63,26 @@ def _probe_results(
     )
     try:
         for job in jobs:
-            cached = _imported.get((job.kind, job.target))
+            cached = _outcomes.get((job.kind, job.target))
             if cached and cached[0] == job.signature:
-                yield job, cached[1], ""
+                yield job, cached[1], cached[2]
                 continue
-            _, result = next(results)
-            if not result.ok:
-                yield job, None, result.reason or "import failed"
-                continue
-            try:
-                tools = produce_tools(job)  # the child imported it cleanly; now for real
-            except (Exception, SystemExit) as exc:
-                yield job, None, describe_error(exc)
-                continue
-            _imported[(job.kind, job.target)] = (job.signature, tools)
-            yield job, tools, ""
+            tools, reason = _import_after_probe(job, next(results)[1])
+            _outcomes[(job.kind, job.target)] = (job.signature, tools, reason)
+            yield job, tools, reason
     finally:
         close = getattr(results, "close", None)
         if close:
             close()  # stops the probe child if we leave early
+
+
+def _import_after_probe(job: Job, result: ProbeResult) -> tuple[list[BaseTool] | None, str]:
+    if not result.ok:
+        return None, result.reason or "import failed"
+    try:
+        return produce_tools(job), ""  # the child imported it cleanly; now for real
+    except (Exception, SystemExit) as exc:
+        return None, describe_error(exc)
 
 
 def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str | None) -> None:
@@ -93,7 +95,7 @@ def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str |
         logger.warning("entry points unreadable: %s", describe_error(exc))
         entry_points = []
     jobs = files + entry_points
-    fresh = [job for job in jobs if _imported.get((job.kind, job.target), ("",))[0] != job.signature]
+    fresh = [job for job in jobs if _outcomes.get((job.kind, job.target), ("",))[0] != job.signature]
     for job, tools, reason in _probe_results(jobs, fresh, timeout, mode):
         kind = "module" if job.kind == "file" else "entry_point"
         if tools is None:

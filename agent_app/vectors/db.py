@@ -78,20 +78,20 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
 def ensure_schema(conn: sqlite3.Connection, name: str) -> None:
     """Create the vector table, its tombstone log, meta table and triggers (idempotent)."""
     t = table(name)
-    conn.executescript(
-        f"""
-        CREATE TABLE IF NOT EXISTS {t} (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, ref TEXT NOT NULL,
-            dim INTEGER NOT NULL, vector BLOB NOT NULL);
-        CREATE INDEX IF NOT EXISTS {t}_owner_ref ON {t}(owner, ref);
-        CREATE TABLE IF NOT EXISTS {t}_deleted (seq INTEGER PRIMARY KEY AUTOINCREMENT, vid INTEGER NOT NULL);
-        CREATE TABLE IF NOT EXISTS {t}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TRIGGER IF NOT EXISTS {t}_log_delete AFTER DELETE ON {t}
-            BEGIN INSERT INTO {t}_deleted(vid) VALUES (old.id); END;
-        CREATE TRIGGER IF NOT EXISTS {t}_immutable BEFORE UPDATE ON {t}
-            BEGIN SELECT RAISE(ABORT, 'vector rows are immutable: delete and insert'); END;
-        """
-    )
+    # One statement at a time: executescript() would COMMIT the caller's open transaction.
+    for statement in (
+        f"""CREATE TABLE IF NOT EXISTS {t} (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            owner TEXT NOT NULL, ref TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL)""",
+        f"CREATE INDEX IF NOT EXISTS {t}_owner_ref ON {t}(owner, ref)",
+        f"""CREATE TABLE IF NOT EXISTS {t}_deleted
+            (seq INTEGER PRIMARY KEY AUTOINCREMENT, vid INTEGER NOT NULL)""",
+        f"CREATE TABLE IF NOT EXISTS {t}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        f"""CREATE TRIGGER IF NOT EXISTS {t}_log_delete AFTER DELETE ON {t}
+            BEGIN INSERT INTO {t}_deleted(vid) VALUES (old.id); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {t}_immutable BEFORE UPDATE ON {t}
+            BEGIN SELECT RAISE(ABORT, 'vector rows are immutable: delete and insert'); END""",
+    ):
+        conn.execute(statement)
     # The instance id ties snapshots to this database (a recreated DB restarts row ids).
     conn.execute(
         f"INSERT OR IGNORE INTO {t}_meta(key, value) VALUES ('instance', ?)", (uuid.uuid4().hex,)

@@ -177,6 +177,11 @@ def render_turn(turn: Turn, req_body: dict[str, Any]) -> Reply:
     """The whole HTTP answer for `turn`, streamed when the request asked for it."""
     model = str(req_body.get("model") or "qwen-plus")
     if not req_body.get("stream"):
+        if turn.error_after:  # without streaming, output moderation fails the whole call
+            err = compat_error(
+                "data_inspection_failed", "data_inspection_failed", OUTPUT_INSPECTION_MESSAGE
+            )
+            return json_reply(400, err)
         if turn.cut or turn.split_utf8:
             body = json.dumps(completion(turn, req_body, model), ensure_ascii=False).encode()
             parts = split_inside_codepoints(body) if turn.split_utf8 else [body[: len(body) // 2]]

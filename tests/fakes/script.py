@@ -139,7 +139,14 @@ def fault(
 
 
 def inspection_midstream(partial_text: str, *, chunk: int = 4) -> Turn:
-    """Stream `partial_text`, then an in-band output-moderation error event."""
+    """Stream `partial_text`, then an in-band output-moderation error event.
+
+    DashScope sends `data: {"error": {"code": "data_inspection_failed", ...}}` and ends
+    the stream (no finish chunk, no [DONE]); the openai client turns that into a plain
+    `openai.APIError` whose message starts "Output data may contain inappropriate
+    content", which is what users of DashScope report. Ollama renders it as an
+    `{"error": ...}` NDJSON line. Without streaming, DashScope answers 400 instead.
+    """
     return Turn(content=partial_text, chunk=max(1, chunk), error_after="inspection", usage=False)
 
 

@@ -1,0 +1,163 @@
+"""MemoryService: what the UI and CLI call to see, search, correct and remove a user's memories."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from langgraph.store.base import BaseStore, Item
+
+from agent_app.errors import AppError, NotFoundError
+from agent_app.textsafe import clean_text
+
+Kind = Literal["manual", "extracted"]
+KINDS = ("manual", "extracted")
+MAX_CHARS = 4000
+MAX_IMPORT = 10_000
+FIELDS = ("text", "kind", "source_thread", "source_message")
+
+
+class MemoryInputError(AppError):
+    """A memory text or import file the user must fix (empty, too long, malformed)."""
+
+    kind, key = "bad_input", "memory.empty"
+
+
+def memory_namespace(user_id: str) -> tuple[str, str]:
+    """The store namespace of a user's memories; every read and write goes through it (B13, D8)."""
+    user = clean_text(user_id if isinstance(user_id, str) else "").strip()
+    if not user:
+        raise MemoryInputError("empty user id", key="memory.bad_user")
+    # Namespace labels may not contain "."; escape reversibly so "a.b" and "a%2Eb" stay distinct.
+    return (user.replace("%", "%25").replace(".", "%2E"), "memories")
+
+
+def clean_memory_text(text: Any, limit: int = MAX_CHARS) -> str:
+    """Sanitize (control characters, lone surrogates) and validate a memory text."""
+    cleaned = clean_text(text if isinstance(text, str) else "").strip()
+    if not cleaned:
+        raise MemoryInputError("empty memory", key="memory.empty")
+    if len(cleaned) > limit:
+        raise MemoryInputError("memory too long", key="memory.too_long", size=len(cleaned), limit=limit)
+    return cleaned
+
+
+def to_dict(item: Item) -> dict[str, Any]:
+    """The public form of a memory: {id, text, kind, source_thread, source_message, created_at, updated_at, history, score?}."""
+    value = item.value
+    out: dict[str, Any] = {"id": item.key, "text": value.get("text", "")}
+    out.update({f: value.get(f) for f in FIELDS[1:]})
+    out["kind"] = out["kind"] or "manual"
+    out["created_at"], out["updated_at"] = item.created_at.isoformat(), item.updated_at.isoformat()
+    out["history"] = list(value.get("history") or [])
+    score = getattr(item, "score", None)
+    if score is not None:
+        out["score"] = round(float(score), 4)
+    return out
+
+
+class MemoryService:
+    """Per-user memory operations over any BaseStore with semantic search (SqliteFaissStore, PostgresStore)."""
+
+    def __init__(self, store: BaseStore, *, duplicate_threshold: float = 0.9,
+                 max_chars: int = MAX_CHARS, history_limit: int = 20) -> None:
+        self.store = store
+        self.duplicate_threshold = duplicate_threshold
+        self.max_chars = max_chars
+        self.history_limit = history_limit
+
+    def add(self, user: str, text: str, *, source_thread: str | None = None,
+            source_message: str | None = None, kind: Kind = "manual") -> dict[str, Any]:
+        """Store a memory; a near-duplicate (cosine ≥ threshold) updates the existing one instead."""
+        ns, text = memory_namespace(user), clean_memory_text(text, self.max_chars)
+        if kind not in KINDS:
+            raise MemoryInputError(f"unknown kind {kind!r}", key="memory.import_invalid")
+        similar = self.store.search(ns, query=text, limit=1)
+        if similar and (similar[0].score or 0.0) >= self.duplicate_threshold:
+            merged = self.update(user, similar[0].key, text, reason="merged")
+            return dict(merged, merged=True)
+        key = uuid.uuid4().hex
+        value = {"text": text, "kind": kind, "source_thread": source_thread,
+                 "source_message": source_message, "history": []}
+        self.store.put(ns, key, value)
+        return dict(self.get(user, key), merged=False)
+
+    def get(self, user: str, memory_id: str) -> dict[str, Any]:
+        """One memory of this user; NotFoundError for anything else (including other users' ids)."""
+        item = self.store.get(memory_namespace(user), str(memory_id))
+        if item is None:
+            raise NotFoundError(f"memory {memory_id!r} not found", key="memory.not_found")
+        return to_dict(item)
+
+    def list(self, user: str, *, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+        """This user's memories, most recently updated first."""
+        items = self.store.search(memory_namespace(user), limit=limit, offset=offset)
+        return [{k: v for k, v in to_dict(it).items() if k != "score"} for it in items]
+
+    def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None) -> list[dict[str, Any]]:
+        """This user's memories closest to `query`, best first, each with a score."""
+        query = clean_text(query if isinstance(query, str) else "").strip()
+        if not query or k <= 0:
+            return []
+        items = [to_dict(it) for it in self.store.search(memory_namespace(user), query=query, limit=k)]
+        return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score]
+
+    def update(self, user: str, memory_id: str, text: str, *, reason: str = "edited") -> dict[str, Any]:
+        """Replace a memory's text, keeping the old text in its history."""
+        ns, text = memory_namespace(user), clean_memory_text(text, self.max_chars)
+        item = self.store.get(ns, str(memory_id))
+        if item is None:
+            raise NotFoundError(f"memory {memory_id!r} not found", key="memory.not_found")
+        value = dict(item.value)
+        if value.get("text") != text:
+            entry = {"text": value.get("text"), "until": item.updated_at.isoformat(), "reason": reason}
+            value["history"] = ([*(value.get("history") or []), entry])[-self.history_limit :]
+            value["text"] = text
+        self.store.put(ns, item.key, value)
+        return self.get(user, item.key)
+
+    def delete(self, user: str, memory_id: str) -> None:
+        """Delete one memory (row and vector); NotFoundError if this user has no such memory."""
+        ns = memory_namespace(user)
+        if self.store.get(ns, str(memory_id)) is None:
+            raise NotFoundError(f"memory {memory_id!r} not found", key="memory.not_found")
+        self.store.delete(ns, str(memory_id))
+
+    def forget_all(self, user: str) -> int:
+        """Delete every memory of this user; returns how many."""
+        ns, total = memory_namespace(user), 0
+        while batch := self.store.search(ns, limit=500):
+            for item in batch:
+                self.store.delete(ns, item.key)
+            total += len(batch)
+        return total
+
+    def export(self, user: str) -> list[dict[str, Any]]:
+        """Every memory of this user as plain dicts (JSON-ready), oldest first."""
+        items, offset = [], 0
+        while batch := self.list(user, limit=500, offset=offset):
+            items += batch
+            offset += len(batch)
+        return sorted(items, key=lambda it: it["created_at"])
+
+    def import_items(self, user: str, items: Iterable[Any]) -> int:
+        """Add exported memories to this user (new ids; near-duplicates merge); returns how many."""
+        items = list(items) if not isinstance(items, dict | str | bytes) else None
+        if items is None or len(items) > MAX_IMPORT or not all(
+            isinstance(it, dict) and isinstance(it.get("text"), str) for it in items
+        ):
+            raise MemoryInputError("not a list of memories", key="memory.import_invalid")
+        for it in items:  # validate everything first: a bad item must not leave half an import
+            clean_memory_text(it["text"], self.max_chars)
+        count = 0
+        for it in items:
+            kind = it.get("kind") if it.get("kind") in KINDS else "manual"
+            self.add(user, it["text"], source_thread=_opt_str(it.get("source_thread")),
+                     source_message=_opt_str(it.get("source_message")), kind=kind)
+            count += 1
+        return count
+
+
+def _opt_str(value: Any) -> str | None:
+    return clean_text(value)[:200] if isinstance(value, str) and value else None
