@@ -51,7 +51,7 @@ def configure_logging(level: str | None = None) -> None:
     wanted = (level or os.environ.get("AGENT_APP_LOG_LEVEL") or "WARNING").upper()
     root.setLevel(wanted)
     if not any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
-        handler = logging.StreamHandler()
+        handler: logging.Handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
@@ -219,10 +220,10 @@ class ChatService:
 
     # ---- plumbing ------------------------------------------------------------------------
     @staticmethod
-    def _config(thread_id: str) -> dict[str, Any]:
+    def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
 
-    def _stored_messages(self, thread_id: str) -> list[BaseMessage]:
+    def _stored_messages(self, thread_id: str) -> list[AnyMessage]:
         tup = self.checkpointer.get_tuple(self._config(thread_id))
         if tup is None:
             return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -34,7 +35,7 @@ def message_dict(msg: BaseMessage) -> dict[str, Any] | None:
     return None
 
 
-def to_dicts(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+def to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return [d for d in (message_dict(m) for m in messages) if d is not None]
 
 

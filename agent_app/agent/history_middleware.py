@@ -14,6 +14,7 @@ from langchain.agents.middleware import (
     hook_config,
 )
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
 from agent_app.agent.context import AgentContext
@@ -93,7 +94,7 @@ class ToolCallValidationMiddleware(AgentMiddleware):
             response = handler(request)
         finally:
             stop_capture(token)
-        known = {getattr(t, "name", None) or t.get("name", "") for t in request.tools if t}
+        known = {t.name if isinstance(t, BaseTool) else str(t.get("name", "")) for t in request.tools}
         response.result = [enforce(m, capture, known) if isinstance(m, AIMessage) else m for m in response.result]
         return response
 

@@ -113,7 +113,7 @@ class ContextTrimMiddleware(AgentMiddleware):
         self.max_tokens = max_tokens
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
-        messages = request.messages
+        messages: list[Any] = list(request.messages)
         if count_tokens_approximately(messages) <= self.max_tokens:
             return handler(request)
         trimmed = trim_messages(
@@ -124,7 +124,7 @@ class ContextTrimMiddleware(AgentMiddleware):
             last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
             trimmed = messages[last_human:]
         log.info("trimmed history from %d to %d messages", len(messages), len(trimmed))
-        return handler(request.override(messages=list(trimmed)))
+        return handler(request.override(messages=list(trimmed)))  # type: ignore[arg-type]
 
 
 class MemoryRecallMiddleware(AgentMiddleware):

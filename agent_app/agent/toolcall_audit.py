@@ -28,7 +28,7 @@ class RawToolArgs(BaseCallbackHandler):
         self.calls: dict[int, dict[str, Any]] = {}
         self.streamed = False
 
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: Any, *, chunk: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         message = getattr(chunk, "message", None)
         for part in getattr(message, "tool_call_chunks", None) or []:
             self.streamed = True

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from langchain_core.language_models.chat_models import BaseChatModel
+from pydantic import SecretStr
 
 from agent_app.errors import ProviderNotConfiguredError
 from agent_app.logsetup import register_secret
@@ -49,9 +50,9 @@ def _dashscope(settings: Settings, choice: ModelChoice) -> BaseChatModel:
     key = settings.dashscope_api_key.get_secret_value()
     register_secret(key)
     extra: dict[str, Any] = {"enable_search": True} if settings.enable_search else {}
-    return ChatQwen(
+    return ChatQwen(  # type: ignore[call-arg]
         model=choice.model,
-        api_key=key,
+        api_key=SecretStr(key),
         api_base=settings.dashscope_base,
         enable_thinking=choice.thinking,
         temperature=choice.temperature,
@@ -84,7 +85,7 @@ def _openai(settings: Settings, choice: ModelChoice) -> BaseChatModel:
     return ChatOpenAI(
         model=choice.model,
         base_url=settings.openai_base_url,
-        api_key=key,
+        api_key=SecretStr(key),
         temperature=choice.temperature,
         max_retries=0,
         timeout=_timeout(settings),

@@ -20,13 +20,13 @@ def is_local_url(url: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False
-    addrs = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    addrs = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     return bool(addrs) and all(a.is_loopback or a.is_private for a in addrs)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
-    for piece in text.split("-")[0].split("."):
+    for piece in str(text).split("-")[0].split("."):
         parts.append(int(piece) if piece.isdigit() else 0)
     return tuple(parts)
 
