@@ -250,3 +250,24 @@ def test_ollama_refuses_a_public_host(settings):  # A18
     th = svc.new_thread("u").id
     res = collect(svc.stream(th, "hi", user_id="u", lang="en"))
     assert "non-local" in res.errors[-1].message
+
+
+def test_openai_compatible_endpoint(settings, fake):
+    fake.push(text("<think>hmm</think>compatible answer", chunk=3))
+    s = settings.with_overrides(provider="openai", openai_base_url=fake.base_url, openai_api_key=CANARY, model="qwen-plus")
+    svc = open_service(s, tools=[add])
+    th = svc.new_thread("u").id
+    res = collect(svc.stream(th, "hi", user_id="u"))
+    assert res.text == "compatible answer"
+    assert "".join(e.text for e in res.events if isinstance(e, ev.Reasoning)) == "hmm"
+    assert any(isinstance(e, ev.Usage) and e.model == "openai:qwen-plus" for e in res.events)
+
+
+def test_thinking_is_requested_per_thread(settings, fake):
+    fake.push(text("ok", reasoning="thinking..."))
+    svc, th = _svc(settings, fake)
+    svc.set_thread_options("u", th, thinking=True, model="qwen3-8b")
+    res = collect(svc.stream(th, "hi", user_id="u"))
+    body = fake.chat_requests[0].json
+    assert body["model"] == "qwen3-8b" and body.get("enable_thinking") is True
+    assert [e.text for e in res.events if isinstance(e, ev.Reasoning)] and res.text == "ok"

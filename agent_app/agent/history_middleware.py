@@ -18,7 +18,7 @@ from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
 from agent_app.agent.context import AgentContext
-from agent_app.agent.toolcall_audit import enforce, start_capture, stop_capture
+from agent_app.agent.toolcall_audit import current_capture, enforce, start_capture, stop_capture
 from agent_app.i18n import t
 
 log = logging.getLogger(__name__)
@@ -89,11 +89,14 @@ class ToolCallValidationMiddleware(AgentMiddleware):
     """After each model call: invalid tool-call JSON never executes; the model is asked to re-emit (A10)."""
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
-        capture, token = start_capture()
+        capture, token = current_capture(), None
+        if capture is None:
+            capture, token = start_capture()
         try:
             response = handler(request)
         finally:
-            stop_capture(token)
+            if token is not None:
+                stop_capture(token)
         known = {t.name if isinstance(t, BaseTool) else str(t.get("name", "")) for t in request.tools}
         response.result = [enforce(m, capture, known) if isinstance(m, AIMessage) else m for m in response.result]
         return response

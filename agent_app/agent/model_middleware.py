@@ -16,6 +16,7 @@ from langchain_core.messages.utils import count_tokens_approximately, trim_messa
 from langgraph.config import get_stream_writer
 
 from agent_app.agent.context import AgentContext, TurnState
+from agent_app.agent.toolcall_audit import start_capture, stop_capture
 from agent_app.errors import AppError, StepLimitError
 from agent_app.providers.classify import classify, is_retryable
 
@@ -76,12 +77,14 @@ class ResilientModelMiddleware(AgentMiddleware):
             if time.monotonic() > turn.deadline:
                 raise StepLimitError("turn deadline")
             started = time.perf_counter()
+            capture, token = start_capture()
             try:
                 with self.semaphore:
                     response = handler(request)
             except Exception as exc:  # classify every provider failure into one AppError
-                err = classify(exc, self.backend, streamed=turn.streamed)
-                if not is_retryable(err) or turn.streamed or attempt >= self.max_retries:
+                streamed = turn.streamed = turn.streamed or capture.text_seen
+                err = classify(exc, self.backend, streamed=streamed)
+                if not is_retryable(err) or streamed or attempt >= self.max_retries:
                     raise err from None
                 delay = getattr(err, "retry_after", None)
                 delay = min(MAX_BACKOFF_S, delay if delay is not None else self.base_delay * 2**attempt)
@@ -89,6 +92,8 @@ class ResilientModelMiddleware(AgentMiddleware):
                 attempt += 1
                 log.info("retrying model call (%s), attempt %d", err.kind, attempt)
                 continue
+            finally:
+                stop_capture(token)
             self._emit_usage(response, label, started)
             return response
 

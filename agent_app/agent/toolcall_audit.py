@@ -27,8 +27,12 @@ class RawToolArgs(BaseCallbackHandler):
     def __init__(self) -> None:
         self.calls: dict[int, dict[str, Any]] = {}
         self.streamed = False
+        self.text_seen = False
+        """Answer text reached the stream: a retry would show it twice."""
 
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        if token:
+            self.text_seen = True
         message = getattr(chunk, "message", None)
         for part in getattr(message, "tool_call_chunks", None) or []:
             self.streamed = True
@@ -56,6 +60,11 @@ def start_capture() -> tuple[RawToolArgs, Any]:
 
 def stop_capture(token: Any) -> None:
     _capture.reset(token)
+
+
+def current_capture() -> RawToolArgs | None:
+    """The capture of the model call running in this context, if an outer middleware began one."""
+    return _capture.get()
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
