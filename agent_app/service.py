@@ -32,6 +32,13 @@ from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
 
 log = logging.getLogger(__name__)
+
+
+def needs_approval(tool: BaseTool) -> bool:
+    """A tool asks for consent when its metadata says so (DESIGN §7)."""
+    return bool((tool.metadata or {}).get("needs_approval"))
+
+
 ModelFactory = Callable[[ModelChoice], BaseChatModel]
 
 
@@ -170,7 +177,7 @@ class ChatService:
              lang: str) -> Iterator[ev.Event]:
         try:
             choice = prepare_choice(self.settings, default_choice(self.settings, info.options))
-            agent = self._agent(choice, lang)
+            agent = self._agent(choice, lang, info.options)
         except AppError as err:
             yield ev.Error(err.kind, err.user_message(lang))
             return
@@ -239,15 +246,20 @@ class ChatService:
                 self._agents[key] = build_agent(self.settings, model=OfflineChatModel(), checkpointer=self.checkpointer)
             return self._agents[key]
 
-    def _agent(self, choice: ModelChoice, lang: str) -> Any:
-        tools = self.tools if choice.supports_tools else []
-        key = (choice.provider, choice.model, choice.thinking, choice.temperature, lang, tuple(t.name for t in tools))
+    def _agent(self, choice: ModelChoice, lang: str, options: dict[str, Any] | None = None) -> Any:
+        opts = options or {}
+        disabled = set(opts.get("disabled_tools") or ())
+        tools = [t for t in self.tools if t.name not in disabled] if choice.supports_tools else []
+        mode = opts.get("approval_mode") or self.settings.approval_mode
+        approval = tuple(t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t)))
+        key = (choice.provider, choice.model, choice.thinking, choice.temperature, lang,
+               tuple(t.name for t in tools), approval)
         with self._lock:
             if key not in self._agents:
-                self._agents[key] = self._build(choice, tools, lang)
+                self._agents[key] = self._build(choice, tools, lang, approval)
             return self._agents[key]
 
-    def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str) -> Any:
+    def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str, approval: tuple[str, ...]) -> Any:
         fallback, fallback_label = None, ""
         if self.settings.fallback_model:
             provider, model = parse_model_spec(self.settings.fallback_model, choice.provider)
@@ -260,7 +272,7 @@ class ChatService:
             self.settings, model=self._factory(choice), tools=tools, checkpointer=self.checkpointer,
             store=self.store, fallback=fallback, fallback_label=fallback_label, model_label=choice.label,
             backend={"dashscope": "DashScope", "ollama": "Ollama", "openai": "OpenAI"}.get(choice.provider, "model"),
-            approval_tools=self.extras.get("approval_tools", ()), lang=lang,
+            approval_tools=approval, lang=lang,
         )
 
     def close(self) -> None:

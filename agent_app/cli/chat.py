@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from typing import Any
@@ -24,6 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument("--lang", choices=["zh", "en"])
     p.add_argument("--approve", choices=["ask", "all", "none"], default=None,
                    help="ask: pause on tools that need approval; all: ask for every tool; none: never ask")
+    p.add_argument("--resume", metavar="DECISION",
+                   help="continue a paused turn (--json --thread ID): approve, reject, or an edit as JSON args")
     add_user_arg(p)
     p.set_defaults(func=run)
 
@@ -31,7 +34,7 @@ def register(sub: Any) -> None:
 def _open(args: argparse.Namespace) -> tuple[Any, str, str]:
     from agent_app.app import open_service
 
-    settings = settings_from(args, approval_mode=args.approve, lang=args.lang)
+    settings = settings_from(args, lang=args.lang)
     return open_service(settings), user_of(args, settings), settings.lang
 
 
@@ -41,8 +44,8 @@ def _thread(svc: Any, user: str, args: argparse.Namespace) -> str:
         thread_id = str(args.thread)
     else:
         thread_id = svc.new_thread(user).id
-    if args.provider or args.model:
-        svc.set_thread_options(user, thread_id, provider=args.provider, model=args.model)
+    if args.provider or args.model or args.approve:
+        svc.set_thread_options(user, thread_id, provider=args.provider, model=args.model, approval_mode=args.approve)
     return thread_id
 
 
@@ -53,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(err)
     try:
         thread_id = _thread(svc, user, args)
+        if args.json and args.resume:
+            pending = svc.pending_approvals(user, thread_id)
+            decisions = [_decision(args.resume, p.name) for p in pending]
+            return emit_json(svc.resume(thread_id, decisions, user_id=user, lang=lang))
         if args.json:
             return run_json(svc, user, thread_id, args.text or "", lang)
         from agent_app.cli.repl import Repl
@@ -60,16 +67,35 @@ def run(args: argparse.Namespace) -> int:
         return Repl(svc, user, thread_id, lang).loop(first=args.text)
     except AppError as err:
         return fail(err, lang)
+    except ValueError:
+        return fail("--resume takes approve, reject or the edited arguments as a JSON object")
     finally:
         svc.close()
 
 
+def _decision(text: str, name: str) -> dict[str, Any]:
+    if text == "approve":
+        return {"type": "approve"}
+    if text == "reject":
+        return {"type": "reject", "message": "the user rejected this call"}
+    return {"type": "edit", "edited_action": {"name": name, "args": json.loads(text)}}
+
+
 def run_json(svc: Any, user: str, thread_id: str, text: str, lang: str) -> int:
     """One turn; the text goes to the model verbatim (no /commands in one-shot mode)."""
-    code = EXIT_ERROR
     stop = threading.Event()
     try:
-        for event in svc.stream(thread_id, text, user_id=user, stop=stop, lang=lang):
+        return emit_json(svc.stream(thread_id, text, user_id=user, stop=stop, lang=lang))
+    except KeyboardInterrupt:
+        stop.set()
+        return 130
+
+
+def emit_json(events: Any) -> int:
+    """Print one JSON event per line; exit 0 on done, 3 on approval_required, else 1."""
+    code = EXIT_ERROR
+    try:
+        for event in events:
             sys.stdout.write(ev.to_json(event) + "\n")
             sys.stdout.flush()
             if isinstance(event, ev.Done):
@@ -77,6 +103,5 @@ def run_json(svc: Any, user: str, thread_id: str, text: str, lang: str) -> int:
             elif isinstance(event, ev.ApprovalRequired):
                 code = EXIT_APPROVAL
     except KeyboardInterrupt:
-        stop.set()
         return 130
     return code
