@@ -204,7 +204,7 @@ class ChatService:
                 assert err is not None
                 yield ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
             return
-        last = next((m for m in reversed(self._stored_messages(info.id)) if isinstance(m, AIMessage)), None)
+        last = runner.last_ai
         if last is None or (not runner.answer_parts and not last.tool_calls):
             yield ev.Error("empty_answer", t("error.empty_answer", lang))
             return

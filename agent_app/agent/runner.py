@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langgraph.errors import GraphRecursionError
 
 from agent_app import events as ev
@@ -75,6 +75,7 @@ class TurnStream:
         self.paused = False
         self.error: AppError | None = None
         self.stopped = False
+        self.last_ai: AIMessage | None = None
 
     def __iter__(self) -> Iterator[ev.Event]:
         try:
@@ -99,10 +100,20 @@ class TurnStream:
                 yield from self._on_message(*data)
             elif mode == "custom" and isinstance(data, dict):
                 yield from _custom_event(data, self.context.lang)
-            elif mode == "updates" and isinstance(data, dict) and "__interrupt__" in data:
-                self.paused = True
-                yield from _interrupts(data)
+            elif mode == "updates" and isinstance(data, dict):
+                self._on_update(data)
+                if "__interrupt__" in data:
+                    self.paused = True
+                    yield from _interrupts(data)
         yield from self._flush()
+
+    def _on_update(self, data: dict[str, Any]) -> None:
+        """Remember the newest AI message, so the service need not reload the thread."""
+        for update in data.values():
+            messages = update.get("messages") if isinstance(update, dict) else None
+            for msg in messages or []:
+                if isinstance(msg, AIMessage):
+                    self.last_ai = msg
 
     def _on_message(self, chunk: Any, meta: dict[str, Any]) -> Iterator[ev.Event]:
         if not isinstance(chunk, AIMessageChunk) or meta.get("langgraph_node") != "model":
