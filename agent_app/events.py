@@ -95,6 +95,14 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """The visible plan of a multi-step task: items {content, status}, updated as steps complete."""
+
+    todos: list[dict[str, Any]]
+    type: Literal["plan"] = "plan"
+
+
+@dataclass(frozen=True)
 class Error:
     """A clear, user-facing failure: no traceback, path or secret."""
 
@@ -123,6 +131,7 @@ Event = (
     | Citation
     | Usage
     | Notice
+    | Plan
     | Error
     | Done
 )

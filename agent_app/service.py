@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import AnyMessage, HumanMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -19,24 +19,19 @@ from langgraph.types import Command
 
 from agent_app import events as ev
 from agent_app import transcript
+from agent_app.agent.cache import AgentCache
 from agent_app.agent.context import AgentContext, TurnState
-from agent_app.agent.graph import build_agent
 from agent_app.agent.history_middleware import repair_dangling
 from agent_app.agent.runner import TurnStream
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
-from agent_app.providers.chat import ModelChoice, default_choice, make_chat_model, parse_model_spec
+from agent_app.providers.chat import ModelChoice, default_choice, make_chat_model
 from agent_app.providers.models import prepare_choice
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
 
 log = logging.getLogger(__name__)
-
-
-def needs_approval(tool: BaseTool) -> bool:
-    """A tool asks for consent when its metadata says so (DESIGN §7)."""
-    return bool((tool.metadata or {}).get("needs_approval"))
 
 
 ModelFactory = Callable[[ModelChoice], BaseChatModel]
@@ -59,8 +54,7 @@ class ChatService:
         self.settings, self.registry, self.checkpointer, self.store = settings, registry, checkpointer, store
         self.tools = list(tools)
         self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
-        self._agents: dict[tuple[Any, ...], Any] = {}
-        self._lock = threading.Lock()
+        self.agents = AgentCache(settings, self._factory, checkpointer, store, self.tools)
         self.extras = extras or {}
 
     # ---- threads -------------------------------------------------------------------------
@@ -177,7 +171,7 @@ class ChatService:
              lang: str) -> Iterator[ev.Event]:
         try:
             choice = prepare_choice(self.settings, default_choice(self.settings, info.options))
-            agent = self._agent(choice, lang, info.options)
+            agent = self.agents.get(choice, lang, info.options)
         except AppError as err:
             yield ev.Error(err.kind, err.user_message(lang))
             return
@@ -237,43 +231,7 @@ class ChatService:
         return list(tup.checkpoint.get("channel_values", {}).get("messages", []))
 
     def _graph_for_state(self) -> Any:
-        """Any compiled agent over our checkpointer can edit state; the offline one needs no key."""
-        from agent_app.providers.offline_chat import OfflineChatModel
-
-        key = ("__state__",)
-        with self._lock:
-            if key not in self._agents:
-                self._agents[key] = build_agent(self.settings, model=OfflineChatModel(), checkpointer=self.checkpointer)
-            return self._agents[key]
-
-    def _agent(self, choice: ModelChoice, lang: str, options: dict[str, Any] | None = None) -> Any:
-        opts = options or {}
-        disabled = set(opts.get("disabled_tools") or ())
-        tools = [t for t in self.tools if t.name not in disabled] if choice.supports_tools else []
-        mode = opts.get("approval_mode") or self.settings.approval_mode
-        approval = tuple(t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t)))
-        key = (choice.provider, choice.model, choice.thinking, choice.temperature, lang,
-               tuple(t.name for t in tools), approval)
-        with self._lock:
-            if key not in self._agents:
-                self._agents[key] = self._build(choice, tools, lang, approval)
-            return self._agents[key]
-
-    def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str, approval: tuple[str, ...]) -> Any:
-        fallback, fallback_label = None, ""
-        if self.settings.fallback_model:
-            provider, model = parse_model_spec(self.settings.fallback_model, choice.provider)
-            fb_choice = ModelChoice(provider, model, temperature=choice.temperature)
-            try:
-                fallback, fallback_label = self._factory(fb_choice), fb_choice.label
-            except AppError:
-                log.warning("fallback model %s is not configured", fb_choice.label)
-        return build_agent(
-            self.settings, model=self._factory(choice), tools=tools, checkpointer=self.checkpointer,
-            store=self.store, fallback=fallback, fallback_label=fallback_label, model_label=choice.label,
-            backend={"dashscope": "DashScope", "ollama": "Ollama", "openai": "OpenAI"}.get(choice.provider, "model"),
-            approval_tools=approval, lang=lang,
-        )
+        return self.agents.for_state()
 
     def close(self) -> None:
         conn = getattr(self.checkpointer, "conn", None)

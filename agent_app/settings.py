@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     checkpoint_durability: Literal["sync", "async", "exit"] = "exit"
     """exit: one durable (fsync'd) checkpoint per turn; a hard kill mid-turn loses only that turn."""
 
+    small_models: str = ":0.5b,:0.6b,:1b,:1.5b,:1.7b"
+    """Model-name fragments that mark a model as small (few tools, JSON-call fallback)."""
+    small_model_tools: int = 3
+    plan: bool = False
+    """Visible plan (todo list) for multi-step requests; also switchable per conversation."""
+
     lang: Literal["zh", "en"] = "zh"
     timezone: str = "Asia/Shanghai"
     tools_dirs: str = "tools"

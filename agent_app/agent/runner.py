@@ -76,6 +76,8 @@ class TurnStream:
         self.error: AppError | None = None
         self.stopped = False
         self.last_ai: AIMessage | None = None
+        self.held: list[str] | None = None
+        self.call_text = False
 
     def __iter__(self) -> Iterator[ev.Event]:
         try:
@@ -101,19 +103,25 @@ class TurnStream:
             elif mode == "custom" and isinstance(data, dict):
                 yield from _custom_event(data, self.context.lang)
             elif mode == "updates" and isinstance(data, dict):
-                self._on_update(data)
+                yield from self._on_update(data)
+                if "model" in data:
+                    yield from self._end_of_call()
                 if "__interrupt__" in data:
                     self.paused = True
                     yield from _interrupts(data)
         yield from self._flush()
 
-    def _on_update(self, data: dict[str, Any]) -> None:
-        """Remember the newest AI message, so the service need not reload the thread."""
+    def _on_update(self, data: dict[str, Any]) -> list[ev.Event]:
+        """Remember the newest AI message (no reload after the turn); report plan changes."""
+        plans: list[ev.Event] = []
         for update in data.values():
+            if isinstance(update, dict) and isinstance(update.get("todos"), list):
+                plans.append(ev.Plan([dict(t) for t in update["todos"]]))
             messages = update.get("messages") if isinstance(update, dict) else None
             for msg in messages or []:
                 if isinstance(msg, AIMessage):
                     self.last_ai = msg
+        return plans
 
     def _on_message(self, chunk: Any, meta: dict[str, Any]) -> Iterator[ev.Event]:
         if not isinstance(chunk, AIMessageChunk) or meta.get("langgraph_node") != "model":
@@ -130,6 +138,22 @@ class TurnStream:
         if kind == "reasoning":
             yield ev.Reasoning(piece)
             return
+        # Text that opens with "{" or "`" may be a JSON tool call (small-model mode): hold it
+        # until this model call ends, then show it only if it did not become a call.
+        if self.held is not None or (not self.call_text and piece.lstrip()[:1] in ("{", "`")):
+            self.held = (self.held or []) + [piece]
+            return
+        self.call_text = True
+        yield from self._emit(piece)
+
+    def _end_of_call(self) -> Iterator[ev.Event]:
+        held, self.held, self.call_text = self.held, None, False
+        last = self.last_ai
+        if held and not (last is not None and last.tool_calls and not last.text.strip()):
+            for piece in held:
+                yield from self._emit(piece)
+
+    def _emit(self, piece: str) -> Iterator[ev.Event]:
         self.context.turn.streamed = True
         self.answer_parts.append(piece)
         yield ev.Token(piece)
@@ -137,3 +161,4 @@ class TurnStream:
     def _flush(self) -> Iterator[ev.Event]:
         for kind, piece in self.splitter.flush():
             yield from self._piece(kind, piece)
+        yield from self._end_of_call()

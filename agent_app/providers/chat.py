@@ -24,6 +24,8 @@ class ModelChoice:
     temperature: float | None = None
     notices: list[str] = field(default_factory=list)
     supports_tools: bool = True
+    small: bool = False
+    """Small models see only the few most relevant tools (and may call them in JSON text)."""
 
     @property
     def label(self) -> str:

@@ -33,9 +33,13 @@ def prepare_choice(settings: Settings, choice: ModelChoice) -> ModelChoice:
         caps = _ollama_caps(settings, choice.model)
         if caps and "tools" not in caps:
             choice.supports_tools = False
+            choice.small = True
             choice.notices.append(t("notice.no_tools", settings.lang, model=choice.model))
         if choice.thinking and caps and "thinking" not in caps:
             choice.thinking = False
     if choice.provider == "offline":
         choice.supports_tools = False
+    marks = [m.strip().lower() for m in settings.small_models.split(",") if m.strip()]
+    if any(m in choice.model.lower() for m in marks):
+        choice.small = True
     return choice

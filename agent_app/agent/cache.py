@@ -1,0 +1,90 @@
+"""Compiled agents cached per conversation setup (model, tools, approval, plan, language)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain.agents.middleware import AgentMiddleware, TodoListMiddleware
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+from agent_app.agent.graph import build_agent
+from agent_app.agent.small_model import SmallModelMiddleware
+from agent_app.errors import AppError
+from agent_app.providers.chat import ModelChoice, parse_model_spec
+from agent_app.settings import Settings
+
+log = logging.getLogger(__name__)
+BACKENDS = {"dashscope": "DashScope", "ollama": "Ollama", "openai": "OpenAI"}
+
+
+def needs_approval(tool: BaseTool) -> bool:
+    """A tool asks for consent when its metadata says so (DESIGN §7)."""
+    return bool((tool.metadata or {}).get("needs_approval"))
+
+
+class AgentCache:
+    """Builds each distinct agent once; every agent shares the checkpointer and the store."""
+
+    def __init__(self, settings: Settings, factory: Callable[[ModelChoice], BaseChatModel],
+                 checkpointer: BaseCheckpointSaver, store: BaseStore | None, tools: Sequence[BaseTool]) -> None:
+        self.settings, self.factory, self.checkpointer, self.store = settings, factory, checkpointer, store
+        self.tools = list(tools)
+        self._agents: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def for_state(self) -> Any:
+        """Any compiled agent over our checkpointer can edit state; the offline one needs no key."""
+        from agent_app.providers.offline_chat import OfflineChatModel
+
+        return self._cached(("__state__",), lambda: build_agent(
+            self.settings, model=OfflineChatModel(), checkpointer=self.checkpointer))
+
+    def get(self, choice: ModelChoice, lang: str, options: dict[str, Any]) -> Any:
+        disabled = set(options.get("disabled_tools") or ())
+        usable = choice.supports_tools or choice.small
+        tools = [t for t in self.tools if t.name not in disabled] if usable else []
+        mode = options.get("approval_mode") or self.settings.approval_mode
+        approval = tuple(t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t)))
+        plan = bool(options.get("plan", self.settings.plan)) and choice.supports_tools and not choice.small
+        key = (choice.provider, choice.model, choice.thinking, choice.temperature, choice.small,
+               choice.supports_tools, lang, tuple(t.name for t in tools), approval, plan)
+        return self._cached(key, lambda: self._build(choice, tools, lang, approval, plan))
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._agents:
+                self._agents[key] = build()
+            return self._agents[key]
+
+    def _fallback(self, choice: ModelChoice) -> tuple[BaseChatModel | None, str]:
+        if not self.settings.fallback_model:
+            return None, ""
+        provider, model = parse_model_spec(self.settings.fallback_model, choice.provider)
+        fb_choice = ModelChoice(provider, model, temperature=choice.temperature)
+        try:
+            return self.factory(fb_choice), fb_choice.label
+        except AppError:
+            log.warning("fallback model %s is not configured", fb_choice.label)
+            return None, ""
+
+    def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str,
+               approval: tuple[str, ...], plan: bool) -> Any:
+        extra: list[AgentMiddleware] = []
+        if choice.small and tools:
+            extra.append(SmallModelMiddleware(native_tools=choice.supports_tools,
+                                              max_tools=self.settings.small_model_tools))
+        if plan:
+            extra.append(TodoListMiddleware())
+        fallback, fallback_label = self._fallback(choice)
+        return build_agent(
+            self.settings, model=self.factory(choice), tools=tools, checkpointer=self.checkpointer,
+            store=self.store, fallback=fallback, fallback_label=fallback_label, model_label=choice.label,
+            backend=BACKENDS.get(choice.provider, "model"), approval_tools=approval, lang=lang,
+            extra_middleware=extra,
+        )
