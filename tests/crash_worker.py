@@ -17,6 +17,7 @@ def run(data_dir: str, thread_id: str, turns: int, tag: str) -> None:
     for i in range(turns):
         for _ in svc.stream(thread_id, f"{tag}-{i}", user_id="u"):
             pass
+        print(f"turn {i}", flush=True)
 
 
 if __name__ == "__main__":

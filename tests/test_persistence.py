@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _worker(data_dir: Path, thread_id: str, turns: int, tag: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tests.crash_worker", str(data_dir), thread_id, str(turns), tag],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 @pytest.mark.unit
@@ -45,7 +45,9 @@ def test_kill_9_mid_turn_leaves_a_resumable_store(settings):  # B1
     rng = random.Random(7)
     for _ in range(int(os.environ.get("AGENT_APP_CRASH_LOOPS", "6"))):
         proc = _worker(settings.data_dir, thread_id, 1000, "k")
-        time.sleep(rng.uniform(1.2, 2.5))  # past start-up, somewhere inside a turn
+        assert proc.stdout is not None
+        proc.stdout.readline()  # one turn is committed; now kill at a random point of the next ones
+        time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for db in ("checkpoints.db", "app.db"):
@@ -67,7 +69,7 @@ def test_two_processes_writing_lose_nothing(settings):  # B10
     turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "15"))
     procs = [_worker(settings.data_dir, t1, turns, "p1"), _worker(settings.data_dir, t2, turns, "p2")]
     for proc in procs:
-        _, err = proc.communicate(timeout=300)
+        _, err = proc.communicate(timeout=300)  # stdout is drained here too
         assert proc.returncode == 0, err.decode()[-2000:]
     for thread_id, tag in ((t1, "p1"), (t2, "p2")):
         users = [m["text"] for m in svc.messages("u", thread_id) if m["role"] == "user"]
