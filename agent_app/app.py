@@ -13,23 +13,38 @@ from agent_app.storage.threads import ThreadRegistry
 log = logging.getLogger(__name__)
 
 
-def _memory_store(settings: Settings) -> Any:
-    try:
-        from agent_app.memory.store import SqliteFaissStore
-        from agent_app.providers.embeddings import make_embedder
-    except ImportError:
-        return None
-    return SqliteFaissStore(settings.data_dir / "memory.db", make_embedder(settings))
+def memory_embedder(settings: Settings) -> Any:
+    """LangChain Embeddings for long-term memory: offline unless a provider is configured."""
+    from agent_app.providers.offline_embed import OfflineEmbedder
+
+    if settings.embedding_provider in ("offline", "auto") and not (
+        settings.embedding_provider == "auto" and settings.dashscope_api_key
+    ):
+        return OfflineEmbedder()
+    from agent_app.knowledge.embedders import make_embedder
+
+    inner = getattr(make_embedder(settings), "_inner", None)
+    return inner if inner is not None else OfflineEmbedder()
 
 
-def _tools(settings: Settings, service_extras: dict[str, Any]) -> list[Any]:
-    try:
-        from agent_app.toolbox.loader import load_tools
-    except ImportError:
-        return []
-    toolset = load_tools(settings, extra_builtins=service_extras.get("builtins", ()))
-    service_extras["toolset"] = toolset
-    return list(toolset.tools)
+def open_memory_store(settings: Settings) -> Any:
+    from agent_app.memory.store import SqliteFaissStore
+
+    return SqliteFaissStore(settings.data_dir / "memory.db", memory_embedder(settings))
+
+
+def open_knowledge(settings: Settings) -> Any:
+    from agent_app.knowledge.service import KnowledgeService
+
+    return KnowledgeService(settings)
+
+
+def load_toolset(settings: Settings, knowledge: Any | None, with_memory: bool) -> Any:
+    """Every tool through the one loader: built-ins, service built-ins, tools/, entry points, MCP."""
+    from agent_app.builtins import service_builtins
+    from agent_app.toolbox import load_tools
+
+    return load_tools(settings, extra_builtins=service_builtins(knowledge, with_memory))
 
 
 def open_service(settings: Settings, **overrides: Any) -> ChatService:
@@ -37,10 +52,17 @@ def open_service(settings: Settings, **overrides: Any) -> ChatService:
     check_environment()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     extras: dict[str, Any] = {}
-    store = overrides.pop("store", None) or _memory_store(settings)
+    store = overrides.pop("store", None)
+    if store is None and overrides.pop("memory", True):
+        store = open_memory_store(settings)
+    knowledge = overrides.pop("knowledge", None)
     tools = overrides.pop("tools", None)
     if tools is None:
-        tools = _tools(settings, extras)
+        knowledge = knowledge or open_knowledge(settings)
+        toolset = load_toolset(settings, knowledge, store is not None)
+        extras["toolset"] = toolset
+        tools = list(toolset.tools)
+    extras["knowledge"] = knowledge
     return ChatService(
         settings,
         registry=ThreadRegistry(settings.data_dir / "app.db"),

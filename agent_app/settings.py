@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     approval_mode: Literal["ask", "all", "none"] = "ask"
     memory_recall: bool = True
     memory_recall_k: int = 5
+    memory_min_score: float | None = None
+    """Recall threshold; default 0.1 with the lexical offline embedder, 0.35 with a semantic one."""
     log_level: str = "INFO"
     user: str = "local"
 
@@ -99,6 +101,14 @@ class Settings(BaseSettings):
         if self.provider != "auto":
             return self.provider
         return "dashscope" if self.dashscope_api_key else "offline"
+
+    @property
+    def recall_min_score(self) -> float:
+        if self.memory_min_score is not None:
+            return self.memory_min_score
+        offline = self.embedding_provider == "offline" or (
+            self.embedding_provider == "auto" and not self.dashscope_api_key)
+        return 0.1 if offline else 0.35
 
     @property
     def resolved_model(self) -> str:

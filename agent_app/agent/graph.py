@@ -34,12 +34,6 @@ def model_semaphore(limit: int) -> threading.BoundedSemaphore:
         return _SEMAPHORES.setdefault(limit, threading.BoundedSemaphore(limit))
 
 
-def format_memories(items: list[dict[str, Any]], lang: str) -> str:
-    """Recalled memories as a labelled block of user-provided facts, not instructions (D7)."""
-    lines = "\n".join(f"- {item['text']}" for item in items)
-    return load_prompt("memory_recall", lang).replace("{memories}", lines)
-
-
 def build_agent(
     settings: Settings,
     *,
@@ -72,7 +66,10 @@ def build_agent(
         ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools]),
     ]
     if store is not None and settings.memory_recall:
-        middleware.insert(2, MemoryRecallMiddleware(settings.memory_recall_k, format_memories))
+        from agent_app.memory.tools import format_memories, recall_for_prompt
+
+        middleware.insert(2, MemoryRecallMiddleware(
+            settings.memory_recall_k, settings.recall_min_score, recall_for_prompt, format_memories))
     if approval_tools:
         middleware.append(
             HumanInTheLoopMiddleware(

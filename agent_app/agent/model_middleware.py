@@ -135,9 +135,10 @@ class ContextTrimMiddleware(AgentMiddleware):
 class MemoryRecallMiddleware(AgentMiddleware):
     """Right before each model call, puts the user's most relevant memories into the system prompt."""
 
-    def __init__(self, k: int, formatter: Callable[[list[dict[str, Any]], str], str]) -> None:
+    def __init__(self, k: int, min_score: float, recall: Callable[..., list[dict[str, Any]]],
+                 formatter: Callable[[list[dict[str, Any]], str], str]) -> None:
         super().__init__()
-        self.k, self.formatter = k, formatter
+        self.k, self.min_score, self.recall, self.formatter = k, min_score, recall, formatter
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
         store, ctx = request.runtime.store, request.runtime.context
@@ -158,13 +159,5 @@ class MemoryRecallMiddleware(AgentMiddleware):
         query = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")
         if not query.strip():
             return []
-        try:
-            hits = store.search((ctx.user_id, "memories"), query=query, limit=self.k)
-        except Exception:  # recall is best effort: never fail the answer because of it
-            log.warning("memory recall failed", exc_info=True)
-            return []
-        return [
-            {"id": h.key, "text": str(h.value.get("text", "")), "score": h.score}
-            for h in hits
-            if h.value.get("text") and (h.score is None or h.score >= 0.2)
-        ]
+        items = self.recall(store, ctx.user_id, query, self.k, self.min_score)
+        return [{"id": i.get("id"), "text": str(i.get("text", "")), "score": i.get("score")} for i in items]

@@ -45,9 +45,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every tool row; exit 0 even when some are disabled (that is information)."""
+    from agent_app.app import open_knowledge
+    from agent_app.builtins import service_builtins
     from agent_app.toolbox import load_tools
 
-    toolset = load_tools(_settings(args), include_mcp=not args.no_mcp)
+    settings = _settings(args)
+    knowledge = open_knowledge(settings)
+    try:
+        toolset = load_tools(settings, extra_builtins=service_builtins(knowledge, True), include_mcp=not args.no_mcp)
+    finally:
+        knowledge.close()
     rows = [info.to_json() for info in toolset.infos]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
