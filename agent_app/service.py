@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AnyMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -56,6 +56,21 @@ class ChatService:
         self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
         self.agents = AgentCache(settings, self._factory, checkpointer, store, self.tools)
         self.extras = extras or {}
+        self._extractors: dict[str, Any] = {}
+        self.last_extraction: Any = None
+
+    @property
+    def memory(self) -> Any:
+        """The MemoryService over this app's store (None when memory is off)."""
+        if self.store is None:
+            return None
+        from agent_app.memory.service import MemoryService
+
+        return MemoryService(self.store)
+
+    @property
+    def knowledge(self) -> Any:
+        return self.extras.get("knowledge")
 
     # ---- threads -------------------------------------------------------------------------
     def new_thread(self, user_id: str, title: str = "", options: dict[str, Any] | None = None) -> ThreadInfo:
@@ -132,7 +147,10 @@ class ChatService:
             return
         message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
-        yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
+        for event in self._run(info, {"messages": [message]}, user_id, stop, lang):
+            yield event
+            if isinstance(event, ev.Done):
+                self._extract(info, user_id, message, event.message_id, lang)
 
     def retry(self, thread_id: str, *, user_id: str, stop: threading.Event | None = None,
               lang: str | None = None) -> Iterator[ev.Event]:
@@ -203,6 +221,25 @@ class ChatService:
             yield ev.Error("empty_answer", t("error.empty_answer", lang))
             return
         yield ev.Done(message_id=str(last.id or ""), thread_id=info.id)
+
+    def _extract(self, info: ThreadInfo, user_id: str, message: HumanMessage, answer_id: str, lang: str) -> None:
+        """Queue background memory extraction for the finished turn (never delays the answer)."""
+        if self.store is None or not self.settings.memory_extract:
+            return
+        try:
+            choice = default_choice(self.settings, info.options)
+            if choice.provider == "offline":
+                return
+            extractor = self._extractors.get(choice.label)
+            if extractor is None:
+                from agent_app.memory.extract import MemoryExtractor
+
+                extractor = self._extractors[choice.label] = MemoryExtractor(self.memory, self._factory(choice), lang=lang)
+            answer = next((m for m in reversed(self._stored_messages(info.id)) if isinstance(m, AIMessage)), None)
+            turn = [message] + ([answer] if answer is not None else [])
+            self.last_extraction = extractor.submit(user_id, turn, thread_id=info.id, message_id=message.id)
+        except AppError:
+            log.warning("memory extraction not started", exc_info=True)
 
     def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
         """Leave a usable thread: no dangling tool call; blocked input is not kept (A5, A17)."""

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     approval_mode: Literal["ask", "all", "none"] = "ask"
     memory_recall: bool = True
     memory_recall_k: int = 5
+    memory_extract: bool = True
+    """After each turn, extract durable facts about the user in the background."""
     memory_min_score: float | None = None
     """Recall threshold; default 0.1 with the lexical offline embedder, 0.35 with a semantic one."""
     log_level: str = "INFO"

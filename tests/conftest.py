@@ -64,3 +64,9 @@ def settings(data_dir):
     from agent_app.settings import Settings
 
     return Settings(data_dir=data_dir, provider="offline", _env_file=None)
+
+
+@pytest.fixture(autouse=True)
+def _no_background_extraction(monkeypatch):
+    """Scripted models answer in order; background extraction would eat their script."""
+    monkeypatch.setenv("AGENT_APP_MEMORY_EXTRACT", "false")
