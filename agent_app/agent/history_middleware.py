@@ -8,16 +8,13 @@ from typing import Any
 
 from langchain.agents.middleware import (
     AgentMiddleware,
-    AgentState,
     ModelRequest,
     ModelResponse,
-    hook_config,
 )
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool
-from langgraph.runtime import Runtime
 
-from agent_app.agent.context import AgentContext
+from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.toolcall_audit import current_capture, enforce, start_capture, stop_capture
 from agent_app.i18n import t
 
@@ -86,32 +83,53 @@ class HistoryRepairMiddleware(AgentMiddleware):
 
 
 class ToolCallValidationMiddleware(AgentMiddleware):
-    """After each model call: invalid tool-call JSON never executes; the model is asked to re-emit (A10)."""
+    """Invalid tool-call JSON never executes; the model is asked to re-emit, at most twice (A10).
+
+    The repair happens inside the model call (no extra graph step); failed attempts are not
+    stored. Valid sibling calls of an invalid one still run.
+    """
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+        known = {t.name if isinstance(t, BaseTool) else str(t.get("name", "")) for t in request.tools}
+        ctx = request.runtime.context if request.runtime else None
+        turn = ctx.turn if isinstance(ctx, AgentContext) else TurnState()
+        current = request
+        while True:
+            response = self._checked(current, handler, known)
+            ai = next((m for m in response.result if isinstance(m, AIMessage)), None)
+            invalid = list(ai.invalid_tool_calls) if ai is not None else []
+            if ai is None or not invalid:
+                return response
+            if ai.tool_calls:  # run the valid siblings; drop the broken ones
+                return self._replace(response, ai, ai.model_copy(update={"invalid_tool_calls": []}))
+            turn.repairs += 1
+            if turn.repairs > MAX_REPAIRS:
+                log.warning("tool-call JSON still invalid after %d repairs", MAX_REPAIRS)
+                return self._replace(response, ai, AIMessage(content=ai.text, id=ai.id))
+            current = request.override(messages=[*current.messages, ai, *self._notes(invalid)])
+
+    @staticmethod
+    def _checked(request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse], known: set[str]) -> ModelResponse:
         capture, token = current_capture(), None
         if capture is None:
             capture, token = start_capture()
+        capture.reset_calls()  # each attempt's arguments are judged on their own
         try:
             response = handler(request)
         finally:
             if token is not None:
                 stop_capture(token)
-        known = {t.name if isinstance(t, BaseTool) else str(t.get("name", "")) for t in request.tools}
         response.result = [enforce(m, capture, known) if isinstance(m, AIMessage) else m for m in response.result]
         return response
 
-    @hook_config(can_jump_to=["model", "end"])
-    def after_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        last = state["messages"][-1]
-        if not isinstance(last, AIMessage):
-            return None
-        invalid = list(getattr(last, "invalid_tool_calls", []) or [])
-        if not invalid:
-            return None
-        ctx = runtime.context
-        turn = ctx.turn if isinstance(ctx, AgentContext) else None
-        notes = [
+    @staticmethod
+    def _replace(response: ModelResponse, old: AIMessage, new: AIMessage) -> ModelResponse:
+        response.result = [new if m is old else m for m in response.result]
+        return response
+
+    @staticmethod
+    def _notes(invalid: list[Any]) -> list[ToolMessage]:
+        return [
             ToolMessage(
                 "Error: the arguments were not a valid JSON object; nothing was executed. "
                 "Re-emit the call with valid JSON arguments.",
@@ -119,11 +137,3 @@ class ToolCallValidationMiddleware(AgentMiddleware):
             )
             for i, c in enumerate(invalid)
         ]
-        # Valid sibling calls still run: the tools node sees them via last.tool_calls.
-        if last.tool_calls:
-            return {"messages": notes}
-        if turn is not None:
-            turn.repairs += 1
-            if turn.repairs > MAX_REPAIRS:
-                return {"messages": notes, "jump_to": "end"}
-        return {"messages": notes, "jump_to": "model"}

@@ -30,6 +30,9 @@ class RawToolArgs(BaseCallbackHandler):
         self.text_seen = False
         """Answer text reached the stream: a retry would show it twice."""
 
+    def reset_calls(self) -> None:
+        self.calls, self.streamed = {}, False
+
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         if token:
             self.text_seen = True
