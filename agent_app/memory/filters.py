@@ -6,8 +6,14 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-_OPS = {"$eq": operator.eq, "$ne": operator.ne, "$gt": operator.gt,
-        "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
+_OPS = {
+    "$eq": operator.eq,
+    "$ne": operator.ne,
+    "$gt": operator.gt,
+    "$gte": operator.ge,
+    "$lt": operator.lt,
+    "$lte": operator.le,
+}
 
 
 def _compare(actual: Any, expected: Any) -> bool:
@@ -30,5 +36,5 @@ def match_namespace(labels: tuple[str, ...], match_type: str, path: Sequence[str
     """Prefix/suffix match of a namespace against a path that may contain '*' wildcards."""
     if len(path) > len(labels):
         return False
-    part = labels[: len(path)] if match_type == "prefix" else labels[len(labels) - len(path):]
+    part = labels[: len(path)] if match_type == "prefix" else labels[len(labels) - len(path) :]
     return all(p == "*" or p == label for p, label in zip(path, part, strict=True))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from langgraph.store.base import BaseStore, Item
+from langgraph.store.base import BaseStore, Item, PutOp
 
 from agent_app.errors import AppError, NotFoundError
 from agent_app.textsafe import clean_text
@@ -16,6 +16,7 @@ KINDS = ("manual", "extracted")
 MAX_CHARS = 4000
 MAX_IMPORT = 10_000
 FIELDS = ("text", "kind", "source_thread", "source_message")
+Items = list[dict[str, Any]]  # (MemoryService.list shadows the builtin inside the class body)
 
 
 class MemoryInputError(AppError):
@@ -39,7 +40,9 @@ def clean_memory_text(text: Any, limit: int = MAX_CHARS) -> str:
     if not cleaned:
         raise MemoryInputError("empty memory", key="memory.empty")
     if len(cleaned) > limit:
-        raise MemoryInputError("memory too long", key="memory.too_long", size=len(cleaned), limit=limit)
+        raise MemoryInputError(
+            "memory too long", key="memory.too_long", size=len(cleaned), limit=limit
+        )
     return cleaned
 
 
@@ -60,15 +63,28 @@ def to_dict(item: Item) -> dict[str, Any]:
 class MemoryService:
     """Per-user memory operations over any BaseStore with semantic search (SqliteFaissStore, PostgresStore)."""
 
-    def __init__(self, store: BaseStore, *, duplicate_threshold: float = 0.9,
-                 max_chars: int = MAX_CHARS, history_limit: int = 20) -> None:
+    def __init__(
+        self,
+        store: BaseStore,
+        *,
+        duplicate_threshold: float = 0.9,
+        max_chars: int = MAX_CHARS,
+        history_limit: int = 20,
+    ) -> None:
         self.store = store
         self.duplicate_threshold = duplicate_threshold
         self.max_chars = max_chars
         self.history_limit = history_limit
 
-    def add(self, user: str, text: str, *, source_thread: str | None = None,
-            source_message: str | None = None, kind: Kind = "manual") -> dict[str, Any]:
+    def add(
+        self,
+        user: str,
+        text: str,
+        *,
+        source_thread: str | None = None,
+        source_message: str | None = None,
+        kind: Kind = "manual",
+    ) -> dict[str, Any]:
         """Store a memory; a near-duplicate (cosine ≥ threshold) updates the existing one instead."""
         ns, text = memory_namespace(user), clean_memory_text(text, self.max_chars)
         if kind not in KINDS:
@@ -78,8 +94,13 @@ class MemoryService:
             merged = self.update(user, similar[0].key, text, reason="merged")
             return dict(merged, merged=True)
         key = uuid.uuid4().hex
-        value = {"text": text, "kind": kind, "source_thread": source_thread,
-                 "source_message": source_message, "history": []}
+        value: dict[str, Any] = {
+            "text": text,
+            "kind": kind,
+            "source_thread": source_thread,
+            "source_message": source_message,
+            "history": [],
+        }
         self.store.put(ns, key, value)
         return dict(self.get(user, key), merged=False)
 
@@ -90,20 +111,24 @@ class MemoryService:
             raise NotFoundError(f"memory {memory_id!r} not found", key="memory.not_found")
         return to_dict(item)
 
-    def list(self, user: str, *, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    def list(self, user: str, *, limit: int = 1000, offset: int = 0) -> Items:
         """This user's memories, most recently updated first."""
         items = self.store.search(memory_namespace(user), limit=limit, offset=offset)
         return [{k: v for k, v in to_dict(it).items() if k != "score"} for it in items]
 
-    def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None) -> list[dict[str, Any]]:
+    def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None) -> Items:
         """This user's memories closest to `query`, best first, each with a score."""
         query = clean_text(query if isinstance(query, str) else "").strip()
         if not query or k <= 0:
             return []
-        items = [to_dict(it) for it in self.store.search(memory_namespace(user), query=query, limit=k)]
+        items = [
+            to_dict(it) for it in self.store.search(memory_namespace(user), query=query, limit=k)
+        ]
         return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score]
 
-    def update(self, user: str, memory_id: str, text: str, *, reason: str = "edited") -> dict[str, Any]:
+    def update(
+        self, user: str, memory_id: str, text: str, *, reason: str = "edited"
+    ) -> dict[str, Any]:
         """Replace a memory's text, keeping the old text in its history."""
         ns, text = memory_namespace(user), clean_memory_text(text, self.max_chars)
         item = self.store.get(ns, str(memory_id))
@@ -111,7 +136,11 @@ class MemoryService:
             raise NotFoundError(f"memory {memory_id!r} not found", key="memory.not_found")
         value = dict(item.value)
         if value.get("text") != text:
-            entry = {"text": value.get("text"), "until": item.updated_at.isoformat(), "reason": reason}
+            entry = {
+                "text": value.get("text"),
+                "until": item.updated_at.isoformat(),
+                "reason": reason,
+            }
             value["history"] = ([*(value.get("history") or []), entry])[-self.history_limit :]
             value["text"] = text
         self.store.put(ns, item.key, value)
@@ -128,12 +157,12 @@ class MemoryService:
         """Delete every memory of this user; returns how many."""
         ns, total = memory_namespace(user), 0
         while batch := self.store.search(ns, limit=500):
-            for item in batch:
-                self.store.delete(ns, item.key)
+            # One batch is one transaction in SqliteFaissStore: rows and vectors go together.
+            self.store.batch([PutOp(ns, item.key, None) for item in batch])
             total += len(batch)
         return total
 
-    def export(self, user: str) -> list[dict[str, Any]]:
+    def export(self, user: str) -> Items:
         """Every memory of this user as plain dicts (JSON-ready), oldest first."""
         items, offset = [], 0
         while batch := self.list(user, limit=500, offset=offset):
@@ -143,18 +172,25 @@ class MemoryService:
 
     def import_items(self, user: str, items: Iterable[Any]) -> int:
         """Add exported memories to this user (new ids; near-duplicates merge); returns how many."""
-        items = list(items) if not isinstance(items, dict | str | bytes) else None
-        if items is None or len(items) > MAX_IMPORT or not all(
-            isinstance(it, dict) and isinstance(it.get("text"), str) for it in items
+        if isinstance(items, dict | str | bytes):
+            raise MemoryInputError("not a list of memories", key="memory.import_invalid")
+        entries = [*items]
+        if len(entries) > MAX_IMPORT or not all(
+            isinstance(it, dict) and isinstance(it.get("text"), str) for it in entries
         ):
             raise MemoryInputError("not a list of memories", key="memory.import_invalid")
-        for it in items:  # validate everything first: a bad item must not leave half an import
+        for it in entries:  # validate everything first: a bad item must not leave half an import
             clean_memory_text(it["text"], self.max_chars)
         count = 0
-        for it in items:
-            kind = it.get("kind") if it.get("kind") in KINDS else "manual"
-            self.add(user, it["text"], source_thread=_opt_str(it.get("source_thread")),
-                     source_message=_opt_str(it.get("source_message")), kind=kind)
+        for it in entries:
+            kind: Kind = "extracted" if it.get("kind") == "extracted" else "manual"
+            self.add(
+                user,
+                it["text"],
+                source_thread=_opt_str(it.get("source_thread")),
+                source_message=_opt_str(it.get("source_message")),
+                kind=kind,
+            )
             count += 1
         return count
 

@@ -7,7 +7,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _dumps(value: dict[str, Any]) -> str:
+def _dumps(value: Mapping[str, Any]) -> str:
     text = json.dumps(value, ensure_ascii=False)
     try:
         text.encode("utf-8")
@@ -86,8 +86,11 @@ class SqliteFaissStore(BaseStore):
             snapshot_dir = snapshot_dir or path.parent / f"{path.stem}.vectors"
         self.embedder, self.name, self.index_fields = embedder, name, tuple(index_fields)
         self.dims = int(dims or getattr(embedder, "dim", 0) or len(embedder.embed_query("dim")))
-        self.model = model or str(getattr(embedder, "name", "") or getattr(embedder, "model", "")
-                                  or type(embedder).__name__)
+        self.model = model or str(
+            getattr(embedder, "name", "")
+            or getattr(embedder, "model", "")
+            or type(embedder).__name__
+        )
         self._table = f"{name}_items"
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
@@ -96,15 +99,21 @@ class SqliteFaissStore(BaseStore):
             conn.execute(f"""CREATE TABLE IF NOT EXISTS {self._table} (ns TEXT NOT NULL,
                 key TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL, PRIMARY KEY (ns, key))""")
-            conn.execute(f"CREATE INDEX IF NOT EXISTS {self._table}_updated ON {self._table}(ns, updated_at)")
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {self._table}_updated ON {self._table}(ns, updated_at)"
+            )
         options = dict(index_options, snapshot_dir=snapshot_dir)
         try:
-            self.index = VectorIndex(self._factory, name, dim=self.dims, model=self.model, **options)
+            self.index = VectorIndex(
+                self._factory, name, dim=self.dims, model=self.model, **options
+            )
         except EmbeddingMismatchError:
             if not reembed_on_change:
                 raise
             self._reembed_rows()
-            self.index = VectorIndex(self._factory, name, dim=self.dims, model=self.model, **options)
+            self.index = VectorIndex(
+                self._factory, name, dim=self.dims, model=self.model, **options
+            )
 
     # ---- plumbing -----------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -122,18 +131,29 @@ class SqliteFaissStore(BaseStore):
             return np.asarray(self.embedder.embed_array(texts), dtype=np.float32)
         return np.asarray(self.embedder.embed_documents(texts), dtype=np.float32)
 
-    def _text_of(self, value: dict[str, Any], index: Any) -> str | None:
+    def _text_of(self, value: Mapping[str, Any], index: Any) -> str | None:
         if index is False:
             return None
         fields = self.index_fields if index is None else tuple(index)
         parts = [value[f] for f in fields if isinstance(value.get(f), str) and value[f].strip()]
         return "\n".join(parts) if parts else None
 
-    def _item(self, row: Sequence[Any], score: float | None = None, *, search: bool = False) -> Item:
+    @staticmethod
+    def _fields(row: Sequence[Any]) -> dict[str, Any]:
         ns, key, value, created, updated = row[:5]
-        kw = dict(namespace=tuple(ns.split(".")), key=key, value=json.loads(value),
-                  created_at=datetime.fromisoformat(created), updated_at=datetime.fromisoformat(updated))
-        return SearchItem(score=score, **kw) if search else Item(**kw)
+        return dict(
+            namespace=tuple(ns.split(".")),
+            key=key,
+            value=json.loads(value),
+            created_at=datetime.fromisoformat(created),
+            updated_at=datetime.fromisoformat(updated),
+        )
+
+    def _item(self, row: Sequence[Any]) -> Item:
+        return Item(**self._fields(row))
+
+    def _hit(self, row: Sequence[Any], score: float | None = None) -> SearchItem:
+        return SearchItem(score=score, **self._fields(row))
 
     def _prefix_sql(self, prefix: Sequence[str]) -> tuple[str, list[str]]:
         if not prefix:
@@ -169,14 +189,22 @@ class SqliteFaissStore(BaseStore):
         return await asyncio.to_thread(self.batch, list(ops))
 
     def _get(self, op: GetOp) -> Item | None:
-        row = self._conn().execute(
-            f"SELECT ns, key, value, created_at, updated_at FROM {self._table} WHERE ns = ? AND key = ?",
-            (_ns(op.namespace), op.key),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT ns, key, value, created_at, updated_at FROM {self._table} WHERE ns = ? AND key = ?",
+                (_ns(op.namespace), op.key),
+            )
+            .fetchone()
+        )
         return self._item(row) if row else None
 
     def _apply_puts(self, puts: list[PutOp]) -> None:
-        texts = {i: self._text_of(op.value, op.index) for i, op in enumerate(puts) if op.value is not None}
+        texts = {
+            i: self._text_of(op.value, op.index)
+            for i, op in enumerate(puts)
+            if op.value is not None
+        }
         wanted = [i for i, t in texts.items() if t is not None]
         # Embed before the transaction: a failing embedder leaves nothing half-written.
         vectors = self._embed([texts[i] or "" for i in wanted])
@@ -187,7 +215,9 @@ class SqliteFaissStore(BaseStore):
                 ns = _ns(op.namespace)
                 delete_vectors(conn, self.name, owner=ns, refs=[op.key])
                 if op.value is None:
-                    conn.execute(f"DELETE FROM {self._table} WHERE ns = ? AND key = ?", (ns, op.key))
+                    conn.execute(
+                        f"DELETE FROM {self._table} WHERE ns = ? AND key = ?", (ns, op.key)
+                    )
                     continue
                 conn.execute(
                     f"""INSERT INTO {self._table}(ns, key, value, created_at, updated_at)
@@ -207,10 +237,10 @@ class SqliteFaissStore(BaseStore):
                   ORDER BY updated_at DESC, ns, key"""
         if not op.filter:
             rows = self._conn().execute(f"{sql} LIMIT ? OFFSET ?", [*args, op.limit, op.offset])
-            return [self._item(r, search=True) for r in rows]
+            return [self._hit(r) for r in rows]
         found = (r for r in self._conn().execute(sql, args) if matches(json.loads(r[2]), op.filter))
-        picked = [r for _, r in zip(range(op.offset + op.limit), found, strict=False)][op.offset:]
-        return [self._item(r, search=True) for r in picked]
+        picked = [r for _, r in zip(range(op.offset + op.limit), found, strict=False)][op.offset :]
+        return [self._hit(r) for r in picked]
 
     def _owners(self, prefix: Sequence[str]) -> list[str] | None:
         if not prefix:
@@ -238,22 +268,24 @@ class SqliteFaissStore(BaseStore):
     def _fetch(self, keys: list[tuple[str, str, float]]) -> list[SearchItem]:
         if not keys:
             return []
-        conn, out = self._conn(), []
-        for ns, key, score in keys:
-            row = conn.execute(
-                f"SELECT ns, key, value, created_at, updated_at FROM {self._table} WHERE ns=? AND key=?",
-                (ns, key),
-            ).fetchone()
-            if row:  # a row deleted since the index was refreshed is simply skipped
-                out.append(self._item(row, score, search=True))
-        return out  # type: ignore[return-value]
+        pairs = ",".join("(?, ?)" for _ in keys)
+        rows = self._conn().execute(
+            f"""SELECT ns, key, value, created_at, updated_at FROM {self._table}
+                WHERE (ns, key) IN (VALUES {pairs})""",
+            [part for ns, key, _ in keys for part in (ns, key)],
+        )
+        found = {(r[0], r[1]): r for r in rows}
+        # Rank order is kept; a row deleted since the index was refreshed is simply skipped.
+        return [self._hit(found[(ns, key)], score) for ns, key, score in keys if (ns, key) in found]
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         rows = self._conn().execute(f"SELECT DISTINCT ns FROM {self._table}").fetchall()
         found: set[tuple[str, ...]] = set()
         for (ns,) in rows:
             labels = tuple(ns.split("."))
-            if all(match_namespace(labels, c.match_type, c.path) for c in op.match_conditions or ()):
+            if all(
+                match_namespace(labels, c.match_type, c.path) for c in op.match_conditions or ()
+            ):
                 found.add(labels[: op.max_depth] if op.max_depth else labels)
         return sorted(found)[op.offset : op.offset + op.limit]
 
@@ -261,15 +293,23 @@ class SqliteFaissStore(BaseStore):
     def _reembed_rows(self) -> None:
         """Re-embed every item with the current embedder (after an embedder change)."""
         rows = self._conn().execute(f"SELECT ns, key, value FROM {self._table}").fetchall()
-        chosen = [(ns, key, self._text_of(json.loads(v), None)) for ns, key, v in rows]
-        chosen = [(ns, key, text) for ns, key, text in chosen if text]
-        log.warning("memory store %s: embedder changed to %s (%d-d), re-embedding %d items",
-                    self.name, self.model, self.dims, len(chosen))
+        texts = [(ns, key, self._text_of(json.loads(v), None)) for ns, key, v in rows]
+        chosen = [(ns, key, text) for ns, key, text in texts if text]
+        log.warning(
+            "memory store %s: embedder changed to %s (%d-d), re-embedding %d items",
+            self.name,
+            self.model,
+            self.dims,
+            len(chosen),
+        )
         vectors = self._embed([text for _, _, text in chosen])
         with transaction(self._conn()) as conn:
             reset_vectors(conn, self.name, self.dims, self.model)
-            insert_vectors(conn, self.name, [(ns, key, vec) for (ns, key, _), vec in
-                                             zip(chosen, vectors, strict=True)])
+            insert_vectors(
+                conn,
+                self.name,
+                [(ns, key, vec) for (ns, key, _), vec in zip(chosen, vectors, strict=True)],
+            )
 
     def close(self) -> None:
         """Snapshot the index and close every connection."""

@@ -21,9 +21,13 @@ PROMPT_ITEM_CHARS = 500
 def _user_and_service(runtime: ToolRuntime) -> tuple[str, MemoryService]:
     """The calling user (from the run's context, never from model-chosen arguments) and a service."""
     context = runtime.context
-    user = context.get("user_id") if isinstance(context, dict) else getattr(context, "user_id", None)
+    user = (
+        context.get("user_id") if isinstance(context, dict) else getattr(context, "user_id", None)
+    )
     if not user or runtime.store is None:
-        raise AppError("memory tools need a user in the run context and a store", key="memory.unavailable")
+        raise AppError(
+            "memory tools need a user in the run context and a store", key="memory.unavailable"
+        )
     return str(user), MemoryService(runtime.store)
 
 
@@ -63,7 +67,9 @@ def recall(query: str, runtime: ToolRuntime) -> str:
         return _failed(exc)
     if not items:
         return "No matching memories."
-    return "\n".join(f"- [{it['id']}] {_one_line(it['text'])} (score {it['score']:.2f})" for it in items)
+    return "\n".join(
+        f"- [{it['id']}] {_one_line(it['text'])} (score {it['score']:.2f})" for it in items
+    )
 
 
 @tool
@@ -80,8 +86,9 @@ def forget(memory_id: str, runtime: ToolRuntime) -> str:
 MEMORY_TOOLS = [remember, recall, forget]
 
 
-def recall_for_prompt(store: BaseStore, user_id: str, query: str, k: int = 5,
-                      min_score: float = 0.3) -> list[dict[str, Any]]:
+def recall_for_prompt(
+    store: BaseStore, user_id: str, query: str, k: int = 5, min_score: float = 0.2
+) -> list[dict[str, Any]]:
     """The user's memories relevant to `query` (score ≥ min_score), for the system prompt; [] on failure."""
     try:
         return MemoryService(store).search(user_id, query, k, min_score=min_score)

@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -97,7 +97,7 @@ def _guard_sync(name: str, func: Callable[..., Any], fmt: str) -> Callable[..., 
 
 def _guard_async(
     name: str, func: Callable[..., Awaitable[Any]], fmt: str, timeout: float | None
-) -> Callable[..., Awaitable[Any]]:
+) -> Callable[..., Coroutine[Any, Any, Any]]:
     @functools.wraps(func)
     async def run(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -113,7 +113,7 @@ def _guard_async(
     return run
 
 
-def _sync_from_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+def _sync_from_async(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
     """Let a sync graph call an async-only tool (MCP): run it on a private loop in a thread."""
 
     @functools.wraps(func)

@@ -1,27 +1,37 @@
-"""Import probe: tool sources are first imported in a throw-away child, so a hang or crash costs a timeout.
+"""Import isolation: new tool sources are first imported in a throw-away child process.
 
 The child is a fork of the app (POSIX: a few ms, langchain already imported) or, where fork is
 unavailable, a fresh interpreter. It imports the jobs in order and streams one JSON line per step;
 the parent imports a job itself only after the child reported it clean, and does so while the
 child goes on with the next one (a pipeline). A job that takes longer than `timeout` gets the
 child killed (SIGKILL) and is reported disabled; a new child continues after it.
+
+Sources whose exact content passed the probe before are remembered in the data directory
+(KnownGood) and imported directly, in a thread with a deadline: a hang there still costs only the
+timeout, but a crash of the interpreter or a loop holding the GIL is caught only by the probe.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import select
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from agent_app.toolbox.modules import Job
+from langchain_core.tools import BaseTool
+
+from agent_app.toolbox.modules import Job, module_name, produce_tools
 
 _SPAWN_CODE = "from agent_app.toolbox.isolation import spawn_main; spawn_main()"
 
@@ -36,7 +46,6 @@ class ProbeResult:
 
 def _child_loop(jobs: Sequence[Job], start: int, fd: int) -> None:
     from agent_app.toolbox.guard import describe_error
-    from agent_app.toolbox.modules import produce_tools
 
     def emit(message: dict[str, object]) -> None:
         os.write(fd, (json.dumps(message) + "\n").encode())
@@ -147,7 +156,7 @@ def probe(
 
 def _drain(
     child: _Child, jobs: Sequence[Job], index: int, timeout: float, first_wait: float, end: float
-) -> Iterator[tuple[int, ProbeResult]]:
+) -> Generator[tuple[int, ProbeResult], None, int]:
     current, wait = index, first_wait
     while True:
         left = end - time.monotonic()
@@ -183,3 +192,77 @@ def spawn_main() -> None:
     _silence_stdio()
     jobs = [Job(**job) for job in payload["jobs"]]
     _child_loop(jobs, int(payload["start"]), out_fd)
+
+
+class KnownGood:
+    """Content hashes of sources that passed the probe; kept in the data directory, never tools/."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.keys: set[str] = set(json.loads(path.read_text("utf-8"))["ok"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.keys = set()
+        self._loaded = set(self.keys)
+
+    @staticmethod
+    def key(job: Job) -> str:
+        """Identity of exactly this source: file content hash, or distribution version."""
+        if job.kind != "file":
+            return f"ep:{job.target}:{job.signature}:{sys.version_info[:2]}"
+        try:
+            digest = hashlib.sha256(Path(job.target).read_bytes()).hexdigest()
+        except OSError:
+            return ""
+        return f"file:{job.target}:{digest}:{sys.version_info[:2]}"
+
+    def save(self) -> None:
+        """Write atomically when changed; a read-only data directory only costs the speed-up."""
+        if self.keys == self._loaded:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tool_probe.")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"ok": sorted(self.keys)}, fh)
+            os.replace(tmp, self.path)
+            self._loaded = set(self.keys)
+
+
+def import_known_good(
+    jobs: Sequence[Job], timeout: float
+) -> dict[Job, tuple[list[BaseTool] | None, str]]:
+    """Import known-good sources on one worker thread; the caller sleeps until it is done, or
+    until one import overruns `timeout` (that job is abandoned and a new worker takes the rest)."""
+    from agent_app.toolbox.guard import describe_error
+
+    outcomes: dict[Job, tuple[list[BaseTool] | None, str]] = {}
+    pending = list(jobs)
+    while pending:
+        local: dict[Job, tuple[list[BaseTool] | None, str]] = {}
+        progress = [(0, time.monotonic())]  # (index, started) replaced as one object
+        done = threading.Event()
+
+        def work(batch: list[Job] = pending, local: dict = local, progress: list = progress,
+                 done: threading.Event = done) -> None:
+            for index, job in enumerate(batch):
+                progress[0] = (index, time.monotonic())
+                try:
+                    local[job] = (produce_tools(job), "")
+                except BaseException as exc:  # reported as the job's reason
+                    local[job] = (None, describe_error(exc))
+            done.set()
+
+        threading.Thread(target=work, name="tool-import", daemon=True).start()
+        while not done.wait(max(0.0, progress[0][1] + timeout - time.monotonic())):
+            if time.monotonic() - progress[0][1] >= timeout:
+                break
+        index = len(pending) if done.is_set() else progress[0][0]
+        outcomes.update((job, local[job]) for job in pending[:index])
+        if index < len(pending):
+            hung = pending[index]
+            if hung.kind == "file":
+                sys.modules.pop(module_name(hung.target), None)
+            outcomes[hung] = (None, f"import timed out after {timeout:g} s")
+        pending = pending[index + 1:]
+    return outcomes

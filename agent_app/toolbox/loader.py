@@ -2,7 +2,8 @@
 
 Order decides duplicates (first wins): built-ins, then tools directories in configured order
 (files sorted by name), then entry points (sorted by distribution and name), then MCP servers
-(sorted by name). The loader writes only into the data directory (MCP pins), never into tools/.
+(sorted by name). The loader writes only into the data directory (MCP pins, the probe cache),
+never into tools/.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from agent_app.toolbox import mcp_servers
 from agent_app.toolbox.calculator import calculator
 from agent_app.toolbox.clock import make_current_time
 from agent_app.toolbox.guard import describe_error, guard_tool
-from agent_app.toolbox.isolation import ProbeResult, probe
+from agent_app.toolbox.isolation import KnownGood, ProbeResult, import_known_good, probe
 from agent_app.toolbox.modules import (
     Job,
     discover_entry_points,
@@ -27,11 +28,12 @@ from agent_app.toolbox.modules import (
     produce_tools,
 )
 from agent_app.toolbox.netguard import NetPolicy
-from agent_app.toolbox.registry import Registry, Toolset
+from agent_app.toolbox.registry import Kind, Registry, Toolset
 from agent_app.toolbox.webreader import make_read_webpage
 
 logger = logging.getLogger(__name__)
 DEFAULT_IMPORT_TIMEOUT = 3.0
+PROBE_CACHE_NAME = "tool_probe_cache.json"
 BUILTIN_NAMES = ("calculator", "current_time", "read_webpage")
 # Outcome per source already tried in this process, (kind, target) -> (signature, tools, reason):
 # a Streamlit rerun or a second load_tools call reuses it instead of importing (or timing out)
@@ -54,20 +56,33 @@ def builtin_tools(settings: Any, net_policy: NetPolicy | None = None) -> list[Ba
     ]
 
 
-def _probe_results(
-    jobs: Sequence[Job], fresh: list[Job], timeout: float, mode: str | None
+def _seen_here(job: Job) -> bool:
+    return _outcomes.get((job.kind, job.target), ("",))[0] == job.signature
+
+
+def _outcomes_in_order(
+    jobs: Sequence[Job], known: KnownGood, timeout: float, mode: str | None
 ) -> Iterator[tuple[Job, list[BaseTool] | None, str]]:
     """Each job with its tools (or None and a reason), in job order."""
+    keys = {job: known.key(job) for job in jobs if not _seen_here(job)}
+    fresh = [job for job, key in keys.items() if key not in known.keys]
+    # Sources whose exact content passed a probe before skip the child (see isolation.py).
+    direct = import_known_good([job for job in keys if job not in fresh], timeout)
     results: Iterator[tuple[int, ProbeResult]] = (
         probe(fresh, timeout=timeout, mode=mode) if fresh else iter(())
     )
     try:
         for job in jobs:
-            cached = _outcomes.get((job.kind, job.target))
-            if cached and cached[0] == job.signature:
-                yield job, cached[1], cached[2]
+            if job not in keys:
+                _, tools, reason = _outcomes[(job.kind, job.target)]
+                yield job, tools, reason
                 continue
-            tools, reason = _import_after_probe(job, next(results)[1])
+            if job in direct:
+                tools, reason = direct[job]
+            else:
+                tools, reason = _import_after_probe(job, next(results)[1])
+            if keys[job]:
+                (known.keys.add if tools is not None else known.keys.discard)(keys[job])
             _outcomes[(job.kind, job.target)] = (job.signature, tools, reason)
             yield job, tools, reason
     finally:
@@ -94,14 +109,14 @@ def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str |
     except Exception as exc:  # broken package metadata must not stop start-up
         logger.warning("entry points unreadable: %s", describe_error(exc))
         entry_points = []
-    jobs = files + entry_points
-    fresh = [job for job in jobs if _outcomes.get((job.kind, job.target), ("",))[0] != job.signature]
-    for job, tools, reason in _probe_results(jobs, fresh, timeout, mode):
-        kind = "module" if job.kind == "file" else "entry_point"
+    known = KnownGood(Path(getattr(settings, "data_dir", "data")) / PROBE_CACHE_NAME)
+    for job, tools, reason in _outcomes_in_order(files + entry_points, known, timeout, mode):
+        kind: Kind = "module" if job.kind == "file" else "entry_point"
         if tools is None:
             registry.fail(job.name, job.label, reason, kind)
         else:
             registry.add_all((guard_tool(tool) for tool in tools), job.label, kind)
+    known.save()
 
 
 def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> None:

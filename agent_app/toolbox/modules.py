@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.tools import BaseTool
 
@@ -57,7 +57,7 @@ class _SourceOnlyLoader(SourceFileLoader):
     def get_code(self, fullname: str) -> types.CodeType:
         return self.source_to_code(self.get_data(self.path), self.path)
 
-    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+    def set_data(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 

@@ -4,11 +4,50 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import certifi
 import httpcore
 import httpx
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """Bounds every read and write by one absolute deadline: a slow drip of headers or body
+    bytes cannot keep a request alive past it (each single read would otherwise get a fresh
+    timeout)."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error("deadline reached")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = self._left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left),
+                              self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 class PinnedBackend(httpcore.NetworkBackend):
@@ -18,8 +57,11 @@ class PinnedBackend(httpcore.NetworkBackend):
     httpcore still sends that name as the Host header and as TLS SNI, so certificates verify.
     """
 
-    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+    def __init__(
+        self, inner: httpcore.NetworkBackend | None = None, deadline: float | None = None
+    ) -> None:
         self._inner = inner or httpcore.SyncBackend()
+        self._deadline = deadline
         self._pins: dict[tuple[str, int], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -43,12 +85,14 @@ class PinnedBackend(httpcore.NetworkBackend):
         error: Exception | None = None
         for address in addresses:
             try:
-                return self._inner.connect_tcp(
+                stream = self._inner.connect_tcp(
                     address, port, timeout=timeout, local_address=local_address,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
+                continue
+            return stream if self._deadline is None else DeadlineStream(stream, self._deadline)
         assert error is not None
         raise error
 

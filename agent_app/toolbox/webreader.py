@@ -93,9 +93,9 @@ def _read_body(response: httpx.Response, policy: NetPolicy, deadline: float) -> 
         raise FetchError(f"page larger than {policy.max_bytes // 1_000_000} MB")
     decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), policy.max_bytes)
     chunks: list[bytes] = []
-    for raw in response.iter_raw(65_536):
+    for raw in response.iter_raw():  # as received: a fixed chunk size would wait to fill it
         chunks.append(decoder.feed(raw))
-        _remaining(deadline)  # a slow drip is cut at the deadline, not at the read timeout
+        _remaining(deadline)
     return b"".join(chunks)
 
 
@@ -123,7 +123,7 @@ def fetch(
 ) -> Page:
     """Fetch `url`, validating and pinning every hop; raises UnsafeURLError or FetchError."""
     deadline = time.monotonic() + policy.timeout_s
-    pinned = PinnedBackend(inner=backend)
+    pinned = PinnedBackend(inner=backend, deadline=deadline)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
                "Accept": "text/html,text/plain,application/json,application/xml;q=0.9,*/*;q=0.1"}
     transport = PinnedTransport(pinned, verify=policy.verify_tls)

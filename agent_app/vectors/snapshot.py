@@ -101,8 +101,15 @@ def write(index: faiss.Index, directory: Path, name: str, meta: dict[str, Any]) 
         size, crc = tmp.stat().st_size, _crc32(tmp)
         os.replace(tmp, final)
         _fsync_dir(directory)
-        pointer = dict(meta, format=FORMAT, file=final.name, size=size, crc32=crc,
-                       ntotal=int(index.ntotal), created_at=time.time())
+        pointer = dict(
+            meta,
+            format=FORMAT,
+            file=final.name,
+            size=size,
+            crc32=crc,
+            ntotal=int(index.ntotal),
+            created_at=time.time(),
+        )
         _write_json(pointer_path(directory, name), pointer)
         _fsync_dir(directory)
     except (OSError, RuntimeError) as exc:  # ENOSPC, EIO, faiss write errors
@@ -116,7 +123,9 @@ def write(index: faiss.Index, directory: Path, name: str, meta: dict[str, Any]) 
 
 def _remove_stale(directory: Path, name: str, keep: str) -> None:
     """Delete older versions and leftovers of crashed writes (deleted vectors must leave the disk)."""
-    pattern = re.compile(rf"^\.?{re.escape(name)}(-[0-9a-f]+\.faiss(\.tmp)?|\.json\.[0-9a-f]+\.tmp)$")
+    pattern = re.compile(
+        rf"^\.?{re.escape(name)}(-[0-9a-f]+\.faiss(\.tmp)?|\.json\.[0-9a-f]+\.tmp)$"
+    )
     for path in directory.iterdir():
         if path.name != keep and pattern.match(path.name):
             path.unlink(missing_ok=True)
@@ -130,7 +139,9 @@ def load(directory: Path, name: str, expect: dict[str, Any]) -> tuple[faiss.Inde
         raise SnapshotInvalid("missing" if missing else "pointer unreadable")
     file = str(pointer.get("file", ""))
     # The file name comes from disk: accept only our own naming (no path traversal).
-    if pointer.get("format") != FORMAT or not re.fullmatch(rf"{re.escape(name)}-[0-9a-f]+\.faiss", file):
+    if pointer.get("format") != FORMAT or not re.fullmatch(
+        rf"{re.escape(name)}-[0-9a-f]+\.faiss", file
+    ):
         raise SnapshotInvalid("unknown format")
     for key, value in expect.items():
         if pointer.get(key) != value:

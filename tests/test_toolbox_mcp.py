@@ -1,0 +1,95 @@
+"""MCP servers from mcp.json (G7): timeouts, isolation of bad servers, descriptions pinned by hash."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_app.settings import Settings
+from agent_app.toolbox import load_tools
+
+pytestmark = pytest.mark.integration
+SERVER = Path(__file__).resolve().parent / "plugins" / "mcp_example_server.py"
+
+
+def stdio(variant: str = "", **extra: object) -> dict[str, object]:
+    entry: dict[str, object] = {"command": sys.executable, "args": [str(SERVER)], **extra}
+    if variant:
+        entry["env"] = {"EXAMPLE_MCP_VARIANT": variant}
+    return entry
+
+
+def write_config(tmp_path: Path, servers: dict[str, object]) -> Path:
+    path = tmp_path / "mcp.json"
+    path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, config: Path):
+    settings = Settings(data_dir=tmp_path / "data", tools_dirs=str(tmp_path / "tools"), _env_file=None)
+    return load_tools(settings, mcp_config=config)
+
+
+def test_stdio_server_tools_load_pin_and_run(tmp_path: Path) -> None:
+    toolset = load(tmp_path, write_config(tmp_path, {"example": stdio()}))
+    add, echo = toolset.info("add_numbers"), toolset.info("echo_text")
+    assert add.enabled and add.source == "mcp:example" and not add.needs_approval  # readOnlyHint
+    assert echo.enabled and echo.needs_approval  # not annotated read-only: asks by default
+    assert toolset.get("add_numbers").invoke({"a": 2, "b": 3}) == "5"  # sync call of an async tool
+    pins = json.loads((tmp_path / "data" / "mcp_pins.json").read_text())["tools"]
+    assert set(pins) == {"example/add_numbers", "example/echo_text"}
+    assert "mcp" in toolset.timings_ms
+
+
+def test_changed_description_is_held_until_approved(tmp_path: Path, capsys) -> None:
+    from agent_app.cli.main import main
+
+    load(tmp_path, write_config(tmp_path, {"example": stdio()}))
+    changed = write_config(tmp_path, {"example": stdio("changed")})
+    toolset = load(tmp_path, changed)
+    echo = toolset.info("echo_text")
+    assert not echo.enabled and "changed since it was approved" in echo.reason
+    assert "agent-app tools approve example/echo_text" in echo.reason
+    assert toolset.get("echo_text") is None and toolset.get("add_numbers") is not None
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "mcp.json").write_text(changed.read_text())
+    assert main(["--data-dir", str(tmp_path / "data"), "tools", "approve", "example/echo_text"]) == 0
+    assert "approved example/echo_text" in capsys.readouterr().out
+    assert load(tmp_path, changed).info("echo_text").enabled
+
+
+def test_bad_servers_are_disabled_with_reasons_and_the_rest_loads(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {
+        "good": stdio(),
+        "hangs": stdio("hang", connect_timeout=2),
+        "crashes": stdio("crash"),
+        "injected": stdio("injected"),
+        "missing": {"command": str(tmp_path / "no-such-binary"), "args": []},
+        "down": {"url": "http://127.0.0.1:9/mcp", "transport": "streamable_http", "connect_timeout": 3},
+        "weird": {"transport": "carrier-pigeon"},
+        "../bad name": stdio(),
+        "off": {**stdio(), "disabled": True},
+    })
+    started = time.monotonic()
+    toolset = load(tmp_path, config)
+    assert time.monotonic() - started < 30
+    rows = {i.source: i for i in toolset.infos if i.source.startswith("mcp:") and not i.enabled}
+    assert rows["mcp:hangs"].reason == "MCP server did not answer within 2 s"
+    assert rows["mcp:crashes"].reason.startswith("MCP server unavailable")
+    assert rows["mcp:missing"].reason.startswith("MCP server unavailable: FileNotFoundError")
+    assert str(tmp_path) not in rows["mcp:missing"].reason  # no paths in reasons
+    assert rows["mcp:down"].reason.startswith("MCP server unavailable")
+    assert rows["mcp:weird"].reason.startswith("invalid entry")
+    assert rows["mcp:off"].reason == "disabled in mcp.json"
+    assert any(i.reason == "invalid server name or entry" for i in toolset.infos)
+    injected = {i.name: i for i in toolset.infos if i.source == "mcp:injected"}
+    assert "addresses the model" in injected["echo_text"].reason
+    assert "duplicate name: already provided by mcp:good" in injected["add_numbers"].reason
+    good = [i for i in toolset.infos if i.source == "mcp:good"]
+    assert [i.enabled for i in good] == [True, True]
+    assert toolset.get("calculator") is not None  # the app carries on
