@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
         timeout: float = 90) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    full_env["AGENT_APP_MEMORY_EXTRACT"] = "false"  # it would consume the fake's scripted answers
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
                           capture_output=True, text=True, env=full_env, cwd=ROOT, input=stdin, timeout=timeout)
@@ -121,7 +122,7 @@ def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(data_dir, fake):
 
     fake.push(text("slow " * 200, chunk=5, pause=0.05), text("after stop"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
-    env.update(_env(fake), PYTHONUNBUFFERED="1")
+    env.update(_env(fake), PYTHONUNBUFFERED="1", AGENT_APP_MEMORY_EXTRACT="false")
     proc = subprocess.Popen([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "chat"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)

@@ -44,13 +44,11 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch; every failure is one clear line on stderr and a non-zero exit code."""
     settings = settings_from(args)
     lang = settings.lang
+    service = None
     try:
         from agent_app.knowledge.service import KnowledgeService
 
         service = KnowledgeService(settings, user=user_of(args, settings))
-    except AppError as exc:
-        return fail(exc, lang)
-    try:
         return int(_COMMANDS[args.op](service, args, lang))
     except AppError as exc:
         return fail(exc, lang)
@@ -58,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         log.exception("kb %s failed", args.op)
         return fail("internal error (see the log)", lang)
     finally:
-        service.close()
+        if service is not None:
+            service.close()
 
 
 def _add(service: Any, args: argparse.Namespace, lang: str) -> int:

@@ -25,6 +25,8 @@ class Chunk:
     text: str
     page: int | None
     heading: str | None
+    seg: str | None = None
+    """jieba-segmented index text, when already computed (by the parse worker)."""
 
     @property
     def index_text(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Protocol
 
 import numpy as np
@@ -11,7 +12,11 @@ from agent_app.settings import Settings
 
 DASHSCOPE_MODEL = "text-embedding-v4"
 DASHSCOPE_BATCH = 10  # text-embedding-v4 accepts at most 10 texts per request
-OLLAMA_MODEL = "bge-m3"
+OLLAMA_MODEL = "qwen3-embedding:0.6b"
+NATIVE_BASES = {
+    "cn": "https://dashscope.aliyuncs.com/api/v1",
+    "intl": "https://dashscope-intl.aliyuncs.com/api/v1",
+}
 
 
 class Embedder(Protocol):
@@ -19,6 +24,7 @@ class Embedder(Protocol):
 
     name: str
     batch_size: int
+    fusion_weight: float
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
@@ -27,6 +33,9 @@ class OfflineKBEmbedder:
     """The built-in hashed n-gram embedder (no network, deterministic)."""
 
     batch_size = 256
+    # A lexical hash is a weaker signal than BM25 over jieba words: in the fusion it breaks
+    # ties and rescues misses rather than overruling BM25's order (see docs/knowledge.md).
+    fusion_weight = 0.2
 
     def __init__(self, dim: int = 512) -> None:
         self._inner = OfflineEmbedder(dim=dim)
@@ -38,6 +47,8 @@ class OfflineKBEmbedder:
 
 class LangChainEmbedder:
     """Any LangChain Embeddings object, batched and normalized to unit rows."""
+
+    fusion_weight = 1.0
 
     def __init__(self, inner: Any, name: str, batch_size: int) -> None:
         self._inner = inner
@@ -73,15 +84,18 @@ def make_embedder(settings: Settings) -> Embedder:
 
 def _dashscope(settings: Settings) -> Embedder:
     # langchain-community is imported here only: it is heavy and warns on import (DESIGN §3).
-    from langchain_community.embeddings import DashScopeEmbeddings
+    with warnings.catch_warnings():  # its sunset notice is known (DESIGN §3); keep logs quiet
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langchain_community.embeddings import DashScopeEmbeddings
 
-    if settings.dashscope_http_base_url:
-        import dashscope
+    base = settings.dashscope_http_base_url or NATIVE_BASES[settings.dashscope_region]
+    import dashscope
 
-        dashscope.base_http_api_url = settings.dashscope_http_base_url
+    # The SDK reads its endpoint from this module attribute (one region per process).
+    dashscope.base_http_api_url = base
     key = settings.dashscope_api_key.get_secret_value() if settings.dashscope_api_key else None
     model = settings.embedding_model or DASHSCOPE_MODEL
-    inner = DashScopeEmbeddings(model=model, dashscope_api_key=key)
+    inner = DashScopeEmbeddings(model=model, dashscope_api_key=key, max_retries=3)
     return LangChainEmbedder(inner, f"dashscope-{model}", DASHSCOPE_BATCH)
 
 

@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from agent_app.knowledge.chunking import Chunk, chunk_sections
+from agent_app.knowledge.chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
 from agent_app.knowledge.sniff import EXTENSIONS, check_kind, kind_from_name
 from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.vectorside import VectorIndex
+from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool
 from agent_app.textsafe import strip_invisible
+from agent_app.vectors import EmbeddingMismatchError
 
 MAX_NAME = 200
 STAGES = ("parsing", "chunking", "embedding", "indexed")
@@ -139,7 +140,7 @@ class Ingestor:
     def __init__(
         self,
         store: KnowledgeStore,
-        vectors: VectorIndex,
+        vectors: KBVectors,
         embedder: Embedder,
         parsers: ParserPool,
         upload_root: Path,
@@ -189,10 +190,19 @@ class Ingestor:
     def _index(
         self, name: str, kind: str, stored: Path, digest: str, cid: int, progress: Progress
     ) -> IngestResult:
-        sections = self.parsers.parse(str(stored), kind, self.limits.parse_timeout_s)
-        pages = max((s["page"] or 0 for s in sections), default=0) or None
-        progress(IngestProgress(name, "chunking"))
-        chunks = chunk_sections(sections, max_chunks=self.limits.max_chunks)
+        chunking = {
+            "size": CHUNK_SIZE,
+            "overlap": CHUNK_OVERLAP,
+            "max_chunks": self.limits.max_chunks,
+        }
+        prepared = self.parsers.prepare(
+            str(stored), kind, chunking, self.limits.parse_timeout_s,
+            on_stage=lambda stage: progress(IngestProgress(name, stage)),
+        )  # fmt: skip
+        pages = prepared["pages"] if isinstance(prepared["pages"], int) else None
+        chunks = [_chunk_from_json(n, row) for n, row in enumerate(prepared["chunks"])]
+        if not chunks:
+            raise DocumentError("no_text")
         vectors = self._embed(name, chunks, progress)
         doc = {
             "name": name,
@@ -206,7 +216,12 @@ class Ingestor:
             "status": "ready",
             "embedder": self.embedder.name,
         }
-        doc_id, replaced = self._commit(cid, doc, chunks, vectors)
+        doc_id, replaced, twin = self._commit(cid, doc, chunks, vectors)
+        if twin is not None:  # the same content was committed meanwhile (same upload, other name)
+            stored.unlink(missing_ok=True)
+            progress(IngestProgress(name, "indexed"))
+            return IngestResult(name, "unchanged", twin["chunk_count"], twin["pages"],
+                                document_id=twin["id"], extra={"same_as": twin["name"]})  # fmt: skip
         if replaced and replaced != stored.name:
             (self.upload_root / replaced).unlink(missing_ok=True)
         progress(IngestProgress(name, "indexed"))
@@ -227,18 +242,25 @@ class Ingestor:
 
     def _commit(
         self, cid: int, doc: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int, str | None, dict[str, Any] | None]:
         """One transaction: drop the old version, insert document, chunks, FTS rows and vectors."""
+        try:
+            self.vectors.prepare(vectors.shape[1], self.embedder.name)
+        except EmbeddingMismatchError as exc:
+            raise DocumentError("reindex_needed", old="?", new=self.embedder.name) from exc
         with self.store.transaction() as conn:
+            twin = self.store.find_document(cid, content_hash=doc["content_hash"])
+            if twin is not None:
+                return 0, None, twin
             old = self.store.find_document(cid, name_key=doc["name_key"])
             replaced = old.get("stored_name") if old else None
             if old is not None:
-                self.vectors.delete(conn, self.store.delete_document(conn, old["id"]))
+                self.vectors.delete(conn, cid, self.store.delete_document(conn, old["id"]))
             doc_id = self.store.insert_document(conn, cid, doc)
             ids = self.store.insert_chunks(conn, cid, doc_id, chunks)
-            self.vectors.add(conn, ids, [cid] * len(ids), vectors)
+            self.vectors.add(conn, ids, cid, vectors)
             self.store.set_meta(conn, "embedder", self.embedder.name)
-        return doc_id, replaced
+        return doc_id, replaced, None
 
     def _store_file(self, data: bytes, kind: str) -> Path:
         """Write under a server-generated UUID; the user's name never touches the file system."""
@@ -272,6 +294,18 @@ class Ingestor:
                     "error": json.dumps(exc.to_json(), ensure_ascii=False),
                 },
             )
+
+
+def _chunk_from_json(ordinal: int, row: dict[str, Any]) -> Chunk:
+    """A chunk from the worker's reply, with every field type-checked."""
+    page, heading, seg = row.get("page"), row.get("heading"), row.get("seg")
+    return Chunk(
+        ordinal,
+        str(row["text"]),
+        page if isinstance(page, int) and not isinstance(page, bool) else None,
+        heading if isinstance(heading, str) else None,
+        seg if isinstance(seg, str) else None,
+    )
 
 
 def name_key(name: str) -> str:

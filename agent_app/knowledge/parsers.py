@@ -45,7 +45,7 @@ def parse_file(path: str, kind: str) -> list[Section]:
 
 
 def decode_text(data: bytes) -> str:
-    """BOM, then strict UTF-8, then GB18030 if it yields CJK, then detection, then replace."""
+    """BOM, UTF-8, GB18030 (if it yields CJK), BOM-less UTF-16, detection; never raises."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return clean_text(data.decode(codec, "replace"))
@@ -55,15 +55,17 @@ def decode_text(data: bytes) -> str:
         text = data.decode("gb18030")
         if _mostly_cjk(text):
             return clean_text(text)
-    if b"\x00" in data[:4096]:
+    loose = data.decode("utf-8", "replace")
+    if loose.count("\ufffd") <= max(4, len(loose) // 200):  # UTF-8 with a few broken bytes
+        return clean_text(loose)
+    if data[:4096].count(0) >= len(data[:4096]) // 5:
         for codec in ("utf-16-le", "utf-16-be"):
             with contextlib.suppress(UnicodeDecodeError):
                 return clean_text(data[: len(data) - len(data) % 2].decode(codec))
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 1024 * 1024]).best()
-    codec = best.encoding if best is not None else "utf-8"
-    return clean_text(data.decode(codec, "replace"))
+    return clean_text(data.decode(best.encoding if best is not None else "utf-8", "replace"))
 
 
 def _mostly_cjk(text: str) -> bool:
@@ -119,7 +121,7 @@ def parse_csv(text: str) -> list[Section]:
 def parse_pdf(path: str) -> list[Section]:
     """One section per page (1-based page numbers); encrypted and text-less PDFs are refused."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(path)
@@ -129,7 +131,9 @@ def parse_pdf(path: str) -> list[Section]:
             pages = [(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except LimitReachedError as exc:  # pypdf's decompression caps (Flate/LZW bombs, C4)
+        raise DocumentError("bomb") from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise DocumentError("corrupt") from exc
     sections = [
         {"text": unwrap_lines(clean_text(text)).strip(), "page": number, "heading": None}
@@ -196,11 +200,11 @@ def _shared_fonts() -> Iterator[None]:
             cache[key] = original.__func__(cls, obj)
         return cache[key]
 
-    _font.Font.from_font_resource = classmethod(cached)  # type: ignore[method-assign]
+    setattr(_font.Font, "from_font_resource", classmethod(cached))  # noqa: B010
     try:
         yield
     finally:
-        _font.Font.from_font_resource = original  # type: ignore[method-assign]
+        setattr(_font.Font, "from_font_resource", original)  # noqa: B010
 
 
 def parse_docx(path: str) -> list[Section]:

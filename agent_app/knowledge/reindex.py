@@ -10,12 +10,12 @@ from agent_app.knowledge.chunking import Chunk
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
 from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.vectorside import VectorIndex
+from agent_app.knowledge.vectorside import KBVectors
 
 
 def reindex_all(
     store: KnowledgeStore,
-    vectors: VectorIndex,
+    vectors: KBVectors,
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
@@ -36,10 +36,15 @@ def reindex_all(
         ).fetchall()
         if late:
             _embed_rows(late, embedder, ids, owners, parts)
-        vectors.clear(conn)
-        if ids:
-            vectors.add(conn, ids, owners, np.vstack(parts))
+        matrix = np.vstack(parts) if parts else embedder.embed(["dimension probe"])[:0]
+        vectors.reset(conn, matrix.shape[1], embedder.name)
+        by_collection: dict[int, list[int]] = {}
+        for position, owner in enumerate(owners):
+            by_collection.setdefault(owner, []).append(position)
+        for owner, positions in by_collection.items():
+            vectors.add(conn, [ids[p] for p in positions], owner, matrix[positions])
         store.set_meta(conn, "embedder", embedder.name)
+    vectors.prepare(matrix.shape[1], embedder.name)  # reopen the in-memory index on the new rows
     return len(ids)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.segment import match_expression, query_terms
 from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.vectorside import VectorIndex
+from agent_app.knowledge.vectorside import KBVectors
 
 RRF_K = 60  # the usual reciprocal-rank constant: damps the difference between ranks 1 and 2
 MIN_COSINE = 0.05  # below this the vector side is noise, not a match
@@ -20,7 +20,12 @@ class HybridSearcher:
     """Runs both retrievers over the chosen collections and fuses their rankings."""
 
     def __init__(
-        self, store: KnowledgeStore, vectors: VectorIndex, embedder: Embedder, *, vector_weight: float | None = None
+        self,
+        store: KnowledgeStore,
+        vectors: KBVectors,
+        embedder: Embedder,
+        *,
+        vector_weight: float | None = None,
     ) -> None:
         self.store = store
         self.vectors = vectors
@@ -30,7 +35,13 @@ class HybridSearcher:
         )
 
     def search(
-        self, query: str, collection_ids: Sequence[int], k: int = 5, *, use_vectors: bool = True
+        self,
+        query: str,
+        collection_ids: Sequence[int],
+        k: int = 5,
+        *,
+        use_vectors: bool = True,
+        covers_all: bool = False,
     ) -> list[dict[str, Any]]:
         """Best-first hits: text, source, page, heading, collection, chunk_id, score (0–1]."""
         query = query[:MAX_QUERY_CHARS]
@@ -38,7 +49,7 @@ class HybridSearcher:
         if not query.strip() or not ids or k <= 0:
             return []
         depth = max(50, 4 * k)
-        lists, weights = [self.keyword(query, ids, depth)], [1.0]
+        lists, weights = [self.keyword(query, None if covers_all else ids, depth)], [1.0]
         if use_vectors and self.vector_weight > 0:
             lists.append(self.semantic(query, ids, depth))
             weights.append(self.vector_weight)
@@ -53,13 +64,13 @@ class HybridSearcher:
                 hits.append({**row, "score": round(score / ceiling, 6)})
         return hits
 
-    def keyword(self, query: str, collection_ids: list[int], limit: int) -> list[int]:
-        """Chunk ids ranked by BM25 (FTS5 rank: lower is better)."""
-        match = match_expression(query_terms(query, self.store.known_terms))
+    def keyword(self, query: str, collection_ids: list[int] | None, limit: int) -> list[int]:
+        """Chunk ids ranked by BM25 (None: every collection, no filter needed)."""
+        match = match_expression(query_terms(query, self.store.doc_freq), collection_ids)
         if match is None:
             return []
         try:
-            return [chunk_id for chunk_id, _ in self.store.bm25(match, collection_ids, limit)]
+            return [chunk_id for chunk_id, _ in self.store.bm25(match, limit)]
         except sqlite3.OperationalError:  # an expression FTS5 cannot parse: no keyword hits
             return []
 

@@ -13,6 +13,7 @@ from agent_app.textsafe import normalize_for_index
 _WORD = re.compile(r"\w", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _lock = threading.Lock()
+TERM_BUDGET = 2_000  # rows scored per query at most (beyond the rarest term)
 _jieba: Any = None
 
 # Question words and particles: they appear in questions, rarely in the documents that answer them.
@@ -42,7 +43,9 @@ def _get_jieba() -> Any:
 def tokens(text: str) -> list[str]:
     """Search-mode jieba tokens of the normalized, lower-cased text (words and sub-words)."""
     norm = normalize_for_index(text).lower()
-    return [t for t in (w.strip() for w in _get_jieba().cut_for_search(norm)) if t and _WORD.search(t)]
+    return [
+        t for t in (w.strip() for w in _get_jieba().cut_for_search(norm)) if t and _WORD.search(t)
+    ]
 
 
 def segment_for_index(text: str) -> str:
@@ -56,34 +59,72 @@ def segment_for_index(text: str) -> str:
     return " ".join(words) + (" " + " ".join(chars) if chars else "")
 
 
-def query_terms(query: str, known: Callable[[list[str]], set[str]]) -> list[str]:
-    """Content words of the query; a CJK word unknown to the index backs off to its parts."""
+def query_terms(
+    query: str, doc_freq: Callable[[list[str]], dict[str, int]], budget: int = TERM_BUDGET
+) -> list[str]:
+    """Content words of the query, rarest first within a posting budget.
+
+    A CJK word the index has never seen backs off to its sub-words, then to its characters.
+    Common terms are dropped once the rarer ones already cover `budget` rows: they add little
+    to BM25 and cost the most (every row they match gets scored).
+    """
     norm = normalize_for_index(query).lower()
     words = [w.strip() for w in _get_jieba().cut(norm)]
     words = [w for w in dict.fromkeys(words) if w and _WORD.search(w) and w not in STOPWORDS]
-    cjk = [w for w in words if _CJK.search(w)]
-    parts = {w: _parts(w) for w in cjk}
-    vocab = known(cjk + [p for group in parts.values() for level in group for p in level])
+    df = dict(doc_freq(words))
     terms: list[str] = []
     for word in words:
-        if word not in parts or word in vocab:
+        if word in df or not _CJK.search(word):
             terms.append(word)
-            continue
-        for level in parts[word]:  # sub-words first, then single characters
-            found = [p for p in level if p in vocab and p not in STOPWORDS]
-            if found:
-                terms.extend(found)
-                break
-    return list(dict.fromkeys(terms))
+        else:
+            terms.extend(_backoff(word, doc_freq, df))
+    return prune_terms(list(dict.fromkeys(terms)), df, budget)
 
 
-def _parts(word: str) -> tuple[list[str], list[str]]:
+def _backoff(
+    word: str, doc_freq: Callable[[list[str]], dict[str, int]], df: dict[str, int]
+) -> list[str]:
     subs = [w for w in _get_jieba().cut_for_search(word) if w != word and len(w) > 1]
-    return subs, [ch for ch in word if _CJK.match(ch)]
+    chars = [ch for ch in word if _CJK.match(ch) and ch not in STOPWORDS]
+    for level in (subs, chars):
+        found = doc_freq(level) if level else {}
+        df.update(found)
+        hits = [p for p in level if p in found and p not in STOPWORDS]
+        if hits:
+            return hits
+    return []
 
 
-def match_expression(terms: list[str], limit: int = 32) -> str | None:
-    """An FTS5 OR-query of quoted terms, or None when there are none."""
-    if not terms:
+def prune_terms(terms: list[str], df: dict[str, int], budget: int) -> list[str]:
+    """Keep the rarest terms whose posting lists together fit in `budget` rows (at least one)."""
+    keep: set[str] = set()
+    spent = 0
+    for term in sorted(terms, key=lambda t: df.get(t, 0)):
+        rows = df.get(term, 0)
+        if keep and spent + rows > budget:
+            break
+        keep.add(term)
+        spent += rows
+    return [t for t in terms if t in keep]
+
+
+def match_expression(
+    terms: list[str], collection_ids: list[int] | None, limit: int = 32
+) -> str | None:
+    """FTS5 query: any of the quoted terms in `seg`, within the collections' `coll` tokens.
+
+    `collection_ids=None` means no filter (the caller knows the collections cover every chunk):
+    intersecting with a collection's posting list costs as much as the ranking itself.
+    """
+    if not terms or collection_ids == []:
         return None
-    return " OR ".join('"' + tok.replace('"', '""') + '"' for tok in terms[:limit])
+    words = " OR ".join('"' + tok.replace('"', '""') + '"' for tok in terms[:limit])
+    if collection_ids is None:
+        return f"seg : ({words})"
+    colls = " OR ".join(collection_token(c) for c in collection_ids)
+    return f"seg : ({words}) AND coll : ({colls})"
+
+
+def collection_token(collection_id: int) -> str:
+    """The token that marks a chunk's collection in the FTS `coll` column."""
+    return f"c{int(collection_id)}"

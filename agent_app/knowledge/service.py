@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
+import queue
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,17 @@ from agent_app.errors import StorageError
 from agent_app.i18n import t
 from agent_app.knowledge.embedders import Embedder, make_embedder
 from agent_app.knowledge.errors import DocumentError, KnowledgeError
-from agent_app.knowledge.ingest import Ingestor, IngestProgress, IngestResult, Limits, name_key
+from agent_app.knowledge.ingest import (
+    Ingestor,
+    IngestProgress,
+    IngestResult,
+    Limits,
+    display_name,
+    name_key,
+)
 from agent_app.knowledge.search import HybridSearcher
 from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.vectorside import SqliteMatrixIndex, VectorIndex
+from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool
 from agent_app.settings import Settings
 from agent_app.textsafe import strip_invisible
@@ -46,35 +56,45 @@ class KnowledgeService:
         self.upload_root = self.root / "uploads"
         _refuse_tools_dir(self.upload_root, settings.tools_dirs)
         self.store = KnowledgeStore(self.root / "kb.sqlite3")
-        self.vectors: VectorIndex = SqliteMatrixIndex(lambda: self.store.conn)
+        self.vectors = KBVectors(self.store.path, lambda: self.store.conn)
         self.limits = limits or Limits(
             max_file_bytes=int(getattr(settings, "kb_max_file_mb", 20) * 1024 * 1024)
         )
-        self._embedder = embedder
-        self._parsers = parsers
+        # Shared (by reference) with the for_user() views of this service.
+        self._shared: dict[str, Any] = {
+            "embedder": embedder,
+            "parsers": parsers,
+            "own_parsers": parsers is None,
+        }
         self._lock = threading.Lock()
+
+    def for_user(self, user: str) -> KnowledgeService:
+        """The same knowledge base seen as another user (shares connections, index and workers)."""
+        view = copy.copy(self)
+        view.user = user
+        return view
 
     # -- wiring (lazy: nothing heavy at construction) ------------------------------------------
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            with self._lock:
-                if self._embedder is None:
-                    self._embedder = make_embedder(self.settings)
-        return self._embedder
+        with self._lock:
+            if self._shared["embedder"] is None:
+                self._shared["embedder"] = make_embedder(self.settings)
+            return self._shared["embedder"]  # type: ignore[no-any-return]
 
     @property
     def parsers(self) -> ParserPool:
-        if self._parsers is None:
-            with self._lock:
-                if self._parsers is None:
-                    self._parsers = ParserPool(size=2)
-        return self._parsers
+        with self._lock:
+            if self._shared["parsers"] is None:
+                self._shared["parsers"] = pool = ParserPool(size=2)
+                pool.start()
+            return self._shared["parsers"]  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Stop the parse workers and close this thread's database connection."""
-        if self._parsers is not None:
-            self._parsers.close()
+        """Stop the parse workers (if ours), the vector index and this thread's connection."""
+        if self._shared["parsers"] is not None and self._shared["own_parsers"]:
+            self._shared["parsers"].close()
+        self.vectors.close()
         self.store.close()
 
     # -- collections --------------------------------------------------------------------------
@@ -93,7 +113,8 @@ class KnowledgeService:
         cid = self._collection_id(name)
         files = self.store.stored_names(cid)
         with self.store.transaction() as conn:
-            self.vectors.delete(conn, self.store.delete_collection(conn, cid))
+            self.store.delete_collection(conn, cid)
+            self.vectors.delete(conn, cid)
         for stored in files:
             (self.upload_root / stored).unlink(missing_ok=True)
 
@@ -112,7 +133,11 @@ class KnowledgeService:
         *,
         lang: str | None = None,
     ) -> list[IngestResult]:
-        """Ingest paths or (name, bytes) uploads; one bad file never stops the others."""
+        """Ingest paths or (name, bytes) uploads, in order of the results; one bad file never stops the others.
+
+        Files are processed by as many threads as there are parse workers; `progress` is always
+        called on the calling thread (Streamlit widgets may only be updated from there).
+        """
         lang = lang or self.settings.lang
         cid = self.store.ensure_collection(self.user, collection_name(collection))
         report = progress or (lambda _event: None)
@@ -120,22 +145,27 @@ class KnowledgeService:
         ingestor = Ingestor(
             self.store, self.vectors, self.embedder, self.parsers, self.upload_root, self.limits
         )
-        results = []
-        for item in items:
+        uploads = list(items)
+        events: queue.SimpleQueue[IngestProgress] = queue.SimpleQueue()
+
+        def one(item: Upload) -> IngestResult:
             try:
-                results.append(ingestor.ingest(item, cid, report, lang))
+                return ingestor.ingest(item, cid, events.put, lang)
             except Exception:  # storage trouble for this file: log it, carry on with the next
                 log.exception("knowledge ingest failed")
-                name = item[0] if isinstance(item, tuple) else Path(item).name
-                results.append(
-                    IngestResult(
-                        str(name),
-                        "failed",
-                        code="storage",
-                        reason=StorageError().user_message(lang),
-                    )
+                name = display_name(item[0] if isinstance(item, tuple) else Path(item).name)
+                return IngestResult(
+                    name, "failed", code="storage", reason=StorageError().user_message(lang)
                 )
-        return results
+
+        with ThreadPoolExecutor(max_workers=max(1, min(self.parsers.size, len(uploads)))) as pool:
+            futures = [pool.submit(one, item) for item in uploads]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+                _drain(events, report)
+        _drain(events, report)
+        return [future.result() for future in futures]
 
     def list_documents(
         self, collection: str | None = None, *, lang: str | None = None
@@ -161,7 +191,9 @@ class KnowledgeService:
         """Delete a document (rows, FTS entries, vectors and stored file); returns what was removed."""
         doc = self._document(source, collection)
         with self.store.transaction() as conn:
-            self.vectors.delete(conn, self.store.delete_document(conn, doc["id"]))
+            self.vectors.delete(
+                conn, doc["collection_id"], self.store.delete_document(conn, doc["id"])
+            )
         if doc.get("stored_name"):
             (self.upload_root / doc["stored_name"]).unlink(missing_ok=True)
         return {"source": doc["name"], "chunks": doc["chunk_count"]}
@@ -183,8 +215,11 @@ class KnowledgeService:
             wanted = {collection_name(c) for c in collections}
             cols = [c for c in cols if c["name"] in wanted]
         searcher = HybridSearcher(self.store, self.vectors, self.embedder)
+        # Searching everything there is needs no collection filter (the filter costs as much as BM25).
+        covers_all = sum(c["chunks"] for c in cols) == self.store.chunk_count()
+        ids = [c["id"] for c in cols]
         return searcher.search(
-            query, [c["id"] for c in cols], k, use_vectors=not self.needs_reindex()
+            query, ids, k, use_vectors=not self.needs_reindex(), covers_all=covers_all
         )
 
     # -- embedder changes ---------------------------------------------------------------------
@@ -214,6 +249,16 @@ class KnowledgeService:
         from agent_app.knowledge.reindex import reindex_all
 
         return reindex_all(self.store, self.vectors, self.embedder, progress)
+
+
+def _drain(
+    events: queue.SimpleQueue[IngestProgress], report: Callable[[IngestProgress], None]
+) -> None:
+    while True:
+        try:
+            report(events.get_nowait())
+        except queue.Empty:
+            return
 
 
 def collection_name(name: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_app.knowledge.chunking import Chunk
-from agent_app.knowledge.segment import segment_for_index
+from agent_app.knowledge.segment import TERM_BUDGET, collection_token, segment_for_index
 from agent_app.storage.sqlite import connect
 
 SCHEMA = """
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS kb_chunks (
     text TEXT NOT NULL, page INTEGER, heading TEXT);
 CREATE INDEX IF NOT EXISTS kb_chunks_document ON kb_chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts USING fts5(
-    seg, cid UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2');
+    seg, coll, tokenize = 'porter unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS kb_fts_vocab USING fts5vocab(kb_fts, 'row');
 CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -50,6 +50,11 @@ class KnowledgeStore:
         self.path = Path(path)
         self._local = threading.local()
         self.conn.executescript(SCHEMA)
+        # BM25 over the text column only; `coll` (the collection token) is a filter, not evidence.
+        if self.conn.execute("SELECT 1 FROM kb_fts_config WHERE k = 'rank'").fetchone() is None:
+            self.conn.execute("INSERT INTO kb_fts (kb_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')")
+        self._df: dict[str, int | None] = {}
+        self._df_state: tuple[int, int | None] | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -130,10 +135,8 @@ class KnowledgeStore:
     def find_document(
         self, collection_id: int, *, name_key: str | None = None, content_hash: str | None = None
     ) -> dict[str, Any] | None:
-        if name_key is not None:
-            where, arg = "name_key = ?", name_key
-        else:
-            where, arg = "content_hash = ? AND status = 'ready'", content_hash
+        where = "name_key = ?" if name_key is not None else "content_hash = ? AND status = 'ready'"
+        arg = name_key if name_key is not None else content_hash
         row = self.conn.execute(
             f"SELECT {DOC_COLUMNS}, stored_name FROM kb_documents WHERE collection_id = ? AND {where}",
             (collection_id, arg),
@@ -209,9 +212,13 @@ class KnowledgeStore:
             )
             ids.append(int(cur.lastrowid or 0))
         conn.executemany(
-            "INSERT INTO kb_fts (rowid, seg, cid) VALUES (?, ?, ?)",
+            "INSERT INTO kb_fts (rowid, seg, coll) VALUES (?, ?, ?)",
             [
-                (cid, segment_for_index(ch.index_text), collection_id)
+                (
+                    cid,
+                    ch.seg if ch.seg is not None else segment_for_index(ch.index_text),
+                    collection_token(collection_id),
+                )
                 for cid, ch in zip(ids, chunks, strict=True)
             ],
         )
@@ -253,24 +260,34 @@ class KnowledgeStore:
             yield rows
             last = rows[-1][0]
 
-    def known_terms(self, terms: list[str]) -> set[str]:
-        """The subset of `terms` that occur somewhere in the FTS index."""
-        found: set[str] = set()
-        unique = list(dict.fromkeys(terms))
-        for start in range(0, len(unique), 500):
-            part = unique[start : start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self.conn.execute(f"SELECT term FROM kb_fts_vocab WHERE term IN ({marks})", part)
-            found.update(r[0] for r in rows)
-        return found
+    def doc_freq(self, terms: list[str], cap: int = TERM_BUDGET + 1) -> dict[str, int]:
+        """Rows containing each known term, counted up to `cap` (cached until the KB changes)."""
+        # Two statements: each is O(log n) alone, together they would scan the table.
+        state = (
+            self.chunk_count(),
+            self.conn.execute("SELECT MAX(id) FROM kb_chunks").fetchone()[0],
+        )
+        if state != self._df_state or len(self._df) > 100_000:
+            self._df, self._df_state = {}, state
+        for term in dict.fromkeys(terms):
+            if term not in self._df:
+                # A bounded count: exact for rare terms, "at least cap" for common ones (fast either way).
+                match = 'seg : "' + term.replace('"', '""') + '"'
+                row = self.conn.execute(
+                    "SELECT COUNT(*) FROM (SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? LIMIT ?)",
+                    (match, cap),
+                ).fetchone()
+                self._df[term] = int(row[0]) or None
+        return {t: n for t in terms if (n := self._df.get(t)) is not None}
 
-    def bm25(self, match: str, collection_ids: list[int], limit: int) -> list[tuple[int, float]]:
-        """FTS5 BM25 over segmented text, filtered by collection; best first."""
-        marks = ",".join("?" * len(collection_ids))
+    def chunk_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()[0])
+
+    def bm25(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """FTS5 BM25 for a match expression (see segment.match_expression); best first."""
         rows = self.conn.execute(
-            f"SELECT rowid, rank FROM kb_fts WHERE kb_fts MATCH ? AND cid IN ({marks}) "
-            "ORDER BY rank LIMIT ?",
-            (match, *collection_ids, limit),
+            "SELECT rowid, rank FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?",
+            (match, limit),
         ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 

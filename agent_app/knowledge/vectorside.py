@@ -1,142 +1,124 @@
-"""The knowledge base's vector side behind a small interface (SQLite rows are the truth)."""
+"""The knowledge base's vector side: agent_app.vectors table `kb` (owner = collection, ref = chunk)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
-VECTOR_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kb_vectors (
-    chunk_id INTEGER PRIMARY KEY, cid INTEGER NOT NULL, vec BLOB NOT NULL);
-"""
+from agent_app.vectors import (
+    EmbeddingMismatchError,
+    VectorIndex,
+    delete_vectors,
+    ensure_schema,
+    insert_vectors,
+    reset_vectors,
+    transaction,
+)
+from agent_app.vectors.db import get_meta
+
+log = logging.getLogger(__name__)
+NAME = "kb"
 
 
-class VectorIndex(Protocol):
-    """Writes join the caller's transaction; search sees every committed row."""
+class KBVectors:
+    """Writes join the caller's SQLite transaction; searches go to a lazily opened FAISS index."""
 
-    def add(
-        self,
-        conn: sqlite3.Connection,
-        ids: Sequence[int],
-        owners: Sequence[int],
-        vectors: np.ndarray,
-    ) -> None: ...
-
-    def delete(self, conn: sqlite3.Connection, ids: Sequence[int]) -> None: ...
-
-    def clear(self, conn: sqlite3.Connection) -> None: ...
-
-    def search(
-        self, query: np.ndarray, owners: Sequence[int], k: int
-    ) -> list[tuple[int, float]]: ...
-
-
-class SqliteMatrixIndex:
-    """Vectors as float32 blobs in kb_vectors; an in-memory matrix caught up from the rows on search."""
-
-    def __init__(self, connect: object) -> None:
-        self._connect = connect  # callable returning this thread's connection
+    def __init__(self, db_path: Path, connection: Callable[[], sqlite3.Connection]) -> None:
+        self.db_path = db_path
+        self._connection = connection  # this thread's connection to the knowledge database
+        with transaction(connection()):
+            ensure_schema(connection(), NAME)
+        self._index: VectorIndex | None = None
         self._lock = threading.Lock()
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._owners = np.zeros(0, dtype=np.int64)
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._generation: str | None = None
-        self._conn().executescript(VECTOR_SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
-        return self._connect()  # type: ignore[operator, no-any-return]
+    def stored_model(self) -> tuple[int, str] | None:
+        """(dim, model) of the stored vectors, or None before the first document."""
+        meta = get_meta(self._connection(), NAME)
+        return (int(meta["dim"]), meta.get("model", "")) if "dim" in meta else None
+
+    def prepare(self, dim: int, model: str) -> None:
+        """Open the index for this embedder before a write transaction (it records dim/model)."""
+        with self._lock:
+            index = self._index
+            if index is not None and (index.dim, index.model) == (dim, model):
+                return
+            if index is not None:
+                index.close(snapshot=False)
+                self._index = None
+            try:
+                self._index = VectorIndex(self.db_path, NAME, dim=dim, model=model)
+            except EmbeddingMismatchError:
+                if not self._is_empty():
+                    raise
+                # No vectors left from the old embedder: switch the empty table over.
+                with transaction(self._connection()) as conn:
+                    reset_vectors(conn, NAME, dim, model)
+                self._index = VectorIndex(self.db_path, NAME, dim=dim, model=model)
+
+    def _is_empty(self) -> bool:
+        row = self._connection().execute(f"SELECT 1 FROM vec_{NAME} LIMIT 1").fetchone()
+        return row is None
 
     def add(
         self,
         conn: sqlite3.Connection,
-        ids: Sequence[int],
-        owners: Sequence[int],
+        chunk_ids: Sequence[int],
+        collection_id: int,
         vectors: np.ndarray,
     ) -> None:
-        rows = np.ascontiguousarray(vectors, dtype=np.float32)
-        conn.executemany(
-            "INSERT OR REPLACE INTO kb_vectors (chunk_id, cid, vec) VALUES (?, ?, ?)",
-            [
-                (int(i), int(o), rows[n].tobytes())
-                for n, (i, o) in enumerate(zip(ids, owners, strict=True))
-            ],
-        )
-        _bump(conn)
+        owner = str(collection_id)
+        insert_vectors(conn, NAME, [(owner, str(c), vectors[n]) for n, c in enumerate(chunk_ids)])
 
-    def delete(self, conn: sqlite3.Connection, ids: Sequence[int]) -> None:
-        items = [int(i) for i in ids]
-        for start in range(0, len(items), 500):
-            part = items[start : start + 500]
-            conn.execute(
-                f"DELETE FROM kb_vectors WHERE chunk_id IN ({','.join('?' * len(part))})", part
-            )
-        _bump(conn)
+    def delete(
+        self, conn: sqlite3.Connection, collection_id: int, chunk_ids: Sequence[int] | None = None
+    ) -> None:
+        """Delete some chunks' vectors, or the whole collection's when chunk_ids is None."""
+        owner = str(collection_id)
+        if chunk_ids is None:
+            delete_vectors(conn, NAME, owner=owner)
+        elif chunk_ids:
+            delete_vectors(conn, NAME, owner=owner, refs=[str(c) for c in chunk_ids])
 
-    def clear(self, conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM kb_vectors")
-        _bump(conn)
+    def reset(self, conn: sqlite3.Connection, dim: int, model: str) -> None:
+        """Drop every vector and switch to another embedder (inside the re-index transaction)."""
+        reset_vectors(conn, NAME, dim, model)
 
-    def search(self, query: np.ndarray, owners: Sequence[int], k: int) -> list[tuple[int, float]]:
-        """Top-k (chunk_id, cosine) among rows whose owner (collection) is in `owners`."""
-        with self._lock:
-            self._refresh()
-            ids, own, matrix = self._ids, self._owners, self._matrix
-        if not len(ids) or matrix.shape[1] != query.shape[-1]:
+    def search(
+        self, query: np.ndarray, collection_ids: Sequence[int], k: int
+    ) -> list[tuple[int, float]]:
+        """Top-k (chunk_id, cosine) within the collections; [] when no vectors match this embedder."""
+        index = self._open_for_search(query.shape[-1])
+        if index is None or not collection_ids:
             return []
-        scores = matrix @ query.astype(np.float32).reshape(-1)
-        scores = np.where(np.isin(own, np.asarray(owners, dtype=np.int64)), scores, -np.inf)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
-
-    def _refresh(self) -> None:
-        conn = self._conn()
-        conn.execute("BEGIN")  # one read snapshot for the generation and the rows
+        owners = [str(c) for c in collection_ids]
+        # Filtering costs an id selector per query; skip it when the filter would keep everything.
+        everything = sum(index.count(o) for o in owners) == index.count()
         try:
-            self._catch_up(conn)
-        finally:
-            conn.execute("COMMIT")
+            hits = index.search(query, k, owner=None if everything else owners)
+        except EmbeddingMismatchError:  # another process re-indexed with another embedder
+            self.close()
+            return []
+        return [(int(hit.ref), hit.score) for hit in hits]
 
-    def _catch_up(self, conn: sqlite3.Connection) -> None:
-        row = conn.execute("SELECT value FROM kb_meta WHERE key = 'vector_generation'").fetchone()
-        generation = row[0] if row else "0"
-        if generation == self._generation:
-            return
-        last = int(self._ids[-1]) if len(self._ids) else 0
-        new = conn.execute(
-            "SELECT chunk_id, cid, vec FROM kb_vectors WHERE chunk_id > ? ORDER BY chunk_id",
-            (last,),
-        ).fetchall()
-        total = conn.execute("SELECT COUNT(*) FROM kb_vectors").fetchone()[0]
-        if total != len(self._ids) + len(new):  # something was deleted: rebuild from the rows
-            new = conn.execute(
-                "SELECT chunk_id, cid, vec FROM kb_vectors ORDER BY chunk_id"
-            ).fetchall()
-            self._ids = np.zeros(0, dtype=np.int64)
-            self._owners = np.zeros(0, dtype=np.int64)
-            self._matrix = np.zeros((0, 0), dtype=np.float32)
-        if new:
-            self._append(new)
-        self._generation = generation
+    def _open_for_search(self, dim: int) -> VectorIndex | None:
+        if self._index is not None:
+            return self._index if self._index.dim == dim else None
+        stored = self.stored_model()
+        if stored is None or stored[0] != dim:
+            return None
+        try:
+            self.prepare(*stored)
+        except EmbeddingMismatchError:
+            return None
+        return self._index
 
-    def _append(self, rows: list[tuple[int, int, bytes]]) -> None:
-        block = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        owners = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        if self._matrix.size and self._matrix.shape[1] == block.shape[1]:
-            block = np.vstack([self._matrix, block])
-            ids = np.concatenate([self._ids, ids])
-            owners = np.concatenate([self._owners, owners])
-        self._matrix, self._ids, self._owners = block, ids, owners
-
-
-def _bump(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "INSERT INTO kb_meta (key, value) VALUES ('vector_generation', '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None

@@ -1,11 +1,4 @@
-"""Parse worker: a child process with a memory cap, spoken to in JSON lines (C4, C5).
-
-Protocol (one line each way, UTF-8 JSON, nothing pickled): the parent writes
-``{"path": str, "kind": str}``; the child answers ``{"ok": true, "sections": [...]}`` or
-``{"ok": false, "error": {"code": str, "params": {...}}}``. The parent enforces a wall-clock
-limit per file and kills the child on expiry; the child caps its own address space (RLIMIT_AS)
-and exits after a MemoryError so the next file gets a fresh process.
-"""
+"""Parse worker: a child process with a memory cap, spoken to in JSON lines (C4, C5)."""
 
 from __future__ import annotations
 
@@ -17,18 +10,29 @@ import selectors
 import signal
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agent_app.knowledge.errors import DocumentError
+
+# Protocol (UTF-8 JSON, one object per line, nothing pickled). The parent writes
+# ``{"path": str, "kind": str, "chunking": {"size", "overlap", "max_chunks"} | null}``. The child
+# may answer with progress lines ``{"stage": "chunking"}`` and ends with one reply:
+# ``{"ok": true, "sections": [...]}`` (no chunking asked), ``{"ok": true, "pages": int | null,
+# "chunks": [{"text", "page", "heading", "seg"}]}``, or ``{"ok": false, "error": {"code", "params"}}``.
+# Parsing, chunking and jieba segmentation all run here: the CPU-heavy part of an ingest uses the
+# worker's core, and a hostile file can only exhaust the worker. The parent enforces a wall-clock
+# limit and kills the child on expiry; the child caps its own address space (RLIMIT_AS) and exits
+# after a MemoryError so that the next file gets a fresh process.
 
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT_S = 60.0
 MAX_JOBS_PER_PROCESS = 200
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "HOME", "SYSTEMROOT")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+Stage = Callable[[str], None]
 
 
 def _limit_memory(pid: int, memory_mb: int) -> None:
@@ -45,12 +49,10 @@ class ParseWorker:
     def __init__(self, memory_mb: int = DEFAULT_MEMORY_MB, command: list[str] | None = None):
         self.memory_mb = memory_mb
         self.command = command or [
-            sys.executable,
-            "-m",
-            "agent_app.knowledge.worker",
-            str(memory_mb),
-        ]
+            sys.executable, "-m", "agent_app.knowledge.worker", str(memory_mb),
+        ]  # fmt: skip
         self._proc: subprocess.Popen[bytes] | None = None
+        self._buf = bytearray()
         self._jobs = 0
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -67,13 +69,34 @@ class ParseWorker:
             start_new_session=True,
         )
         _limit_memory(proc.pid, self.memory_mb)
-        self._jobs = 0
+        self._jobs, self._buf = 0, bytearray()
         return proc
 
     def parse(
         self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S
     ) -> list[dict[str, Any]]:
-        """Parse one file in the child; raise DocumentError on refusal, timeout or crash."""
+        """Sections of one file: [{"text", "page", "heading"}]."""
+        reply = self._request({"path": path, "kind": kind, "chunking": None}, timeout, None)
+        return [
+            {"text": str(s["text"]), "page": s.get("page"), "heading": s.get("heading")}
+            for s in reply["sections"]
+        ]
+
+    def prepare(
+        self,
+        path: str,
+        kind: str,
+        chunking: dict[str, int],
+        timeout: float = DEFAULT_TIMEOUT_S,
+        on_stage: Stage | None = None,
+    ) -> dict[str, Any]:
+        """Parse, chunk and segment one file: {"pages": int | None, "chunks": [...]}."""
+        request = {"path": path, "kind": kind, "chunking": chunking}
+        reply = self._request(request, timeout, on_stage)
+        return {"pages": reply.get("pages"), "chunks": list(reply["chunks"])}
+
+    def start(self) -> None:
+        """Spawn the child now (it warms up while the parent does other work)."""
         if (
             self._proc is None
             or self._proc.poll() is not None
@@ -81,21 +104,62 @@ class ParseWorker:
         ):
             self.close()
             self._proc = self._start()
+
+    def _request(
+        self, request: dict[str, Any], timeout: float, on_stage: Stage | None
+    ) -> dict[str, Any]:
+        self.start()
         proc = self._proc
+        assert proc is not None
         self._jobs += 1
-        request = json.dumps({"path": path, "kind": kind}).encode("utf-8") + b"\n"
-        line: bytes | None
+        deadline = time.monotonic() + timeout
         try:
             assert proc.stdin is not None
-            proc.stdin.write(request)
+            proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             proc.stdin.flush()
-            line = _read_line(proc, time.monotonic() + timeout)
+            while True:
+                message = self._next_message(proc, deadline)
+                if "ok" in message:
+                    break
+                if on_stage is not None and isinstance(message.get("stage"), str):
+                    on_stage(message["stage"])
         except BrokenPipeError:
-            line = b""
-        if not line:
-            self.close()
-            raise DocumentError("timeout" if line is None else "worker_crashed")
-        return _decode_reply(line, on_memory=self.close)
+            message = {"ok": False, "error": {"code": "worker_crashed"}}
+        if message.get("ok"):
+            return message
+        error = message.get("error") or {}
+        code = str(error.get("code") or "corrupt")
+        if code in ("memory", "timeout", "worker_crashed"):
+            self.close()  # a fresh child for the next file
+        raise DocumentError(
+            code, **{str(k): str(v) for k, v in (error.get("params") or {}).items()}
+        )
+
+    def _next_message(self, proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
+        """The next JSON line from the child, or an error message on timeout or death."""
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buf:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not sel.select(remaining):
+                    return {"ok": False, "error": {"code": "timeout"}}
+                data = os.read(fd, 1 << 20)
+                if not data:
+                    return {"ok": False, "error": {"code": "worker_crashed"}}
+                self._buf += data
+        line, _, rest = bytes(self._buf).partition(b"\n")
+        self._buf = bytearray(rest)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return {"ok": False, "error": {"code": "worker_crashed"}}
+        return (
+            message
+            if isinstance(message, dict)
+            else {"ok": False, "error": {"code": "worker_crashed"}}
+        )
 
     def close(self) -> None:
         """Kill the child (if any) and reap it."""
@@ -113,57 +177,22 @@ class ParseWorker:
                 pipe.close()
 
 
-def _read_line(proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
-    """One reply line; b"" when the child died, None when the deadline passed."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    chunks: list[bytes] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not sel.select(remaining):
-                return None
-            data = os.read(fd, 1 << 20)
-            if not data:
-                return b""
-            chunks.append(data)
-            if data.endswith(b"\n"):
-                return b"".join(chunks)
-
-
-def _decode_reply(line: bytes, on_memory: Any) -> list[dict[str, Any]]:
-    try:
-        reply = json.loads(line)
-    except ValueError as exc:
-        raise DocumentError("worker_crashed") from exc
-    if reply.get("ok"):
-        return [
-            {"text": str(s["text"]), "page": s.get("page"), "heading": s.get("heading")}
-            for s in reply["sections"]
-        ]
-    error = reply.get("error") or {}
-    code = str(error.get("code") or "corrupt")
-    if code == "memory":
-        on_memory()
-    return _raise(code, error.get("params") or {})
-
-
-def _raise(code: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    raise DocumentError(code, **{str(k): str(v) for k, v in params.items()})
-
-
 class ParserPool:
-    """A few ParseWorkers shared by threads; each parse borrows one worker."""
+    """A few ParseWorkers shared by threads; each request borrows one worker."""
 
     def __init__(
         self, size: int = 2, memory_mb: int = DEFAULT_MEMORY_MB, command: list[str] | None = None
     ):
+        self.size = max(1, size)
         self._idle: queue.Queue[ParseWorker] = queue.Queue()
-        self._all = [ParseWorker(memory_mb, command) for _ in range(max(1, size))]
+        self._all = [ParseWorker(memory_mb, command) for _ in range(self.size)]
         for worker in self._all:
             self._idle.put(worker)
-        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Spawn every worker now, so that their start-up overlaps."""
+        for worker in self._all:
+            worker.start()
 
     def parse(
         self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S
@@ -174,14 +203,61 @@ class ParserPool:
         finally:
             self._idle.put(worker)
 
+    def prepare(self, path: str, kind: str, chunking: dict[str, int], timeout: float = DEFAULT_TIMEOUT_S,
+                on_stage: Stage | None = None) -> dict[str, Any]:  # fmt: skip
+        worker = self._idle.get()
+        try:
+            return worker.prepare(path, kind, chunking, timeout, on_stage)
+        finally:
+            self._idle.put(worker)
+
     def close(self) -> None:
-        with self._lock:
-            for worker in self._all:
-                worker.close()
+        for worker in self._all:
+            worker.close()
+
+
+def _handle(request: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """One request in the child: parse, and chunk + segment when asked."""
+    from agent_app.knowledge.parsers import parse_file
+
+    sections = parse_file(request["path"], request["kind"])
+    chunking = request.get("chunking")
+    if not chunking:
+        return {"ok": True, "sections": sections}
+    emit({"stage": "chunking"})
+    from agent_app.knowledge.chunking import chunk_sections
+    from agent_app.knowledge.segment import segment_for_index
+
+    chunks = chunk_sections(sections, **chunking)
+    pages = max((s["page"] or 0 for s in sections), default=0) or None
+    rows = [
+        {
+            "text": c.text,
+            "page": c.page,
+            "heading": c.heading,
+            "seg": segment_for_index(c.index_text),
+        }
+        for c in chunks
+    ]
+    return {"ok": True, "pages": pages, "chunks": rows}
+
+
+def _warm_up() -> None:
+    """Load the parsers and jieba's dictionary before the first request arrives."""
+    try:
+        import docx  # noqa: F401
+        import pypdf  # noqa: F401
+
+        from agent_app.knowledge import chunking  # noqa: F401
+        from agent_app.knowledge.segment import segment_for_index
+
+        segment_for_index("预热")
+    except (MemoryError, ImportError):  # a tight memory cap: load lazily instead
+        pass
 
 
 def _serve(memory_mb: int) -> int:
-    """Child main loop: one JSON request per line in, one JSON reply per line out."""
+    """Child main loop: one JSON request per line in, progress lines and one reply out."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     out = os.fdopen(os.dup(1), "wb")
@@ -189,26 +265,23 @@ def _serve(memory_mb: int) -> int:
     import logging
 
     logging.disable(logging.CRITICAL)
-    from agent_app.knowledge.parsers import parse_file
+    _warm_up()
+
+    def emit(message: dict[str, Any]) -> None:
+        out.write(json.dumps(message, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
+        out.flush()
 
     for raw in sys.stdin.buffer:
         fatal = False
         try:
-            request = json.loads(raw)
-            reply: dict[str, Any] = {
-                "ok": True,
-                "sections": parse_file(request["path"], request["kind"]),
-            }
+            reply = _handle(json.loads(raw), emit)
         except DocumentError as exc:
             reply = {"ok": False, "error": exc.to_json()}
         except MemoryError:
             reply, fatal = {"ok": False, "error": {"code": "memory", "params": {}}}, True
-        except RecursionError:
-            reply = {"ok": False, "error": {"code": "corrupt", "params": {}}}
         except Exception:  # noqa: BLE001 — any parser bug is "could not read this file"
             reply = {"ok": False, "error": {"code": "corrupt", "params": {}}}
-        out.write(json.dumps(reply, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
-        out.flush()
+        emit(reply)
         if fatal:
             return 1
     return 0

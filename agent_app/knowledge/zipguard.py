@@ -36,18 +36,18 @@ def check_docx(path: str, limits: ZipLimits = ZipLimits()) -> None:
 
 def _check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
     if len(infos) > limits.max_entries:
-        raise DocumentError("zip_bomb")
+        raise DocumentError("bomb")
     total = 0
     for info in infos:
         size = info.file_size
         if size > limits.max_entry_bytes:
-            raise DocumentError("zip_bomb")
+            raise DocumentError("bomb")
         # Tiny members compress badly or well by chance; the ratio matters for big ones.
         if size > 1024 * 1024 and size > limits.max_ratio * max(info.compress_size, 1):
-            raise DocumentError("zip_bomb")
+            raise DocumentError("bomb")
         total += size
     if total > limits.max_total_bytes:
-        raise DocumentError("zip_bomb")
+        raise DocumentError("bomb")
 
 
 def _check_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -55,6 +55,6 @@ def _check_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     with zf.open(info) as fh:
         data = fh.read(info.file_size + 1)
     if len(data) > info.file_size:
-        raise DocumentError("zip_bomb")
+        raise DocumentError("bomb")
     if _DTD.search(data):
         raise DocumentError("xml_entities")

@@ -1,0 +1,56 @@
+"""Write the sample documents of tests/data/kb (run: python -m tests.kb_eval.samples)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+from tests.kb_eval import corpus_en, corpus_zh
+from tests.kb_eval.pdfgen import make_pdf
+
+DEST = Path(__file__).resolve().parents[1] / "data" / "kb"
+
+
+def make_docx(spec: list[tuple[int, str, list[str]]]) -> bytes:
+    """A DOCX with real Heading styles (python-docx) from (level, heading, paragraphs)."""
+    import docx
+
+    document = docx.Document()
+    for level, heading, paragraphs in spec:
+        document.add_heading(heading, level=level)
+        for para in paragraphs:
+            document.add_paragraph(para)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def sample_files() -> dict[str, bytes]:
+    """File name → bytes of every sample document (mixed types and text encodings)."""
+    return {
+        "退款与售后政策.pdf": make_pdf(corpus_zh.REFUND_PDF),
+        "员工手册.docx": make_docx(corpus_zh.HANDBOOK_DOCX),
+        "X3空气净化器说明书.md": corpus_zh.PURIFIER_MD.encode("utf-8"),
+        "信息安全规范.txt": corpus_zh.SECURITY_TXT.encode("gbk"),
+        "会议室预订规则.html": corpus_zh.MEETING_HTML.encode("utf-8"),
+        "公司简介.txt": corpus_zh.PROFILE_UTF16.encode("utf-16"),  # with BOM
+        "2024销售数据.csv": corpus_zh.SALES_CSV.encode("gb18030"),
+        "travel_policy.pdf": make_pdf(corpus_en.TRAVEL_PDF),
+        "remote_work.md": ("\ufeff" + corpus_en.REMOTE_MD).encode("utf-8"),  # UTF-8 with BOM
+    }
+
+
+def write_samples(dest: Path = DEST) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in sample_files().items():
+        path = dest / name
+        path.write_bytes(data)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_samples(Path(sys.argv[1]) if len(sys.argv) > 1 else DEST):
+        print(path)

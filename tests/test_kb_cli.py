@@ -1,0 +1,95 @@
+"""`agent-app kb` contract (DESIGN §6) through real subprocesses: stdout is data, stderr is progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "kb"
+
+
+def kb(data_dir: Path, *args: str, wait: bool = True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    env.update(PYTHONPATH=str(ROOT), AGENT_APP_LANG="en")
+    cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "kb", *args]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    if not wait:
+        return proc
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_add_search_list_remove(tmp_path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    for name in ("退款与售后政策.pdf", "信息安全规范.txt"):
+        (docs / name).write_bytes((DATA / name).read_bytes())
+    (docs / "sub" / "员工手册.docx").write_bytes((DATA / "员工手册.docx").read_bytes())
+    (docs / "sub" / "ignored.bin").write_bytes(b"\x00\x01")
+    data = tmp_path / "data"
+
+    code, out, err = kb(data, "add", str(docs), "--collection", "公司")
+    assert code == 0, err
+    assert "3 ready" in out and "退款与售后政策.pdf" in out and "Traceback" not in err
+    assert "parsing" in err and "indexed" in err  # progress goes to stderr
+
+    code, out, err = kb(data, "search", "退款政策", "--collection", "公司", "--k", "3", "--json")
+    assert code == 0, err
+    hits = json.loads(out)
+    assert 1 <= len(hits) <= 3 and hits[0]["source"] == "退款与售后政策.pdf"
+    assert all(set(h) == {"text", "source", "page", "score", "chunk_id"} for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+    code, out, _ = kb(data, "list", "--json")
+    assert code == 0 and {d["source"] for d in json.loads(out)} == {
+        "退款与售后政策.pdf",
+        "信息安全规范.txt",
+        "员工手册.docx",
+    }
+
+    code, out, _ = kb(data, "remove", "信息安全规范.txt", "--collection", "公司")
+    assert code == 0 and "removed" in out
+    code, out, _ = kb(data, "list", "--collection", "公司")
+    assert "信息安全规范.txt" not in out and "员工手册.docx" in out
+
+
+def test_errors_are_one_clear_line_with_non_zero_exit(tmp_path) -> None:
+    data = tmp_path / "data"
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    code, out, err = kb(data, "add", str(empty), "--collection", "c")
+    assert code == 1 and "File is empty." in out and "Traceback" not in err
+    code, out, err = kb(data, "search", "x", "--collection", "nope", "--json")
+    assert code == 1 and out == "" and err.strip() == "error: Collection not found: nope"
+    code, _, err = kb(data, "remove", "ghost.pdf", "--collection", "c")
+    assert code == 1 and err.strip() == "error: Document not found: ghost.pdf"
+
+
+def test_two_processes_adding_at_once_lose_nothing(tmp_path) -> None:
+    data = tmp_path / "data"
+    groups = []
+    for g in range(2):
+        folder = tmp_path / f"g{g}"
+        folder.mkdir()
+        for i in range(3):
+            (folder / f"{g}-{i}.md").write_text(
+                f"# 文档{g}-{i}\n报销流程说明，编号{g}{i}。", encoding="utf-8"
+            )
+        groups.append(folder)
+    procs = [
+        kb(data, "add", str(folder), "--collection", "shared", wait=False) for folder in groups
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    code, out, _ = kb(data, "search", "报销流程", "--collection", "shared", "--k", "10", "--json")
+    assert code == 0 and len(json.loads(out)) == 6
