@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = _alias("AGENT_APP_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     openai_api_key: SecretStr | None = _alias("AGENT_APP_OPENAI_API_KEY", "OPENAI_API_KEY")
 
+    kb_max_file_mb: float = 20.0
+    """Largest accepted upload; keep .streamlit/config.toml server.maxUploadSize at or below it."""
     embedding_provider: Literal["auto", "offline", "dashscope", "ollama", "openai"] = "offline"
     embedding_model: str | None = None
 

@@ -80,7 +80,7 @@ class AgentCache:
             extra.append(SmallModelMiddleware(native_tools=choice.supports_tools,
                                               max_tools=self.settings.small_model_tools))
         if plan:
-            extra.append(TodoListMiddleware())
+            extra.append(TodoListMiddleware())  # type: ignore[arg-type]
         fallback, fallback_label = self._fallback(choice)
         return build_agent(
             self.settings, model=self.factory(choice), tools=tools, checkpointer=self.checkpointer,

@@ -59,7 +59,7 @@ class SmallModelMiddleware(AgentMiddleware):
         query = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")
         chosen = select_tools(query, tools, self.max_tools)
         if self.native_tools:
-            return handler(request.override(tools=chosen))
+            return handler(request.override(tools=list[Any](chosen)))
         lang = getattr(request.runtime.context, "lang", "zh") if request.runtime else "zh"
         listing = "\n".join(f"- {t.name}: {t.description.strip()} args: {json.dumps(t.args, ensure_ascii=False)}"
                             for t in chosen)
