@@ -13,6 +13,7 @@ from typing import Any
 from agent_app.knowledge.chunking import Chunk
 from agent_app.knowledge.segment import TERM_BUDGET, collection_token, segment_for_index
 from agent_app.storage.sqlite import connect
+from agent_app.vectors import transaction as vector_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kb_collections (
@@ -67,14 +68,8 @@ class KnowledgeStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (all or nothing)."""
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with vector_transaction(self.conn) as conn:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
