@@ -1,51 +1,69 @@
-"""The Streamlit app: a minimal chat page over ChatService (full UI lands with its own issue)."""
+"""The Streamlit app: page setup, navigation (Chat, Knowledge, Memory, Settings) and the language switch."""
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
-from agent_app import events as ev
-from agent_app.i18n import t
+from agent_app.ui import theme
+from agent_app.ui.state import lang, service, set_lang, tr
+
+log = logging.getLogger(__name__)
+LANG_NAMES = {"zh": "中文", "en": "English"}
 
 
-@st.cache_resource
-def _service():
-    from agent_app.app import open_service
-    from agent_app.settings import load_settings
-
-    try:
-        secrets = dict(st.secrets)
-    except Exception:  # no secrets.toml is the normal local case
-        secrets = {}
-    return open_service(load_settings(secrets))
+def _language_switch() -> None:
+    svc = service()
+    with st.sidebar, st.container(key="lang_box"):
+        st.segmented_control(
+            tr("ui.language"),
+            list(LANG_NAMES),
+            format_func=lambda code: LANG_NAMES[code],
+            key="lang_switch",
+            default=lang(svc),
+            required=True,
+            label_visibility="collapsed",
+            on_change=lambda: set_lang(svc, st.session_state["lang_switch"]),
+        )
 
 
 def main() -> None:
-    st.set_page_config(page_title="agent-app", page_icon="💬")
-    svc = _service()
-    lang = svc.settings.lang
-    if svc.settings.resolved_provider == "offline":
-        st.info(t("notice.offline", lang))
-    user = svc.settings.user
-    if "thread_id" not in st.session_state:
-        threads = svc.list_threads(user)
-        st.session_state.thread_id = threads[0].id if threads else svc.new_thread(user).id
-    thread_id = st.session_state.thread_id
-    for msg in svc.messages(user, thread_id):
-        if msg["role"] in ("user", "assistant") and msg["text"]:
-            st.chat_message(msg["role"]).markdown(msg["text"])
-    if prompt := st.chat_input("…"):
-        st.chat_message("user").text(prompt)
-        with st.chat_message("assistant"):
-            errors: list[ev.Error] = []
+    """Build the navigation and run the chosen page."""
+    from agent_app.ui.pages import chat, knowledge, memory, settings
 
-            def tokens():
-                for event in svc.stream(thread_id, prompt, user_id=user, lang=lang):
-                    if isinstance(event, ev.Token):
-                        yield event.text
-                    elif isinstance(event, ev.Error):
-                        errors.append(event)
-
-            st.write_stream(tokens())
-            for err in errors:
-                st.error(err.message)
+    st.set_page_config(page_title="agent-app", page_icon=":material/forum:", layout="centered")
+    theme.apply()
+    try:
+        lang(service())
+    except Exception:  # the data directory or configuration is unusable: say so, no traceback
+        log.exception("cannot open the chat service")
+        st.error(tr("ui.start_failed"), icon=":material/report:")
+        st.stop()
+    pages = [
+        st.Page(
+            chat.page,
+            title=tr("ui.nav.chat"),
+            icon=":material/chat:",
+            url_path="chat",
+            default=True,
+        ),
+        st.Page(
+            knowledge.page,
+            title=tr("ui.nav.knowledge"),
+            icon=":material/library_books:",
+            url_path="knowledge",
+        ),
+        st.Page(
+            memory.page, title=tr("ui.nav.memory"), icon=":material/neurology:", url_path="memory"
+        ),
+        st.Page(
+            settings.page,
+            title=tr("ui.nav.settings"),
+            icon=":material/settings:",
+            url_path="settings",
+        ),
+    ]
+    nav = st.navigation(pages)
+    _language_switch()
+    nav.run()

@@ -1,0 +1,112 @@
+"""Small render pieces shared by the live turn and the stored history: tool steps, thinking, turn notes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import streamlit as st
+
+from agent_app.textsafe import truncate
+from agent_app.ui.render import sanitize_markdown
+from agent_app.ui.state import tr
+
+OUTPUT_LIMIT = 4000
+SOFT_ERRORS = {"stopped", "rate_limited", "step_limit", "empty_answer", "interrupted"}
+RETRYABLE = SOFT_ERRORS | {"timeout", "provider_unavailable", "internal", "tool_failed", "storage"}
+
+
+def md(text: str) -> None:
+    """Render model, document or user text: sanitized Markdown, never HTML."""
+    st.markdown(sanitize_markdown(text))
+
+
+def tool_label(name: str, state: str, duration_ms: float | None = None) -> str:
+    """'Used `calculator` · 12 ms' style status label (st.status adds the state icon)."""
+    took = ""
+    if duration_ms is not None:
+        took = (
+            f" · {duration_ms / 1000:.1f} s" if duration_ms >= 1000 else f" · {duration_ms:.0f} ms"
+        )
+    key = {"running": "ui.tool.running", "error": "ui.tool.failed"}.get(state, "ui.tool.done")
+    return tr(key, name=f"`{name.replace('`', '')}`") + took
+
+
+def tool_args(args: dict[str, Any]) -> None:
+    st.caption(tr("ui.tool.args"))
+    st.code(truncate(json.dumps(args, ensure_ascii=False, indent=2), OUTPUT_LIMIT), language="json")
+
+
+def tool_result(output: str, error: str | None) -> None:
+    """A tool's result as plain text (tool output is untrusted: never Markdown)."""
+    if error:
+        st.caption(tr("ui.tool.error"))
+        st.code(truncate(error, OUTPUT_LIMIT), language=None, wrap_lines=True)
+    else:
+        st.caption(tr("ui.tool.result"))
+        st.code(truncate(output or "", OUTPUT_LIMIT), language=None, wrap_lines=True)
+
+
+def tool_step(
+    name: str,
+    args: dict[str, Any],
+    output: str | None,
+    error: str | None,
+    duration_ms: float | None,
+) -> None:
+    """A finished (or never answered) tool step from the stored conversation."""
+    state: Literal["error", "complete"] = "error" if error else "complete"
+    with st.status(tool_label(name, state, duration_ms), state=state, expanded=False):
+        tool_args(args)
+        if output is None and error is None:
+            st.caption(tr("ui.tool.no_result"))
+        else:
+            tool_result(output or "", error)
+
+
+def thinking(text: str) -> None:
+    with st.expander(tr("ui.thinking"), icon=":material/psychology:", expanded=False):
+        md(text)
+
+
+def usage_text(usages: list[dict[str, Any]]) -> str:
+    """One caption for a turn: model, tokens in → out, model time."""
+    if not usages:
+        return ""
+    models = ", ".join(dict.fromkeys(u["model"] for u in usages if u.get("model")))
+    tokens_in = sum(int(u.get("input_tokens") or 0) for u in usages)
+    tokens_out = sum(int(u.get("output_tokens") or 0) for u in usages)
+    seconds = sum(float(u.get("latency_ms") or 0) for u in usages) / 1000
+    return tr(
+        "ui.usage",
+        model=models or "?",
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        seconds=f"{seconds:.1f}",
+        calls=len(usages),
+    )
+
+
+def turn_notes(meta: dict[str, Any]) -> None:
+    """Under an answer: memories used, sources cited, notices and the usage caption."""
+    memories = meta.get("memories") or []
+    if memories:
+        with st.expander(tr("ui.memories_used", count=len(memories)), icon=":material/neurology:"):
+            for item in memories:
+                st.markdown("- " + sanitize_markdown(str(item.get("text", ""))[:500]))
+    citations = meta.get("citations") or []
+    if citations:
+        with st.expander(tr("ui.sources", count=len(citations)), icon=":material/menu_book:"):
+            for c in citations:
+                page = tr("ui.page", page=c["page"]) if c.get("page") not in (None, "") else ""
+                st.markdown(
+                    f"**{sanitize_markdown(str(c.get('source', '')))}** {page} · "
+                    f"{float(c.get('score') or 0):.2f}"
+                )
+                if c.get("text"):
+                    st.caption(sanitize_markdown(str(c["text"])[:300]))
+    for notice in meta.get("notices") or []:
+        st.caption(":material/info: " + sanitize_markdown(notice))
+    caption = usage_text(meta.get("usage") or [])
+    if caption:
+        st.caption(caption)

@@ -1,0 +1,161 @@
+"""The live turn: tokens through st.write_stream, tool steps in st.status while they run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from agent_app import events as ev
+from agent_app.ui import blocks
+from agent_app.ui.render import StreamSanitizer, sanitize_markdown
+from agent_app.ui.state import K_ERRORS, K_META, K_PARTIAL, K_TOOL_MS, bucket, tr
+from agent_app.ui.worker import TurnWorker
+
+
+@dataclass
+class TurnOutcome:
+    """What one turn left behind for the page: notes under the answer, an error, a pause."""
+
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    memories: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    tool_ms: dict[str, float] = field(default_factory=dict)
+    error: ev.Error | None = None
+    done_id: str = ""
+    paused: bool = False
+
+    def take(self, event: ev.Event) -> None:
+        """Collect the events that are shown after the answer rather than inline."""
+        if isinstance(event, ev.Usage):
+            self.usage.append(asdict(event))
+        elif isinstance(event, ev.MemoryUsed):
+            self.memories.extend(event.items)
+        elif isinstance(event, ev.Citation):
+            self.citations.append(asdict(event))
+        elif isinstance(event, ev.Notice):
+            self.notices.append(event.message)
+        elif isinstance(event, ev.ToolEnd):
+            self.tool_ms[event.call_id] = event.duration_ms
+        elif isinstance(event, ev.Error):
+            self.error = event
+        elif isinstance(event, ev.Done):
+            self.done_id = event.message_id
+        elif isinstance(event, ev.ApprovalRequired):
+            self.paused = True
+
+    def save(self, thread_id: str) -> None:
+        """Keep the notes (keyed by the answer's message id) and the error for the next reruns."""
+        bucket(K_TOOL_MS).update(self.tool_ms)
+        notes = {
+            "usage": self.usage,
+            "memories": self.memories,
+            "citations": self.citations,
+            "notices": self.notices,
+        }
+        if self.done_id and any(notes.values()):
+            bucket(K_META)[self.done_id] = notes
+        errors = bucket(K_ERRORS)
+        if self.error is not None:
+            errors[thread_id] = {
+                "kind": self.error.kind,
+                "message": self.error.message,
+                "partial": self.error.partial,
+            }
+        else:
+            errors.pop(thread_id, None)
+        if self.error is None or not self.error.partial:
+            bucket(K_PARTIAL).pop(thread_id, None)
+
+
+class LiveTurn:
+    """Renders one running turn inside the assistant bubble; `clock` shows the elapsed time."""
+
+    def __init__(self, clock: Any) -> None:
+        self.outcome = TurnOutcome()
+        self.clock = clock
+        self.started = time.monotonic()
+        self._shown_second = -1
+        self._tools: dict[str, tuple[Any, float, str]] = {}
+        self._thinking: Any = None
+        self._reasoning = ""
+        self.answer = ""
+        """The raw answer text seen so far (kept on screen, unsaved, when a turn is stopped)."""
+
+    def run(self, worker: TurnWorker) -> TurnOutcome:
+        """Stream the worker's events into the current container until the turn ends."""
+        st.write_stream(self._chunks(worker.events(on_idle=self._tick)))
+        for box, _, _ in self._tools.values():  # a tool that never reported back (stopped turn)
+            box.update(state="error")
+        return self.outcome
+
+    def _chunks(self, events: Iterator[ev.Event]) -> Iterator[str | Callable[[], None]]:
+        """Sanitized text pieces; a callable for each inline block (write_stream runs it in place)."""
+        text = StreamSanitizer()
+        for event in events:
+            self._tick()
+            if isinstance(event, ev.Token):
+                self.answer += event.text
+                piece = text.feed(event.text)
+                if piece:
+                    yield piece
+                continue
+            self.outcome.take(event)
+            block = self._block(event)
+            if block is not None:
+                tail = text.flush()
+                if tail:
+                    yield tail
+                text = StreamSanitizer()
+                yield block
+        tail = text.flush()
+        if tail:
+            yield tail
+
+    def _block(self, event: ev.Event) -> Callable[[], None] | None:
+        if isinstance(event, ev.ToolStart):
+            return lambda: self._tool_start(event)
+        if isinstance(event, ev.ToolEnd) and event.call_id in self._tools:
+            return lambda: self._tool_end(event)
+        if isinstance(event, ev.Reasoning):
+            return lambda: self._think(event.text)
+        if isinstance(event, ev.ApprovalRequired):
+            return lambda: self._waiting(event.name)
+        return None
+
+    @staticmethod
+    def _waiting(name: str) -> None:
+        st.info(tr("ui.approval.waiting", name=f"`{name}`"), icon=":material/front_hand:")
+
+    def _tool_start(self, event: ev.ToolStart) -> None:
+        box = st.status(blocks.tool_label(event.name, "running"), state="running", expanded=True)
+        with box:
+            blocks.tool_args(event.args)
+        self._tools[event.call_id] = (box, time.monotonic(), event.name)
+
+    def _tool_end(self, event: ev.ToolEnd) -> None:
+        box, started, name = self._tools.pop(event.call_id)
+        took = event.duration_ms or (time.monotonic() - started) * 1000
+        self.outcome.tool_ms[event.call_id] = took
+        with box:
+            blocks.tool_result(event.output, event.error)
+        state = "error" if event.error else "complete"
+        box.update(label=blocks.tool_label(name, state, took), state=state, expanded=False)
+
+    def _think(self, piece: str) -> None:
+        if self._thinking is None:
+            with st.expander(tr("ui.thinking"), icon=":material/psychology:", expanded=False):
+                self._thinking = st.empty()
+        self._reasoning += piece
+        self._thinking.markdown(sanitize_markdown(self._reasoning))
+
+    def _tick(self) -> None:
+        """Show the elapsed seconds; every update is also a point where a Stop click lands."""
+        second = int(time.monotonic() - self.started)
+        if second != self._shown_second:
+            self._shown_second = second
+            self.clock.caption(tr("ui.elapsed", seconds=second))

@@ -1,0 +1,1 @@
+"""The app's pages; each is a function that st.navigation runs."""

@@ -1,0 +1,75 @@
+"""The Settings page: effective configuration (keys masked), tools and their state, where data lives."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agent_app.service import ChatService
+from agent_app.settings import mask
+from agent_app.ui.picker import PROVIDER_NAMES
+from agent_app.ui.render import sanitize_markdown
+from agent_app.ui.state import service, tr, user
+from agent_app.ui_support import ollama_models, tool_rows
+
+
+def _model(svc: ChatService) -> None:
+    s = svc.settings
+    st.subheader(tr("ui.set.model"), anchor=False)
+    st.markdown(
+        tr(
+            "ui.set.provider_line",
+            provider=PROVIDER_NAMES.get(s.resolved_provider, s.resolved_provider),
+            model=f"`{s.resolved_model}`",
+        )
+    )
+    if s.resolved_provider == "offline":
+        st.info(tr("notice.offline"), icon=":material/cloud_off:")
+    rows = [
+        ("DASHSCOPE_API_KEY", mask(s.dashscope_api_key)),
+        ("AGENT_APP_DASHSCOPE_REGION", s.dashscope_region),
+        ("DashScope endpoint", s.dashscope_base),
+        ("OLLAMA_HOST", s.ollama_host),
+        ("Ollama models", ", ".join(ollama_models(s.ollama_host, s.ollama_allow_remote)) or "–"),
+        ("OPENAI_BASE_URL", s.openai_base_url or "–"),
+        ("OPENAI_API_KEY", mask(s.openai_api_key)),
+        ("AGENT_APP_FALLBACK_MODEL", s.fallback_model or "–"),
+    ]
+    with st.expander(tr("ui.set.keys"), icon=":material/key:", expanded=True):
+        cells = [(name, sanitize_markdown(str(value)).replace("|", "\\|")) for name, value in rows]
+        st.markdown("| | |\n|---|---|\n" + "\n".join(f"| `{n}` | {v} |" for n, v in cells))
+
+
+def _tools(svc: ChatService) -> None:
+    st.subheader(tr("ui.set.tools"), anchor=False)
+    st.caption(tr("ui.set.approval_mode", mode=svc.settings.approval_mode))
+    for row in tool_rows(svc):
+        state = tr("ui.set.tool_enabled") if row["enabled"] else tr("ui.set.tool_disabled")
+        icon = ":material/check_circle:" if row["enabled"] else ":material/block:"
+        extra = f" · {tr('ui.set.tool_approval')}" if row.get("needs_approval") else ""
+        st.markdown(
+            f"{icon} `{row['name']}` · {state}{extra} · {sanitize_markdown(row.get('source') or '')}"
+        )
+        detail = (row.get("reason") or row.get("description") or "").strip().split("\n")[0]
+        if detail:
+            st.caption(sanitize_markdown(detail[:300]))
+
+
+def page() -> None:
+    """Render the Settings page."""
+    svc = service()
+    s = svc.settings
+    st.title(tr("ui.set.title"), anchor=False)
+    st.caption(tr("ui.set.user", user=user(svc)))
+    _model(svc)
+    _tools(svc)
+    st.subheader(tr("ui.set.data"), anchor=False)
+    st.markdown(tr("ui.set.data_dir", path=str(s.data_dir.resolve())))
+    st.caption(
+        tr(
+            "ui.set.limits",
+            tools=s.max_tool_calls,
+            steps=s.recursion_limit,
+            seconds=int(s.turn_deadline_s),
+        )
+    )
+    st.info(tr("ui.set.how_to"), icon=":material/info:")

@@ -1,0 +1,122 @@
+"""The per-conversation model picker: provider, model, thinking, temperature, knowledge collections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from agent_app.service import ChatService
+from agent_app.storage.threads import ThreadInfo
+from agent_app.ui.state import knowledge, open_thread, tr, user
+from agent_app.ui_support import configured_providers, model_options, ollama_models, thread_choice
+
+PROVIDER_NAMES = {
+    "dashscope": "DashScope · Qwen",
+    "ollama": "Ollama",
+    "openai": "OpenAI-compatible",
+    "offline": "Offline",
+}
+DEFAULT_TEMPERATURE = 0.7
+
+
+def _ollama(host: str, allow_remote: bool) -> list[str]:
+    return st.cache_data(ttl=30, show_spinner=False)(ollama_models)(host, allow_remote)
+
+
+def _save(svc: ChatService, info: ThreadInfo | None, **options: Any) -> None:
+    """Store options on the conversation (a draft becomes a real conversation here)."""
+    thread_id = info.id if info else svc.new_thread(user(svc)).id
+    svc.set_thread_options(user(svc), thread_id, **options)
+    if info is None:
+        open_thread(thread_id)
+
+
+def _on_provider(svc: ChatService, info: ThreadInfo | None, key: str, models: list[str]) -> None:
+    provider = st.session_state[key]
+    _save(svc, info, provider=provider, model=model_options(svc.settings, provider, models)[0])
+
+
+def _on_value(svc: ChatService, info: ThreadInfo | None, key: str, option: str) -> None:
+    value = st.session_state[key]
+    if value not in (None, ""):
+        _save(svc, info, **{option: value})
+
+
+def _on_ask(svc: ChatService, info: ThreadInfo | None, key: str) -> None:
+    default = svc.settings.approval_mode if svc.settings.approval_mode != "all" else "ask"
+    _save(svc, info, approval_mode="all" if st.session_state[key] else default)
+
+
+def _collections(svc: ChatService, info: ThreadInfo | None, tid: str, chosen: list[str]) -> None:
+    kb = knowledge(svc)
+    names = [c["name"] for c in kb.list_collections()] if kb is not None else []
+    if not names:
+        return
+    key = f"collections_{tid}"
+    st.multiselect(
+        tr("ui.collections"),
+        names,
+        default=[c for c in chosen if c in names],
+        key=key,
+        help=tr("ui.collections_help"),
+        on_change=_on_value,
+        args=(svc, info, key, "collections"),
+    )
+
+
+def label(svc: ChatService, info: ThreadInfo | None) -> str:
+    """'DashScope · Qwen · qwen-plus' for the picker button and captions."""
+    choice = thread_choice(svc.settings, info.options if info else None)
+    return f"{PROVIDER_NAMES.get(choice['provider'], choice['provider'])} · {choice['model']}"
+
+
+def _model_fields(
+    svc: ChatService, info: ThreadInfo | None, choice: dict[str, Any], models: list[str]
+) -> str:
+    """Provider and model selectors; returns the provider shown."""
+    tid = info.id if info else "draft"
+    providers = configured_providers(svc.settings, models)
+    provider = choice["provider"] if choice["provider"] in providers else providers[0]
+    key = f"provider_{tid}"
+    st.selectbox(tr("ui.provider"), providers, index=providers.index(provider), key=key,
+                 format_func=lambda p: PROVIDER_NAMES.get(p, p), on_change=_on_provider,
+                 args=(svc, info, key, models))  # fmt: skip
+    options = model_options(svc.settings, provider, models)
+    if choice["model"] not in options:
+        options.append(choice["model"])
+    key = f"model_{tid}_{provider}"
+    st.selectbox(tr("ui.model"), options, index=options.index(choice["model"]), key=key,
+                 accept_new_options=True, on_change=_on_value, args=(svc, info, key, "model"))  # fmt: skip
+    return provider
+
+
+def _behaviour_fields(svc: ChatService, info: ThreadInfo | None, choice: dict[str, Any]) -> None:
+    """Thinking, ask-before-tools and temperature."""
+    tid = info.id if info else "draft"
+    key = f"thinking_{tid}"
+    st.toggle(tr("ui.thinking_toggle"), value=bool(choice["thinking"]), key=key,
+              on_change=_on_value, args=(svc, info, key, "thinking"))  # fmt: skip
+    key = f"ask_{tid}"
+    mode = (info.options if info else {}).get("approval_mode") or svc.settings.approval_mode
+    st.toggle(tr("ui.ask_every_tool"), value=mode == "all", key=key, help=tr("ui.ask_every_tool_help"),
+              on_change=_on_ask, args=(svc, info, key))  # fmt: skip
+    key = f"temperature_{tid}"
+    temperature = DEFAULT_TEMPERATURE if choice["temperature"] is None else choice["temperature"]
+    st.slider(tr("ui.temperature"), 0.0, 2.0, step=0.1, key=key, value=float(temperature),
+              on_change=_on_value, args=(svc, info, key, "temperature"))  # fmt: skip
+
+
+def render(svc: ChatService, info: ThreadInfo | None) -> None:
+    """A popover with the model settings of the open conversation."""
+    settings, tid = svc.settings, info.id if info else "draft"
+    choice = thread_choice(settings, info.options if info else None)
+    with st.popover(label(svc, info), icon=":material/tune:", key=f"picker_{tid}"):
+        models = _ollama(settings.ollama_host, settings.ollama_allow_remote)
+        provider = _model_fields(svc, info, choice, models)
+        _behaviour_fields(svc, info, choice)
+        if provider == "dashscope":
+            st.caption(tr("ui.region", region=settings.dashscope_region))
+        if provider == "ollama" and not models:
+            st.caption(tr("ui.ollama_none", host=settings.ollama_host))
+        _collections(svc, info, tid, list((info.options if info else {}).get("collections") or []))

@@ -1,0 +1,135 @@
+"""Per-session UI state: the ChatService seam, the user, the language and the open conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from agent_app.errors import AppError
+from agent_app.i18n import LANGS, normalize_lang, t
+from agent_app.service import ChatService
+from agent_app.storage.threads import ThreadInfo
+
+SERVICE_KEY = "agent_app.service"
+"""The injection seam: a ChatService put here (tests, embedding apps) is used instead of the shared one."""
+KNOWLEDGE_KEY = "agent_app.knowledge"
+"""Likewise for a KnowledgeService."""
+K_LANG, K_THREAD, K_WORKER, K_ACTION = "ui.lang", "ui.thread", "ui.worker", "ui.action"
+K_META, K_TOOL_MS, K_ERRORS, K_PARTIAL = "ui.meta", "ui.tool_ms", "ui.errors", "ui.partial"
+
+
+def _secrets() -> dict[str, Any]:
+    try:
+        return {key: st.secrets[key] for key in st.secrets}
+    except Exception:  # no secrets.toml is the normal local case
+        return {}
+
+
+def _open_shared_service() -> ChatService:
+    from agent_app.app import open_service
+    from agent_app.settings import load_settings
+
+    return open_service(load_settings(_secrets()))
+
+
+def service() -> ChatService:
+    """The session's ChatService: the injected one, else one shared by all sessions of this server."""
+    injected = st.session_state.get(SERVICE_KEY)
+    if injected is not None:
+        return injected
+    return st.cache_resource(show_spinner="agent-app · 正在启动 / starting…")(
+        _open_shared_service
+    )()
+
+
+def _open_knowledge(_settings: Any, data_dir: str, user: str) -> Any:
+    from agent_app.ui_support import knowledge_service
+
+    return knowledge_service(_settings, user)
+
+
+def knowledge(svc: ChatService) -> Any | None:
+    """The KnowledgeService for the current user (injected, or one per data dir and user)."""
+    kb = st.session_state.get(KNOWLEDGE_KEY) or getattr(svc, "knowledge", None)
+    if kb is None:
+        opener = st.cache_resource(show_spinner=False)(_open_knowledge)
+        return opener(svc.settings, str(svc.settings.data_dir), user(svc))
+    who = user(svc)
+    return kb.for_user(who) if getattr(kb, "user", who) != who and hasattr(kb, "for_user") else kb
+
+
+def user(svc: ChatService) -> str:
+    """Who is using this session (one place, so a login can plug in later)."""
+    return svc.settings.user
+
+
+def lang(svc: ChatService) -> str:
+    """The UI language: saved per user, else explicit settings, else the browser's, else the default."""
+    if K_LANG not in st.session_state:
+        saved = svc.get_prefs(user(svc)).get("lang")
+        if saved in LANGS:
+            st.session_state[K_LANG] = saved
+        elif "lang" in svc.settings.model_fields_set or not getattr(st.context, "locale", None):
+            st.session_state[K_LANG] = svc.settings.lang
+        else:
+            st.session_state[K_LANG] = normalize_lang(st.context.locale)
+    return st.session_state[K_LANG]
+
+
+def set_lang(svc: ChatService, code: str) -> None:
+    """Switch the UI language and remember it for this user."""
+    code = normalize_lang(code)
+    st.session_state[K_LANG] = code
+    svc.set_prefs(user(svc), lang=code)
+
+
+def tr(key: str, **params: object) -> str:
+    """Translate a UI string into the session's language."""
+    return t(key, st.session_state.get(K_LANG, "zh"), **params)
+
+
+def open_thread(thread_id: str | None) -> None:
+    """Show this conversation (None: a fresh draft) and put it in the URL so reloads keep it."""
+    st.session_state[K_THREAD] = thread_id
+    if thread_id:
+        st.query_params["thread"] = thread_id
+    elif "thread" in st.query_params:
+        del st.query_params["thread"]
+
+
+def current_thread(svc: ChatService) -> ThreadInfo | None:
+    """The open conversation: this session's choice, the URL's, or the newest one."""
+    if K_THREAD in st.session_state:
+        wanted = st.session_state[K_THREAD]
+    else:
+        wanted = st.query_params.get("thread")
+        if not wanted:
+            newest = svc.list_threads(user(svc))[:1]
+            wanted = newest[0].id if newest else None
+    info = None
+    if wanted:
+        try:
+            info = svc.get_thread(user(svc), wanted)
+        except AppError:  # deleted, mistyped or someone else's: start a draft
+            info = None
+    if st.session_state.get(K_THREAD, "") != (info.id if info else None) or (
+        info and st.query_params.get("thread") != info.id
+    ):
+        open_thread(info.id if info else None)
+    return info
+
+
+def bucket(key: str) -> dict[str, Any]:
+    """A dict kept in session state (turn metadata, tool durations, errors per thread)."""
+    return st.session_state.setdefault(key, {})
+
+
+def flash(message: str, icon: str = ":material/info:") -> None:
+    """A toast for the next run (callbacks and dialogs cannot show one reliably themselves)."""
+    st.session_state.setdefault("ui.flash", []).append((message, icon))
+
+
+def show_flash() -> None:
+    for message, icon in st.session_state.pop("ui.flash", []):
+        st.toast(message, icon=icon)

