@@ -71,6 +71,10 @@ class StepLimitError(AppError):
     kind, key = "step_limit", "error.step_limit"
 
 
+class StopRequestedError(AppError):
+    kind, key = "stopped", "error.stopped"
+
+
 class ToolFailedError(AppError):
     kind, key = "tool_failed", "error.tool_failed"
 

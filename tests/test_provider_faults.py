@@ -271,3 +271,20 @@ def test_thinking_is_requested_per_thread(settings, fake):
     body = fake.chat_requests[0].json
     assert body["model"] == "qwen3-8b" and body.get("enable_thinking") is True
     assert [e.text for e in res.events if isinstance(e, ev.Reasoning)] and res.text == "ok"
+
+
+def test_stop_cuts_the_stream_at_the_next_token(settings, fake):
+    import threading
+
+    fake.push(text("字" * 400, chunk=2, pause=0.02), text("next"))
+    svc, th = _svc(settings, fake)
+    stop = threading.Event()
+    started, events = time.monotonic(), []
+    for event in svc.stream(th, "long please", user_id="u", stop=stop):
+        events.append(event)
+        if isinstance(event, ev.Token):
+            stop.set()
+    assert time.monotonic() - started < 3  # the full answer would take 4 s
+    assert events[-1].type == "error" and events[-1].kind == "stopped"
+    assert _roles(svc, th) in (["user"], [])
+    assert collect(svc.stream(th, "again", user_id="u")).text == "next"

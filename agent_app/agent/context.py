@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ class TurnState:
     repairs: int = 0
     memory_items: list[dict[str, Any]] = field(default_factory=list)
     fallback_used: str | None = None
+    stop: threading.Event | None = None
+    """Set by the front end's stop button / Ctrl-C; checked on every streamed token."""
 
 
 @dataclass

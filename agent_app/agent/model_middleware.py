@@ -17,7 +17,7 @@ from langgraph.config import get_stream_writer
 
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.toolcall_audit import start_capture, stop_capture
-from agent_app.errors import AppError, StepLimitError
+from agent_app.errors import AppError, StepLimitError, StopRequestedError
 from agent_app.providers.classify import classify, is_retryable
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class ResilientModelMiddleware(AgentMiddleware):
         try:
             return self._with_retries(request, handler, turn, self.model_label)
         except AppError as err:
-            if self.fallback is None or turn.streamed or isinstance(err, StepLimitError):
+            if self.fallback is None or turn.streamed or isinstance(err, StepLimitError | StopRequestedError):
                 raise
             log.warning("primary model failed (%s); switching to fallback %s", err.kind, self.fallback_label)
             turn.fallback_used = self.fallback_label
@@ -77,7 +77,7 @@ class ResilientModelMiddleware(AgentMiddleware):
             if time.monotonic() > turn.deadline:
                 raise StepLimitError("turn deadline")
             started = time.perf_counter()
-            capture, token = start_capture()
+            capture, token = start_capture(turn.stop)
             try:
                 with self.semaphore:
                     response = handler(request)

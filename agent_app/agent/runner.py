@@ -70,6 +70,7 @@ class TurnStream:
         self.agent, self.payload, self.config, self.context = agent, payload, config, context
         self.durability = durability
         self.stop = stop or threading.Event()
+        context.turn.stop = self.stop
         self.splitter = ThinkSplitter()
         self.answer_parts: list[str] = []
         self.paused = False
@@ -86,6 +87,7 @@ class TurnStream:
             self.error = StepLimitError("recursion limit")
         except AppError as err:
             self.error = err
+            self.stopped = err.kind == "stopped"
         except Exception as exc:  # the provider's raw exception, if a middleware did not wrap it
             log.warning("turn failed: %s", type(exc).__name__)
             self.error = classify(exc, streamed=self.context.turn.streamed)
