@@ -61,6 +61,9 @@ def _settle() -> bool:
     outcome = TurnOutcome()
     for event in left:
         outcome.take(event)
+    if worker.stop.is_set() and outcome.error is None and not outcome.done_id:
+        # The interrupted page run may already have read the turn's "stopped" event.
+        outcome.error = ev.Error("stopped", tr("error.stopped"), partial=True)
     outcome.save(worker.thread_id)
     return True
 
