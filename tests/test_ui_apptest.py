@@ -298,3 +298,21 @@ def test_model_picker_stores_choices_per_conversation(svc):
     assert svc.get_thread(user, talk.id).options["model"] == "offline"
     other = svc.new_thread(user, "Untouched")
     assert other.options == {}
+
+
+def test_plan_is_shown_and_tools_can_be_switched_off(settings):
+    todos = [{"content": "find the numbers", "status": "completed"}, {"content": "add them", "status": "in_progress"}]
+    model = ScriptedChatModel(script=[call("write_todos", {"todos": todos}), answer("planned answer")])
+    service = scripted_service(settings, model)
+    thread = service.new_thread(service.settings.user, options={"plan": True})
+    at = _app(service, lang="en")
+    at.query_params["thread"] = thread.id
+    at.run()
+    at.chat_input[0].set_value("do several steps").run()
+    assert not at.exception
+    assert "planned answer" in _texts(at)
+    assert "write_todos" in model.bound_tools
+    switch = next(m for m in at.multiselect if m.key == f"tools_{thread.id}")
+    switch.unselect("echo_tool").run()
+    assert service.get_thread(service.settings.user, thread.id).options["disabled_tools"] == ["echo_tool"]
+    service.close()

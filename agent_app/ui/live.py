@@ -82,6 +82,7 @@ class LiveTurn:
         self._shown_second = -1
         self._tools: dict[str, tuple[Any, float, str]] = {}
         self._thinking: Any = None
+        self._plan_box: Any = None
         self._reasoning = ""
         self.answer = ""
         """The raw answer text seen so far (kept on screen, unsaved, when a turn is stopped)."""
@@ -125,7 +126,18 @@ class LiveTurn:
             return lambda: self._think(event.text)
         if isinstance(event, ev.ApprovalRequired):
             return lambda: self._waiting(event.name)
+        if isinstance(event, ev.Plan):
+            return lambda: self._plan(event.todos)
         return None
+
+    def _plan(self, todos: list[dict[str, Any]]) -> None:
+        """The visible plan, one placeholder updated in place as steps complete."""
+        if self._plan_box is None:
+            self._plan_box = st.empty()
+        marks = {"completed": ":material/check_circle:", "in_progress": ":material/pending:"}
+        lines = [f"- {marks.get(str(t.get('status')), ':material/radio_button_unchecked:')} "
+                 f"{sanitize_markdown(str(t.get('content', '')))}" for t in todos]
+        self._plan_box.markdown(f"**{tr('ui.plan')}**\n\n" + "\n".join(lines))
 
     @staticmethod
     def _waiting(name: str) -> None:

@@ -101,10 +101,31 @@ def _behaviour_fields(svc: ChatService, info: ThreadInfo | None, choice: dict[st
     mode = (info.options if info else {}).get("approval_mode") or svc.settings.approval_mode
     st.toggle(tr("ui.ask_every_tool"), value=mode == "all", key=key, help=tr("ui.ask_every_tool_help"),
               on_change=_on_ask, args=(svc, info, key))  # fmt: skip
+    key = f"plan_{tid}"
+    plan = (info.options if info else {}).get("plan", svc.settings.plan)
+    st.toggle(tr("ui.plan_toggle"), value=bool(plan), key=key, help=tr("ui.plan_help"),
+              on_change=_on_value, args=(svc, info, key, "plan"))  # fmt: skip
+    _tool_switches(svc, info, tid)
     key = f"temperature_{tid}"
     temperature = DEFAULT_TEMPERATURE if choice["temperature"] is None else choice["temperature"]
     st.slider(tr("ui.temperature"), 0.0, 2.0, step=0.1, key=key, value=float(temperature),
               on_change=_on_value, args=(svc, info, key, "temperature"))  # fmt: skip
+
+
+def _on_tools(svc: ChatService, info: ThreadInfo | None, key: str, names: list[str]) -> None:
+    chosen = set(st.session_state[key])
+    _save(svc, info, disabled_tools=[n for n in names if n not in chosen])
+
+
+def _tool_switches(svc: ChatService, info: ThreadInfo | None, tid: str) -> None:
+    """Which tools this conversation may use (stored as the thread's disabled_tools)."""
+    names = [t.name for t in svc.tools]
+    if not names:
+        return
+    disabled = set((info.options if info else {}).get("disabled_tools") or ())
+    key = f"tools_{tid}"
+    st.multiselect(tr("ui.tools_enabled"), names, default=[n for n in names if n not in disabled], key=key,
+                   help=tr("ui.tools_enabled_help"), on_change=_on_tools, args=(svc, info, key, names))  # fmt: skip
 
 
 def render(svc: ChatService, info: ThreadInfo | None) -> None:
