@@ -1,4 +1,4 @@
-"""Retrieval quality of the knowledge base on tests/data: recall@1, recall@5 and MRR per embedder."""
+"""Retrieval quality of the knowledge base on tests/corpus: recall@1, recall@5 and MRR per embedder."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT / "tests" / "data" / "kb"
-QUESTIONS = ROOT / "tests" / "data" / "kb_eval.json"
-HOLDOUT = ROOT / "tests" / "data" / "kb_eval_holdout.json"  # written after tuning; never tuned on
+DATA = ROOT / "tests" / "corpus" / "kb"
+QUESTIONS = ROOT / "tests" / "corpus" / "kb_eval.json"
+HOLDOUT = ROOT / "tests" / "corpus" / "kb_eval_holdout.json"  # written after tuning; never tuned on
 TARGET_RECALL5 = 0.95
 
 Search = Callable[[str, int], list[dict[str, Any]]]

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data" / "kb"
+DATA = ROOT / "tests" / "corpus" / "kb"
 
 
 def kb(data_dir: Path, *args: str, wait: bool = True):

@@ -17,7 +17,7 @@ from tests.kb_eval.helpers import FlakyEmbedder, docx_bytes, make_service
 from tests.kb_eval.pdfgen import make_pdf
 
 pytestmark = pytest.mark.integration
-DATA = Path(__file__).parent / "data" / "kb"
+DATA = Path(__file__).parent / "corpus" / "kb"
 REFUND = "退款政策：自签收之日起七日内，商品完好的可申请无理由退货。退货运费由买家承担。"
 
 

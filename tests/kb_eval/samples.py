@@ -1,4 +1,4 @@
-"""Write the sample documents of tests/data/kb (run: python -m tests.kb_eval.samples)."""
+"""Write the sample documents of tests/corpus/kb (run: python -m tests.kb_eval.samples)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.kb_eval import corpus_en, corpus_zh
 from tests.kb_eval.pdfgen import make_pdf
 
-DEST = Path(__file__).resolve().parents[1] / "data" / "kb"
+DEST = Path(__file__).resolve().parents[1] / "corpus" / "kb"
 
 
 def make_docx(spec: list[tuple[int, str, list[str]]]) -> bytes:
