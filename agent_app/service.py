@@ -271,6 +271,11 @@ class ChatService:
         return self.agents.for_state()
 
     def close(self) -> None:
+        """Close what open_service opened: the knowledge base, the memory store, the databases."""
+        for part in (self.extras.get("knowledge"), self.store):
+            closer = getattr(part, "close", None)
+            if callable(closer):
+                closer()
         conn = getattr(self.checkpointer, "conn", None)
         if conn is not None:
             conn.close()

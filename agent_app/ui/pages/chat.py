@@ -61,9 +61,12 @@ def _settle() -> bool:
     outcome = TurnOutcome()
     for event in left:
         outcome.take(event)
-    if worker.stop.is_set() and outcome.error is None and not outcome.done_id:
-        # The interrupted page run may already have read the turn's "stopped" event.
-        outcome.error = ev.Error("stopped", tr("error.stopped"), partial=True)
+    if worker.stop.is_set() and not outcome.done_id:
+        # The interrupted page run may already have read the turn's "stopped" event, and only
+        # the page knows whether text reached the screen before the stop.
+        shown = bool(bucket(K_PARTIAL).get(worker.thread_id))
+        if outcome.error is None or (outcome.error.kind == "stopped" and shown):
+            outcome.error = ev.Error("stopped", tr("error.stopped"), partial=True)
     outcome.save(worker.thread_id)
     return True
 
