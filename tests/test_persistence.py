@@ -33,7 +33,8 @@ def _worker(data_dir: Path, thread_id: str, turns: int, tag: str) -> subprocess.
 def test_durability_pragmas(settings):  # B2
     svc = scripted_service(settings, ScriptedChatModel())
     assert pragmas(svc.checkpointer.conn) == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 30000}
-    assert pragmas(svc.registry._conn)["journal_mode"] == "wal"
+    assert pragmas(svc.registry._conn)["journal_mode"] == "wal"  # thread titles: NORMAL is enough
+    assert pragmas(svc.registry._conn)["synchronous"] == 1
     assert os.environ["LANGGRAPH_STRICT_MSGPACK"] == "true"
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 BUSY_TIMEOUT_MS = 30_000
 
 
-def connect(path: Path | str, *, check_same_thread: bool = False) -> sqlite3.Connection:
-    """Open a connection in WAL mode, synchronous=FULL, with a busy timeout."""
+def connect(path: Path | str, *, check_same_thread: bool = False, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open a connection in WAL mode, synchronous=FULL (by default), with a busy timeout."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
@@ -20,7 +20,7 @@ def connect(path: Path | str, *, check_same_thread: bool = False) -> sqlite3.Con
     )
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 

@@ -61,7 +61,9 @@ class ThreadRegistry:
     """Threads bound server-side to their owner: every method filters by user_id."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = connect(path)
+        # NORMAL: a power cut may lose the last title/timestamp update, never corrupt the file;
+        # conversations themselves live in the checkpointer, which stays at FULL.
+        self._conn = connect(path, synchronous="NORMAL")
         self._lock = threading.Lock()
         with self._lock:
             self._conn.executescript(_SCHEMA)
