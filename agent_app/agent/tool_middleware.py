@@ -15,24 +15,11 @@ from langgraph.types import Command
 
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.model_middleware import _write
-from agent_app.textsafe import clean_text, truncate
+from agent_app.toolbox.guard import safe_tool_output
 
 log = logging.getLogger(__name__)
 MAX_TOOL_OUTPUT = 20_000
 MAX_IDENTICAL_CALLS = 2
-
-
-def _safe_str(value: Any) -> str:
-    """Any tool result as text; an object whose __str__ raises becomes an error note."""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except Exception:
-        try:
-            return str(value)
-        except Exception:
-            return "[tool returned an unprintable value]"
 
 
 def _turn(request: ToolCallRequest) -> TurnState:
@@ -84,20 +71,19 @@ class ToolGuardMiddleware(AgentMiddleware):
             result = handler(request)
         except Exception as exc:  # a failing tool is reported to the model, never raised
             log.warning("tool %s failed: %s", name, type(exc).__name__)
-            detail = truncate(clean_text(_safe_str(exc)), 500)
+            detail = safe_tool_output(exc, 500)
             return ToolMessage(f"Error: tool {name} failed: {detail}", tool_call_id=call_id, name=name, status="error")
         if isinstance(result, ToolMessage):
-            text = result.content if isinstance(result.content, str) else _safe_str(result.content)
-            result.content = truncate(clean_text(text), self.max_output)
+            result.content = safe_tool_output(result.content, self.max_output)
         return result
 
     @staticmethod
     def _emit_end(result: ToolMessage | Command, call_id: str, started: float) -> None:
         duration = (time.perf_counter() - started) * 1000
         if isinstance(result, ToolMessage):
-            text = result.content if isinstance(result.content, str) else _safe_str(result.content)
+            text = safe_tool_output(result.content, 2000)
             error = text[:300] if result.status == "error" else None
-            _write({"type": "tool_end", "call_id": call_id, "output": truncate(text, 2000),
+            _write({"type": "tool_end", "call_id": call_id, "output": text,
                     "error": error, "duration_ms": duration, "artifact": result.artifact})
         else:
             _write({"type": "tool_end", "call_id": call_id, "output": "", "error": None,

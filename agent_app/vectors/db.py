@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from agent_app.errors import StorageError
+from agent_app.storage.sqlite import connect as sqlite_connect
 
-BUSY_TIMEOUT_MS = 30_000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
@@ -51,14 +51,9 @@ def table(name: str) -> str:
 
 def connect(path: str | Path) -> sqlite3.Connection:
     """An autocommit connection with WAL, synchronous=FULL and a busy timeout (use `transaction`)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-    )
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+    conn = sqlite_connect(path)
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         raise StorageError(f"could not enable WAL on {path}")
-    conn.execute("PRAGMA synchronous=FULL")
     # Deleted rows are overwritten with zeros, so "forget" does not leave text in free pages.
     conn.execute("PRAGMA secure_delete=ON")
     return conn
