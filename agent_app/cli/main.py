@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from agent_app import __version__
+
 # Each command module exposes register(subparsers) and sets `func` on its parser.
 COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd", "ui")
 
@@ -13,6 +15,7 @@ COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd",
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agent-app", description="Qwen-first agent chat.")
     parser.add_argument("--data-dir", help="data directory (default: $AGENT_APP_DATA_DIR or ./data)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         try:

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+# Inside the package, so an installed wheel (which has no streamlit_app.py) can start the UI too.
+APP = Path(__file__).resolve().parents[1] / "ui" / "entry.py"
 
 
 def register(sub: Any) -> None:
