@@ -1,9 +1,7 @@
-"""Agent core: turn overhead vs bare create_agent, CLI cold start, first-token latency."""
+"""Agent core: turn overhead vs bare create_agent, first-token latency (cold start: bench_coldstart)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -81,32 +79,10 @@ def _first_token_latency(turns: int) -> list[dict[str, object]]:
     return [row("core.first_token_latency_p50_ms", p50(lat), "ms", None)]
 
 
-def _cold_start(runs: int) -> list[dict[str, object]]:
-    from tests.fakes import FakeDashScope
-
-    def first_line(cmd: list[str], env: dict[str, str]) -> float:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        elapsed = time.perf_counter() - t0
-        proc.wait()
-        return elapsed * 1000
-
-    ours, base = [], []
-    with FakeDashScope() as fake, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DASHSCOPE_API_KEY": "sk-bench", "DASHSCOPE_API_BASE": fake.base_url}
-        for _ in range(runs):
-            base.append(first_line([sys.executable, "-c", "import langchain.agents, langgraph.checkpoint.sqlite; print(1)"], env))
-            ours.append(first_line([sys.executable, "-m", "agent_app.cli.main", "--data-dir", tmp, "chat", "--json", "hi"], env))
-    return [row("core.cli_cold_start_to_first_event_ms", p50(ours), "ms", p50(base))]
-
-
 def main() -> None:
     quick = "--quick" in sys.argv
     rows = _turn_overhead(20 if quick else 60)
     rows += _first_token_latency(20 if quick else 60)
-    rows += _cold_start(2 if quick else 5)
     record(rows)
 
 
