@@ -5,10 +5,10 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: help run test lint bench e2e eval clean
+.PHONY: help run test test-fast lint bench e2e eval clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: $(STAMP) ## start the app in the browser (works offline, no key needed)
 test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e)
 	sh scripts/ensure-chromium.sh
 	$(VENV)/bin/pytest
+
+test-fast: $(STAMP) ## the edit-test loop (< 2 min): no browser, no builds or slow subprocess suites
+	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"
 
 e2e: $(STAMP) ## only the browser tests (Playwright + Debian chromium)
 	sh scripts/ensure-chromium.sh

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import CANARY
 from tests.fakes import FakeDashScope, fault, text, tool_calls
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_cli import cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_memory_cli_round_trip(data_dir, tmp_path):

@@ -215,6 +215,7 @@ def _add_memories_and_snapshot(path: str, ready) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_kill_9_while_adding_memories_loses_no_committed_memory(tmp_path):
     path, rng = str(tmp_path / "m.sqlite"), random.Random(3)
     for _ in range(2):

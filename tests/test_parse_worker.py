@@ -11,7 +11,7 @@ from agent_app.knowledge.worker import ParserPool, ParseWorker
 from tests.kb_eval.helpers import blank_pdf, encrypted_pdf, flate_bomb_pdf
 from tests.kb_eval.pdfgen import make_pdf
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

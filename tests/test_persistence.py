@@ -39,6 +39,7 @@ def test_durability_pragmas(settings):  # B2
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_kill_9_mid_turn_leaves_a_resumable_store(settings):  # B1
     svc = scripted_service(settings, ScriptedChatModel())
     thread_id = svc.new_thread("u").id
@@ -64,6 +65,7 @@ def test_kill_9_mid_turn_leaves_a_resumable_store(settings):  # B1
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_two_processes_writing_lose_nothing(settings):  # B10
     svc = scripted_service(settings, ScriptedChatModel())
     t1, t2 = svc.new_thread("u").id, svc.new_thread("u").id

@@ -12,7 +12,7 @@ import pytest
 from agent_app.settings import Settings
 from agent_app.toolbox import load_tools
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SERVER = Path(__file__).resolve().parent / "plugins" / "mcp_example_server.py"
 
 

@@ -16,7 +16,7 @@ import pytest
 from agent_app.vectors import VectorIndex
 from agent_app.vectors import snapshot as snap
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DIM = 256
 CTX = mp.get_context("spawn")  # fork after FAISS/OpenMP threads started can deadlock the child
 
