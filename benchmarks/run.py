@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_core.py", "bench_coldstart.py", "bench_memory.py", "bench_kb.py", "bench_tools.py", "bench_ui.py")
+SCRIPTS = (
+    "bench_core.py",
+    "bench_coldstart.py",
+    "bench_memory.py",
+    "bench_kb.py",
+    "bench_kb_race.py",
+    "bench_storage.py",
+    "bench_tools.py",
+    "bench_ui.py",
+)
 
 
 def main() -> int:

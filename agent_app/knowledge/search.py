@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_app.knowledge.embedders import Embedder
-from agent_app.knowledge.segment import match_expression, query_terms
+from agent_app.knowledge.segment import collection_token, match_expression, query_terms
 from agent_app.knowledge.store import KnowledgeStore
 from agent_app.knowledge.vectorside import KBVectors
 
@@ -49,33 +49,51 @@ class HybridSearcher:
         if not query.strip() or not ids or k <= 0:
             return []
         depth = max(50, 4 * k)
-        lists, weights = [self.keyword(query, None if covers_all else ids, depth)], [1.0]
+        lists, weights = [self.keyword(query, ids, depth, unfiltered_first=covers_all)], [1.0]
         if use_vectors and self.vector_weight > 0:
             lists.append(self.semantic(query, ids, depth))
             weights.append(self.vector_weight)
         fused = reciprocal_rank_fusion(lists, weights)
         best = sorted(fused.items(), key=lambda item: -item[1])[:k]
-        rows = self.store.chunks_by_ids([chunk_id for chunk_id, _ in best])
+        rows = self.store.chunks_by_ids([chunk_id for chunk_id, _ in best], ids)
         ceiling = sum(w / (RRF_K + 1) for w in weights)
+        allowed = set(ids)
         hits = []
         for chunk_id, score in best:
             row = rows.get(chunk_id)
-            if row is not None:  # deleted between the two reads
+            # The last step: a chunk deleted since, or outside the caller's collections, is dropped
+            # whatever the indexes said.
+            if row is not None and row.pop("collection_id") in allowed:
                 hits.append({**row, "score": round(score / ceiling, 6)})
         return hits
 
-    def keyword(self, query: str, collection_ids: list[int] | None, limit: int) -> list[int]:
-        """Chunk ids ranked by BM25 (None: every collection, no filter needed)."""
-        match = match_expression(query_terms(query, self.store.doc_freq), collection_ids)
+    def keyword(
+        self, query: str, collection_ids: list[int], limit: int, *, unfiltered_first: bool = False
+    ) -> list[int]:
+        """Chunk ids of these collections ranked by BM25.
+
+        `unfiltered_first` (the caller believes its collections hold every chunk) tries the
+        cheaper query without the collection filter; a single foreign hit sends it to the filter.
+        """
+        terms = query_terms(query, self.store.doc_freq)
+        allowed = {collection_token(c) for c in collection_ids}
+        ranked = None
+        if unfiltered_first:
+            ranked = self._bm25(match_expression(terms, None), limit)
+        if ranked is None or any(coll not in allowed for _, coll in ranked):
+            ranked = self._bm25(match_expression(terms, collection_ids), limit)
+        return [chunk_id for chunk_id, coll in ranked if coll in allowed]
+
+    def _bm25(self, match: str | None, limit: int) -> list[tuple[int, str]]:
         if match is None:
             return []
         try:
-            return [chunk_id for chunk_id, _ in self.store.bm25(match, limit)]
+            return [(chunk_id, coll) for chunk_id, _, coll in self.store.bm25(match, limit)]
         except sqlite3.OperationalError:  # an expression FTS5 cannot parse: no keyword hits
             return []
 
     def semantic(self, query: str, collection_ids: list[int], limit: int) -> list[int]:
-        """Chunk ids ranked by cosine similarity to the query embedding."""
+        """Chunk ids of these collections ranked by cosine similarity to the query embedding."""
         vector = self.embedder.embed([query])[0]
         pairs = self.vectors.search(vector, collection_ids, limit)
         return [chunk_id for chunk_id, score in pairs if score >= MIN_COSINE]

@@ -215,7 +215,8 @@ class KnowledgeService:
             wanted = {collection_name(c) for c in collections}
             cols = [c for c in cols if c["name"] in wanted]
         searcher = HybridSearcher(self.store, self.vectors, self.embedder)
-        # Searching everything there is needs no collection filter (the filter costs as much as BM25).
+        # A hint only: searching everything there is may skip the BM25 collection filter (it costs
+        # as much as the ranking); the searcher still drops and re-queries on any foreign hit.
         covers_all = sum(c["chunks"] for c in cols) == self.store.chunk_count()
         ids = [c["id"] for c in cols]
         return searcher.search(

@@ -220,17 +220,22 @@ class KnowledgeStore:
         return ids
 
     # -- chunks -----------------------------------------------------------------------------
-    def chunks_by_ids(self, ids: list[int]) -> dict[int, dict[str, Any]]:
-        if not ids:
+    def chunks_by_ids(
+        self, ids: list[int], collection_ids: Iterable[int]
+    ) -> dict[int, dict[str, Any]]:
+        """Chunks by id, only those inside the given collections (ids alone prove no ownership)."""
+        allowed = list(collection_ids)
+        if not ids or not allowed:
             return {}
-        marks = ",".join("?" * len(ids))
         rows = self.conn.execute(
-            "SELECT c.id, c.text, c.page, c.heading, c.ordinal, d.name, k.name "
+            "SELECT c.id, c.text, c.page, c.heading, c.ordinal, d.name, k.name, c.collection_id "
             "FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id "
-            f"JOIN kb_collections k ON k.id = c.collection_id WHERE c.id IN ({marks})",
-            ids,
+            f"JOIN kb_collections k ON k.id = c.collection_id WHERE c.id IN ({_marks(ids)}) "
+            f"AND c.collection_id IN ({_marks(allowed)})",
+            [*ids, *allowed],
         ).fetchall()
         keys = ("chunk_id", "text", "page", "heading", "ordinal", "source", "collection")
+        keys += ("collection_id",)
         return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
 
     def document_chunks(self, document_id: int, limit: int) -> list[dict[str, Any]]:
@@ -278,13 +283,17 @@ class KnowledgeStore:
     def chunk_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()[0])
 
-    def bm25(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """FTS5 BM25 for a match expression (see segment.match_expression); best first."""
+    def bm25(self, match: str, limit: int) -> list[tuple[int, float, str]]:
+        """(chunk id, rank, collection token) for a match expression (see segment); best first."""
         rows = self.conn.execute(
-            "SELECT rowid, rank FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?",
+            "SELECT rowid, rank, coll FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, limit),
         ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return [(int(r[0]), float(r[1]), str(r[2])) for r in rows]
+
+
+def _marks(values: list[int]) -> str:
+    return ",".join("?" * len(values))
 
 
 def _delete_fts(conn: sqlite3.Connection, ids: list[int]) -> None:

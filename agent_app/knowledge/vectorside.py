@@ -95,15 +95,20 @@ class KBVectors:
         index = self._open_for_search(query.shape[-1])
         if index is None or not collection_ids:
             return []
-        owners = [str(c) for c in collection_ids]
-        # Filtering costs an id selector per query; skip it when the filter would keep everything.
-        everything = sum(index.count(o) for o in owners) == index.count()
+        owners = {str(c) for c in collection_ids}
         try:
-            hits = index.search(query, k, owner=None if everything else owners)
+            # The unfiltered search is a shortcut for when these owners hold every vector; the
+            # counts may be stale (another user's rows land at the refresh inside search), so
+            # the hits decide: any foreign one means the filtered search must run after all.
+            hits = None
+            if sum(index.count(o) for o in owners) == index.count():
+                hits = index.search(query, k, owner=None)
+            if hits is None or any(hit.owner not in owners for hit in hits):
+                hits = index.search(query, k, owner=sorted(owners))
         except EmbeddingMismatchError:  # another process re-indexed with another embedder
             self.close()
             return []
-        return [(int(hit.ref), hit.score) for hit in hits]
+        return [(int(hit.ref), hit.score) for hit in hits if hit.owner in owners]
 
     def _open_for_search(self, dim: int) -> VectorIndex | None:
         if self._index is not None:
