@@ -22,7 +22,10 @@ logging.disable(logging.WARNING)
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--quick", action="store_true", help="5 s instead of 30")
     args, _ = parser.parse_known_args()
+    if args.quick:
+        args.seconds = min(args.seconds, 5.0)
     from agent_app.knowledge.worker import ParserPool
     from tests.kb_eval.helpers import make_service
     from tests.kb_eval.race import run_race
