@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agent_app.knowledge.errors import DocumentError
-from agent_app.knowledge.htmltext import html_sections
+from agent_app.htmltext import html_sections
 from agent_app.knowledge.zipguard import check_docx
 from agent_app.textsafe import clean_text
 

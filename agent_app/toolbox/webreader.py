@@ -13,8 +13,8 @@ import httpx
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 from agent_app.errors import AppError, UnsafeURLError
+from agent_app.htmltext import HtmlTooDeepError, decode_body, html_to_text, tidy
 from agent_app.textsafe import strip_invisible, truncate
-from agent_app.toolbox.htmltext import decode_body, html_to_text, tidy
 from agent_app.toolbox.netguard import NetPolicy, ResolveError, Target, parse_url, resolve_checked
 from agent_app.toolbox.pinned import PinnedBackend, PinnedTransport
 
@@ -110,7 +110,10 @@ def _to_page(response: httpx.Response, target: Target, policy: NetPolicy, deadli
     charset = response.charset_encoding
     is_html = mime in ("text/html", "application/xhtml+xml")
     text = decode_body(body, charset, is_html)
-    title, text = html_to_text(text) if is_html else ("", tidy(text))
+    try:
+        title, text = html_to_text(text) if is_html else ("", tidy(text))
+    except HtmlTooDeepError:
+        raise FetchError("the page is nested too deeply to read") from None
     return Page(url=target.url, status=response.status_code, content_type=mime, title=title,
                 text=text)
 

@@ -78,8 +78,17 @@ PAGE = """<html><head><title>Example page</title><meta name="description" conten
 <img src=x onerror=alert(1)></body></html>"""
 
 
+# Hidden text in the shapes a page uses to talk to the model, each followed by visible text.
+TRICKY_PAGE = """<html><body><p>SEEN-START</p>
+<div hidden><p>HIDDEN-DIV</div><p>SEEN-AFTER-DIV</p>
+<span style="font-size:0">ZERO-SIZE</span> SEEN-AFTER-ZERO
+<span style="opacity: 0">TRANSPARENT</span><p aria-hidden=true>ARIA-HIDDEN</p>SEEN-AFTER-ARIA
+<p style="display : none">DISPLAY-NONE</p><script>SCRIPT-TEXT</script>SEEN-AFTER-SCRIPT
+<!-- COMMENT-TEXT --><style>p{}</style><p>SEEN-END</p></body></html>"""
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
-    """Routes: /page /redirect?code=&to= /gzip-bomb /big /declared-huge /slow /slow-headers
+    """Routes: /page /tricky /deep /redirect?code=&to= /gzip-bomb /big /declared-huge /slow /slow-headers
     /binary /json /gbk /long /status?code= /brotli; records (path, Host) of every request."""
 
     def log_message(self, *args) -> None:
@@ -101,6 +110,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.server.requests.append((url.path, self.headers.get("Host")))
         if url.path == "/page":
             self._send(PAGE.encode())
+        elif url.path == "/tricky":
+            self._send(TRICKY_PAGE.encode())
+        elif url.path == "/deep":
+            self._send(b"<div>" * 5000 + b"DEEP-TEXT")
         elif url.path == "/redirect":
             self.send_response(int(query.get("code", 302)))
             self.send_header("Location", query["to"])
