@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     recursion_limit: int = 24
     max_tool_calls: int = 12
     turn_deadline_s: float = 180.0
+    tool_timeout_s: float = 60.0
+    """Deadline of one tool call (a tool may declare `metadata={"timeout_s": …}`), capped by the turn's."""
 
     checkpoint_durability: Literal["sync", "async", "exit"] = "exit"
     """exit: one durable (fsync'd) checkpoint per turn; a hard kill mid-turn loses only that turn."""

@@ -96,38 +96,43 @@ def _graph(tool):
     return graph.compile()
 
 
-def _per_call_us(graph, calls: int, check=None) -> float:
+def _per_call_us(graph, calls: int, guard=None) -> float:
     from langchain_core.messages import AIMessage
 
     samples = []
     for i in range(calls):
         message = AIMessage("", tool_calls=[{"id": f"c{i}", "name": "lookup", "args": {"key": "k"}}])
         started = time.perf_counter()
-        if check is not None:
-            check()
-        graph.invoke({"messages": [message]})
+        if guard is None:
+            graph.invoke({"messages": [message]})
+        else:
+            guard(lambda message=message: graph.invoke({"messages": [message]}))
         samples.append((time.perf_counter() - started) * 1e6)
     return p50(samples)
 
 
 def bench_call_overhead(calls: int = 400) -> list[dict[str, object]]:
+    """The tool guard (own thread with a deadline, stdout diverted, bounded output) per call."""
     from langchain_core.tools import tool
 
-    from agent_app.toolbox import guard_tool, needs_approval
+    from agent_app.toolbox import guarded_call, needs_approval
 
     @tool
     def lookup(key: str) -> str:
         """Look a key up."""
         return f"value for {key} " * 20
 
-    guarded = guard_tool(lookup)
-    bare_graph, our_graph = _graph(lookup), _graph(guarded)
-    _per_call_us(bare_graph, 50)
-    _per_call_us(our_graph, 50)
+    def guard(run):
+        needs_approval(lookup)
+        return guarded_call(run, name="lookup", call_id="c", timeout=60.0, lang="en")
+
+    graph = _graph(lookup)
+    _per_call_us(graph, 50)
+    _per_call_us(graph, 50, guard)
     bare, ours = [], []
     for _ in range(4):  # interleaved, so machine load hits both alike
-        bare.append(_per_call_us(bare_graph, calls // 4))
-        ours.append(_per_call_us(our_graph, calls // 4, lambda: needs_approval(guarded)))
+        bare.append(_per_call_us(graph, calls // 4))
+        ours.append(_per_call_us(graph, calls // 4, guard))
     return [row("tools.call_through_toolnode_us", p50(ours), "us", p50(bare))]
 
 

@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
+from agent_app.htmltext import html_sections
 from agent_app.knowledge.chunking import chunk_sections
 from agent_app.knowledge.errors import DocumentError
-from agent_app.htmltext import html_sections
 from agent_app.knowledge.ingest import display_name
 from agent_app.knowledge.parsers import (
     decode_text,

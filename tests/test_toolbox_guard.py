@@ -1,20 +1,22 @@
-"""Runtime guard (G6, D9): failing or misbehaving tools become error messages; the turn continues."""
+"""The tool guard (G6, D9) on the real agent: failing or misbehaving tools become error messages."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from langchain_core.messages import AIMessage, ToolMessage
-from langchain_core.tools import tool
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import ToolException, tool
 from langgraph.errors import GraphInterrupt
-from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode
 from langgraph.types import Command
 
-from agent_app.toolbox import describe_error, guard_tool, safe_tool_output
+from agent_app import events as ev
+from agent_app.toolbox import describe_error, guarded_call, prepare_tool, safe_tool_output
+from tests.helpers import collect, scripted_service
+from tests.scripted_model import ScriptedChatModel, answer
+from tests.scripted_model import call as call_msg
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
 
 class Unprintable:
@@ -35,68 +37,74 @@ def misbehave(kind: str) -> str:
         raise KeyError("sk-SECRET123456 missing at /srv/app/private/file.py")
     if kind == "interrupt":
         raise GraphInterrupt(())
+    if kind == "tool_exception":
+        raise ToolException("bad input, try kind=fine")
     return results.get(kind, "fine")  # type: ignore[return-value]
 
 
-def call(tool_obj, kind: str) -> ToolMessage:
-    """Run one call through a real ToolNode inside a one-node graph."""
-    graph = StateGraph(MessagesState)
-    graph.add_node("tools", ToolNode([tool_obj]))
-    graph.add_edge(START, "tools")
-    graph.add_edge("tools", END)
-    message = AIMessage("", tool_calls=[{"id": "c1", "name": tool_obj.name, "args": {"kind": kind}}])
-    return graph.compile().invoke({"messages": [message]})["messages"][-1]
+def call(settings, tool_obj, kind: str, **args: object) -> ToolMessage:
+    """One call of `tool_obj` by the real agent (scripted model); the ToolMessage the model saw."""
+    model = ScriptedChatModel(script=[call_msg(tool_obj.name, {"kind": kind, **args}), answer("ok")])
+    svc = scripted_service(settings, model, tools=[tool_obj])
+    result = collect(svc.stream(svc.new_thread("u").id, "go", user_id="u", lang="en"))
+    assert isinstance(result.events[-1], ev.Done)  # the turn survived the tool
+    return next(m for m in model.seen[1] if isinstance(m, ToolMessage))
 
 
 @pytest.mark.parametrize("kind, expected", [
-    ("int", "42"), ("none", "(no output)"), ("dict", '{"a": [1, 2]}'), ("bytes", "\ufffd\ufffdok"),
-    ("nul", "ab?c"), ("fine", "fine"),
+    ("int", "42"), ("dict", '{"a": [1, 2]}'), ("nul", "ab?c"), ("fine", "fine"),
 ])
-def test_g6_non_string_results_become_clean_strings(kind: str, expected: str) -> None:
-    result = call(guard_tool(misbehave), kind)
+def test_g6_non_string_results_become_clean_strings(settings, kind: str, expected: str) -> None:
+    result = call(settings, misbehave, kind)
     assert result.status == "success" and result.content == expected
 
 
-def test_g6_raising_tool_is_an_error_message_without_secrets() -> None:
-    result = call(guard_tool(misbehave), "raise")
+def test_g6_raising_tool_is_an_error_message_without_secrets(settings) -> None:
+    result = call(settings, misbehave, "raise")
     assert result.status == "error"
-    assert result.content == "Tool misbehave failed: KeyError: 'sk-*** missing at file.py'"
+    assert result.content == "Error: tool misbehave failed: KeyError: 'sk-*** missing at file.py'"
 
 
-def test_g6_fifty_megabytes_are_truncated() -> None:
-    result = call(guard_tool(misbehave), "huge")
+def test_g6_fifty_megabytes_are_truncated(settings) -> None:
+    result = call(settings, misbehave, "huge")
     assert len(result.content) <= 20_000 and "tool output was 50000000 characters" in result.content
 
 
-def test_g6_object_whose_str_raises() -> None:
-    result = call(guard_tool(misbehave), "unprintable")
-    assert result.content == "[the tool returned a Unprintable object that cannot be shown]"
+def test_g6_object_whose_str_raises(settings) -> None:
+    result = call(settings, misbehave, "unprintable")
+    assert result.status == "error" and "RuntimeError" in result.content
+
+
+def test_a_tool_exception_is_its_message_for_the_model(settings) -> None:
+    result = call(settings, misbehave, "tool_exception")
+    assert result.status == "error" and result.content == "bad input, try kind=fine"
 
 
 def test_interrupts_pass_through_for_approval() -> None:
     with pytest.raises(GraphInterrupt):
-        guard_tool(misbehave).func(kind="interrupt")
+        guarded_call(lambda: misbehave.func(kind="interrupt"), name="misbehave", call_id="c",
+                     timeout=5, lang="en")
 
 
-def test_guarding_copies_and_keeps_schema_and_metadata() -> None:
+def test_preparing_copies_and_keeps_schema_and_metadata() -> None:
     flagged = misbehave.model_copy(update={"metadata": {"needs_approval": True}})
-    guarded = guard_tool(flagged)
-    assert guarded is not flagged and misbehave.func is not guarded.func
-    assert guarded.args == misbehave.args and guarded.metadata == {"needs_approval": True}
+    prepared = prepare_tool(flagged, timeout=2)
+    assert prepared is not flagged and flagged.metadata == {"needs_approval": True}
+    assert prepared.args == misbehave.args
+    assert prepared.metadata == {"needs_approval": True, "timeout_s": 2.0}
 
 
-def test_async_only_tools_run_from_sync_code_with_a_timeout() -> None:
+def test_async_only_tools_run_from_the_sync_agent_with_their_deadline(settings) -> None:
     @tool
-    async def slow(seconds: float) -> str:
+    async def slow(kind: str, seconds: float = 0) -> str:
         """Sleep, then answer."""
         await asyncio.sleep(seconds)
         return "awake"
 
-    guarded = guard_tool(slow, timeout=0.3)
-    assert guarded.invoke({"seconds": 0}) == "awake"
-    assert asyncio.run(guarded.ainvoke({"seconds": 0})) == "awake"
-    late = guarded.invoke({"type": "tool_call", "id": "t", "name": "slow", "args": {"seconds": 5}})
-    assert late.status == "error" and late.content == "Tool slow timed out after 0.3 s"
+    prepared = prepare_tool(slow, timeout=0.3)
+    assert call(settings, prepared, "x").content == "awake"
+    late = call(settings, prepared, "x", seconds=5)
+    assert late.status == "error" and late.content == "Error: tool slow timed out after 0.3 s; it gave no result."
 
 
 def test_structured_results_are_left_alone() -> None:
@@ -105,7 +113,8 @@ def test_structured_results_are_left_alone() -> None:
         """Return a state update."""
         return Command(update={"x": x})
 
-    assert isinstance(guard_tool(updates).func(x=1), Command)
+    result = guarded_call(lambda: updates.func(x=1), name="updates", call_id="c", timeout=5, lang="en")
+    assert isinstance(result, Command)
 
 
 @pytest.mark.parametrize("value, expected", [

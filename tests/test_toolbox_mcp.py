@@ -8,9 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import ToolMessage
 
 from agent_app.settings import Settings
 from agent_app.toolbox import load_tools
+from tests.helpers import collect, scripted_service
+from tests.scripted_model import ScriptedChatModel, answer, call
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SERVER = Path(__file__).resolve().parent / "plugins" / "mcp_example_server.py"
@@ -39,7 +42,13 @@ def test_stdio_server_tools_load_pin_and_run(tmp_path: Path) -> None:
     add, echo = toolset.info("add_numbers"), toolset.info("echo_text")
     assert add.enabled and add.source == "mcp:example" and not add.needs_approval  # readOnlyHint
     assert echo.enabled and echo.needs_approval  # not annotated read-only: asks by default
-    assert toolset.get("add_numbers").invoke({"a": 2, "b": 3}) == "5"  # sync call of an async tool
+    # The sync agent calls the async-only tool; the model sees its text, not content blocks.
+    model = ScriptedChatModel(script=[call("add_numbers", {"a": 2, "b": 3}), answer("five")])
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)
+    svc = scripted_service(settings, model, tools=toolset.tools)
+    collect(svc.stream(svc.new_thread("u").id, "add", user_id="u"))
+    result = next(m for m in model.seen[1] if isinstance(m, ToolMessage))
+    assert result.content == "5" and result.status == "success"
     pins = json.loads((tmp_path / "data" / "mcp_pins.json").read_text())["tools"]
     assert set(pins) == {"example/add_numbers", "example/echo_text"}
     assert "mcp" in toolset.timings_ms

@@ -63,7 +63,7 @@ def build_agent(
         ),
         ContextTrimMiddleware(settings.context_tokens),
         ToolCallValidationMiddleware(),
-        ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools]),
+        ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools], timeout=settings.tool_timeout_s),
     ]
     if store is not None and settings.memory_recall:
         from agent_app.memory.tools import format_memories, recall_for_prompt

@@ -1,4 +1,5 @@
-"""Middleware around each tool call: live events, budgets, loop breaking, safe output."""
+"""Middleware around each tool call: live events, budgets and loop breaking; the run itself goes
+through the one tool guard (deadline, stdout, errors, output size)."""
 
 from __future__ import annotations
 
@@ -15,31 +16,33 @@ from langgraph.types import Command
 
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.model_middleware import _write
-from agent_app.toolbox.guard import safe_tool_output
+from agent_app.toolbox.guard import MAX_TOOL_OUTPUT, guarded_call, safe_tool_output, tool_timeout
 
 log = logging.getLogger(__name__)
-MAX_TOOL_OUTPUT = 20_000
 MAX_IDENTICAL_CALLS = 2
+DEFAULT_TOOL_TIMEOUT_S = 60.0
 
 
-def _turn(request: ToolCallRequest) -> TurnState:
+def _context(request: ToolCallRequest) -> AgentContext:
     ctx = getattr(request.runtime, "context", None)
-    return ctx.turn if isinstance(ctx, AgentContext) else TurnState()
+    return ctx if isinstance(ctx, AgentContext) else AgentContext()
 
 
 class ToolGuardMiddleware(AgentMiddleware):
     """Emits tool_start/tool_end, enforces the per-turn cap and deadline, never lets a tool crash the turn."""
 
-    def __init__(self, max_tool_calls: int, tool_names: list[str], max_output: int = MAX_TOOL_OUTPUT) -> None:
+    def __init__(self, max_tool_calls: int, tool_names: list[str], max_output: int = MAX_TOOL_OUTPUT,
+                 timeout: float = DEFAULT_TOOL_TIMEOUT_S) -> None:
         super().__init__()
-        self.max_tool_calls, self.max_output = max_tool_calls, max_output
+        self.max_tool_calls, self.max_output, self.timeout = max_tool_calls, max_output, timeout
         self.tool_names = sorted(tool_names)
 
     def wrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command]) -> ToolMessage | Command:
         call = request.tool_call
         call_id, name = call.get("id") or "", call.get("name") or ""
         args = call.get("args") if isinstance(call.get("args"), dict) else {}
-        turn = _turn(request)
+        ctx = _context(request)
+        turn = ctx.turn
         turn.tool_calls += 1
         _write({"type": "tool_start", "call_id": call_id, "name": name, "args": args})
         started = time.perf_counter()
@@ -47,7 +50,10 @@ class ToolGuardMiddleware(AgentMiddleware):
         if refusal is not None:
             result: ToolMessage | Command = ToolMessage(refusal, tool_call_id=call_id, name=name, status="error")
         else:
-            result = self._run(request, handler, call_id, name)
+            # The tool's own deadline, capped by what is left of the turn's.
+            timeout = min(tool_timeout(request.tool, self.timeout), turn.deadline - time.monotonic())
+            result = guarded_call(lambda: handler(request), name=name, call_id=call_id,
+                                  timeout=timeout, lang=ctx.lang, max_output=self.max_output)
         self._emit_end(result, call_id, started)
         return result
 
@@ -64,18 +70,6 @@ class ToolGuardMiddleware(AgentMiddleware):
         if turn.seen_calls[key] > MAX_IDENTICAL_CALLS:
             return "Error: this exact call was already made; do not repeat it. Answer with what you have."
         return None
-
-    def _run(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command],
-             call_id: str, name: str) -> ToolMessage | Command:
-        try:
-            result = handler(request)
-        except Exception as exc:  # a failing tool is reported to the model, never raised
-            log.warning("tool %s failed: %s", name, type(exc).__name__)
-            detail = safe_tool_output(exc, 500)
-            return ToolMessage(f"Error: tool {name} failed: {detail}", tool_call_id=call_id, name=name, status="error")
-        if isinstance(result, ToolMessage):
-            result.content = safe_tool_output(result.content, self.max_output)
-        return result
 
     @staticmethod
     def _emit_end(result: ToolMessage | Command, call_id: str, started: float) -> None:

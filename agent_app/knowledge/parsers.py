@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from agent_app.knowledge.errors import DocumentError
 from agent_app.htmltext import html_sections
+from agent_app.knowledge.errors import DocumentError
 from agent_app.knowledge.zipguard import check_docx
 from agent_app.textsafe import clean_text
 

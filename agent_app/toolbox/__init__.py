@@ -1,6 +1,6 @@
-"""The tool contract: every tool source loads through load_tools and runs behind guard_tool."""
+"""The tool contract: every tool source loads through load_tools; every call runs through the guard."""
 
-from agent_app.toolbox.guard import describe_error, guard_tool, safe_tool_output
+from agent_app.toolbox.guard import describe_error, guarded_call, prepare_tool, safe_tool_output
 from agent_app.toolbox.loader import BUILTIN_NAMES, builtin_tools, load_tools
 from agent_app.toolbox.registry import ToolInfo, Toolset, mark_needs_approval, needs_approval
 
@@ -10,9 +10,10 @@ __all__ = [
     "Toolset",
     "builtin_tools",
     "describe_error",
-    "guard_tool",
+    "guarded_call",
     "load_tools",
     "mark_needs_approval",
     "needs_approval",
+    "prepare_tool",
     "safe_tool_output",
 ]

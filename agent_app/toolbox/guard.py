@@ -1,27 +1,33 @@
-"""Runtime guard for tools: errors become messages, outputs become bounded clean strings (G6, D9)."""
+"""The one tool guard: each call runs under a deadline with stdout diverted; errors and size bounded."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import logging
 import re
+import sys
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool, Tool, ToolException
 from langgraph.errors import GraphBubbleUp
 from langgraph.types import Command
 
+from agent_app.i18n import t
 from agent_app.logsetup import redact
 from agent_app.textsafe import clean_text, truncate
 
 logger = logging.getLogger(__name__)
 MAX_TOOL_OUTPUT = 20_000
 _ABS_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/:]+[\\/])+([^\s'\"\\/:]*)")
+_IN_TOOL: contextvars.ContextVar[bool] = contextvars.ContextVar("agent_app_in_tool", default=False)
+_INSTALL_LOCK = threading.Lock()
+Result = TypeVar("Result")
 
 
 def describe_error(exc: BaseException, limit: int = 240) -> str:
@@ -61,59 +67,105 @@ def safe_tool_output(value: object, limit: int = MAX_TOOL_OUTPUT) -> str:
     return truncate(text, limit, f"\n…[truncated: tool output was {total} characters]")
 
 
-def _tool_error_text(exc: ToolException) -> str:
-    return truncate(clean_text(str(exc) or "tool failed"), 2000)
+class _ToolStdout:
+    """sys.stdout for the whole process: writes made inside a tool call go to stderr instead.
+
+    `agent-app chat --json` prints its events on stdout; a tool's print() must not be able to
+    forge one. Writes from the tool's own threads or straight to file descriptor 1 are beyond it.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def _target(self) -> Any:
+        return sys.stderr if _IN_TOOL.get() else self._inner
+
+    def write(self, text: str) -> int:
+        return int(self._target().write(text))
+
+    def __getattr__(self, name: str) -> Any:  # flush, buffer, fileno, encoding…
+        return getattr(self._target(), name)
 
 
-def _finish(result: Any, response_format: str) -> Any:
-    if isinstance(result, ToolMessage | Command):
-        return result  # structured results (state updates, artifacts) are the graph's business
-    if response_format == "content_and_artifact" and isinstance(result, tuple) and len(result) == 2:
-        return safe_tool_output(result[0]), result[1]
-    return safe_tool_output(result)
+def divert_tool_stdout() -> None:
+    """Install the stdout switch (again, if a test harness or front end replaced sys.stdout)."""
+    with _INSTALL_LOCK:
+        if not isinstance(sys.stdout, _ToolStdout):
+            sys.stdout = _ToolStdout(sys.stdout)
 
 
-def _failure(name: str, exc: Exception) -> ToolException:
-    if isinstance(exc, ToolException):
-        return ToolException(_tool_error_text(exc))
-    reason = describe_error(exc)
-    logger.warning("tool %s failed: %s", name, reason)
-    return ToolException(f"Tool {name} failed: {reason}")
+def _in_tool(call: Callable[[], Result]) -> Result:
+    _IN_TOOL.set(True)
+    return call()
 
 
-def _guard_sync(name: str, func: Callable[..., Any], fmt: str) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def run(*args: Any, **kwargs: Any) -> Any:
+def call_with_deadline(call: Callable[[], Result], timeout: float) -> Result:
+    """Run `call` on its own thread (context copied, stdout diverted); TimeoutError past `timeout`.
+
+    A Python thread cannot be killed: a call past its deadline is abandoned and its late result
+    dropped; the turn goes on without it.
+    """
+    divert_tool_stdout()
+    context = contextvars.copy_context()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
         try:
-            result = func(*args, **kwargs)
-        except GraphBubbleUp:
-            raise  # interrupts (approval) must reach LangGraph untouched
-        except Exception as exc:
-            raise _failure(name, exc) from None
-        return _finish(result, fmt)
+            box["result"] = context.run(_in_tool, call)
+        except BaseException as exc:  # handed back to the caller's thread below
+            box["error"] = exc
+        finally:
+            done.set()
 
-    return run
-
-
-def _guard_async(
-    name: str, func: Callable[..., Awaitable[Any]], fmt: str, timeout: float | None
-) -> Callable[..., Coroutine[Any, Any, Any]]:
-    @functools.wraps(func)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = await asyncio.wait_for(func(*args, **kwargs), timeout)
-        except GraphBubbleUp:
-            raise
-        except TimeoutError:
-            raise ToolException(f"Tool {name} timed out after {timeout:g} s") from None
-        except Exception as exc:
-            raise _failure(name, exc) from None
-        return _finish(result, fmt)
-
-    return run
+    threading.Thread(target=target, name="tool-call", daemon=True).start()
+    if not done.wait(max(0.0, timeout)):
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]
 
 
-def _sync_from_async(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+def tool_timeout(tool: BaseTool | None, default: float) -> float:
+    """The deadline a tool declared (`metadata={"timeout_s": …}`), else `default`."""
+    declared = (getattr(tool, "metadata", None) or {}).get("timeout_s")
+    try:
+        return float(declared) if declared is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def guarded_call(
+    run: Callable[[], ToolMessage | Command], *, name: str, call_id: str, timeout: float,
+    lang: str, max_output: int = MAX_TOOL_OUTPUT,
+) -> ToolMessage | Command:
+    """One tool call: a deadline, diverted stdout, every failure an error message, output bounded."""
+    def error(text: str) -> ToolMessage:
+        return ToolMessage(text, tool_call_id=call_id, name=name, status="error")
+
+    try:
+        result = call_with_deadline(run, timeout)
+    except GraphBubbleUp:
+        raise  # interrupts (approval) must reach LangGraph untouched
+    except TimeoutError:
+        logger.warning("tool %s timed out after %.3g s", name, timeout)
+        return error(t("tool.timed_out", lang, name=name, seconds=f"{timeout:.2g}"))
+    except ToolException as exc:  # the tool's own message for the model
+        return error(truncate(clean_text(str(exc) or "tool failed"), 2000))
+    except Exception as exc:  # a failing tool is reported to the model, never raised
+        reason = describe_error(exc)
+        logger.warning("tool %s failed: %s", name, reason)
+        return error(f"Error: tool {name} failed: {reason}")
+    if isinstance(result, ToolMessage):
+        result.content = safe_tool_output(result.content, max_output)
+    return result
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def _sync_from_async(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
     """Let a sync graph call an async-only tool (MCP): run it on a private loop in a thread."""
 
     @functools.wraps(func)
@@ -122,7 +174,7 @@ def _sync_from_async(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[
 
         def target() -> None:
             try:
-                box["result"] = asyncio.run(func(*args, **kwargs))
+                box["result"] = asyncio.run(_awaited(func(*args, **kwargs)))
             except BaseException as exc:  # handed back to the caller's thread below
                 box["error"] = exc
 
@@ -136,15 +188,11 @@ def _sync_from_async(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[
     return run
 
 
-def guard_tool(tool: BaseTool, *, timeout: float | None = None) -> BaseTool:
-    """A copy of `tool` whose failures become error ToolMessages and whose output is bounded."""
-    update: dict[str, Any] = {"handle_tool_error": _tool_error_text}
-    if isinstance(tool, StructuredTool | Tool):
-        fmt = tool.response_format
-        if tool.func is not None:
-            update["func"] = _guard_sync(tool.name, tool.func, fmt)
-        if tool.coroutine is not None:
-            update["coroutine"] = _guard_async(tool.name, tool.coroutine, fmt, timeout)
-            if tool.func is None:
-                update["func"] = _sync_from_async(update["coroutine"])
-    return tool.model_copy(update=update)
+def prepare_tool(tool: BaseTool, *, timeout: float | None = None) -> BaseTool:
+    """A copy of `tool` callable from the sync graph, carrying its call deadline if it has one."""
+    update: dict[str, Any] = {}
+    if timeout is not None:
+        update["metadata"] = {**(tool.metadata or {}), "timeout_s": float(timeout)}
+    if isinstance(tool, StructuredTool | Tool) and tool.func is None and tool.coroutine is not None:
+        update["func"] = _sync_from_async(tool.coroutine)
+    return tool.model_copy(update=update)  # a copy: later marks (approval) never touch the original

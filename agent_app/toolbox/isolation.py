@@ -229,11 +229,11 @@ class KnownGood:
             self._loaded = set(self.keys)
 
 
-def import_known_good(
+def import_with_deadline(
     jobs: Sequence[Job], timeout: float
 ) -> dict[Job, tuple[list[BaseTool] | None, str]]:
-    """Import known-good sources on one worker thread; the caller sleeps until it is done, or
-    until one import overruns `timeout` (that job is abandoned and a new worker takes the rest)."""
+    """Import sources on one worker thread; the caller sleeps until it is done, or until one
+    import overruns `timeout` (that job is abandoned and a new worker takes the rest)."""
     from agent_app.toolbox.guard import describe_error
 
     outcomes: dict[Job, tuple[list[BaseTool] | None, str]] = {}

@@ -19,13 +19,12 @@ from langchain_core.tools import BaseTool
 from agent_app.toolbox import mcp_servers
 from agent_app.toolbox.calculator import calculator
 from agent_app.toolbox.clock import make_current_time
-from agent_app.toolbox.guard import describe_error, guard_tool
-from agent_app.toolbox.isolation import KnownGood, ProbeResult, import_known_good, probe
+from agent_app.toolbox.guard import describe_error, prepare_tool
+from agent_app.toolbox.isolation import KnownGood, ProbeResult, import_with_deadline, probe
 from agent_app.toolbox.modules import (
     Job,
     discover_entry_points,
     discover_files,
-    produce_tools,
 )
 from agent_app.toolbox.netguard import NetPolicy
 from agent_app.toolbox.registry import Kind, Registry, Toolset
@@ -67,7 +66,7 @@ def _outcomes_in_order(
     keys = {job: known.key(job) for job in jobs if not _seen_here(job)}
     fresh = [job for job, key in keys.items() if key not in known.keys]
     # Sources whose exact content passed a probe before skip the child (see isolation.py).
-    direct = import_known_good([job for job in keys if job not in fresh], timeout)
+    direct = import_with_deadline([job for job in keys if job not in fresh], timeout)
     results: Iterator[tuple[int, ProbeResult]] = (
         probe(fresh, timeout=timeout, mode=mode) if fresh else iter(())
     )
@@ -80,7 +79,7 @@ def _outcomes_in_order(
             if job in direct:
                 tools, reason = direct[job]
             else:
-                tools, reason = _import_after_probe(job, next(results)[1])
+                tools, reason = _import_after_probe(job, next(results)[1], timeout)
             if keys[job]:
                 (known.keys.add if tools is not None else known.keys.discard)(keys[job])
             _outcomes[(job.kind, job.target)] = (job.signature, tools, reason)
@@ -91,13 +90,14 @@ def _outcomes_in_order(
             close()  # stops the probe child if we leave early
 
 
-def _import_after_probe(job: Job, result: ProbeResult) -> tuple[list[BaseTool] | None, str]:
+def _import_after_probe(
+    job: Job, result: ProbeResult, timeout: float
+) -> tuple[list[BaseTool] | None, str]:
     if not result.ok:
         return None, result.reason or "import failed"
-    try:
-        return produce_tools(job), ""  # the child imported it cleanly; now for real
-    except (Exception, SystemExit) as exc:
-        return None, describe_error(exc)
+    # The child imported it cleanly; now for real, still with a deadline: a module may behave
+    # differently the second time (or in the app's process), and start-up must not stall on it.
+    return import_with_deadline([job], timeout)[job]
 
 
 def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str | None) -> None:
@@ -115,7 +115,7 @@ def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str |
         if tools is None:
             registry.fail(job.name, job.label, reason, kind)
         else:
-            registry.add_all((guard_tool(tool) for tool in tools), job.label, kind)
+            registry.add_all((prepare_tool(tool) for tool in tools), job.label, kind)
     known.save()
 
 
@@ -138,7 +138,7 @@ def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> None:
             if held:
                 registry.disable(tool, source, held, "mcp")
             else:
-                registry.add(guard_tool(tool, timeout=spec.call_timeout), source, "mcp")
+                registry.add(prepare_tool(tool, timeout=spec.call_timeout), source, "mcp")
     store.save()
 
 
@@ -157,7 +157,7 @@ def load_tools(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     for tool in [*builtin_tools(settings, net_policy), *extra_builtins]:
-        registry.add(guard_tool(tool), "builtin", "builtin")
+        registry.add(prepare_tool(tool), "builtin", "builtin")
     timings["builtins"] = _ms_since(started)
     started = time.perf_counter()
     _load_modules(registry, settings, import_timeout, probe_mode)
