@@ -18,7 +18,9 @@ from agent_app.agent.history_middleware import HistoryRepairMiddleware, ToolCall
 from agent_app.agent.model_middleware import (
     ContextTrimMiddleware,
     MemoryRecallMiddleware,
-    ResilientModelMiddleware,
+    ProviderCallMiddleware,
+    ProviderFallbackMiddleware,
+    ProviderRetryMiddleware,
 )
 from agent_app.agent.tool_middleware import ToolGuardMiddleware
 from agent_app.prompts import load_prompt
@@ -50,26 +52,27 @@ def build_agent(
     extra_middleware: Sequence[AgentMiddleware] = (),
 ) -> Any:
     """Compile the agent graph: create_agent + our middleware, wired from arguments."""
-    middleware: list[AgentMiddleware] = [
-        HistoryRepairMiddleware(),
-        ResilientModelMiddleware(
-            max_retries=settings.max_retries,
-            semaphore=model_semaphore(settings.max_concurrent_model_calls),
-            fallback=fallback,
-            fallback_label=fallback_label,
-            backend=backend,
-            model_label=model_label,
-            base_delay=settings.retry_base_delay,
-        ),
-        ContextTrimMiddleware(settings.context_tokens),
-        ToolCallValidationMiddleware(),
-        ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools], timeout=settings.tool_timeout_s),
+    # Model calls pass through the list in order, outermost first: fallback wraps the retries of
+    # each model, and every retry is one guarded provider attempt that re-runs recall, trimming
+    # and the tool-call JSON check.
+    middleware: list[AgentMiddleware] = [HistoryRepairMiddleware()]
+    if fallback is not None:
+        middleware.append(ProviderFallbackMiddleware(fallback, fallback_label))
+    middleware += [
+        ProviderRetryMiddleware(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+        ProviderCallMiddleware(semaphore=model_semaphore(settings.max_concurrent_model_calls),
+                               backend=backend, model_label=model_label),
     ]
     if store is not None and settings.memory_recall:
         from agent_app.memory.tools import format_memories, recall_for_prompt
 
-        middleware.insert(2, MemoryRecallMiddleware(
+        middleware.append(MemoryRecallMiddleware(
             settings.memory_recall_k, settings.recall_min_score, recall_for_prompt, format_memories))
+    middleware += [
+        ContextTrimMiddleware(settings.context_tokens),
+        ToolCallValidationMiddleware(),
+        ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools], timeout=settings.tool_timeout_s),
+    ]
     if approval_tools:
         middleware.append(
             HumanInTheLoopMiddleware(

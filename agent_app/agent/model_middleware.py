@@ -1,15 +1,21 @@
-"""Middleware around each model call: retries and fallback, context trimming, memory recall."""
+"""Middleware around each model call: retries and fallback (langchain's, with our rules), one
+guarded provider attempt, context trimming, memory recall."""
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    ModelFallbackMiddleware,
+    ModelRequest,
+    ModelResponse,
+    ModelRetryMiddleware,
+)
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately, trim_messages
@@ -36,66 +42,33 @@ def _write(event: dict[str, Any]) -> None:
         pass
 
 
-class ResilientModelMiddleware(AgentMiddleware):
-    """Bounded retries with backoff on transient errors only, then the fallback model."""
+class ProviderCallMiddleware(AgentMiddleware):
+    """One model attempt: the turn's deadline, the global semaphore, the streamed-text watch,
+    every provider failure classified into one AppError, and a usage event."""
 
-    def __init__(
-        self,
-        *,
-        max_retries: int,
-        semaphore: threading.BoundedSemaphore,
-        fallback: BaseChatModel | None = None,
-        fallback_label: str = "",
-        backend: str = "model",
-        model_label: str = "",
-        base_delay: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, *, semaphore: threading.BoundedSemaphore, backend: str = "model",
+                 model_label: str = "") -> None:
         super().__init__()
-        self.base_delay = base_delay
-        self.max_retries, self.semaphore = max_retries, semaphore
-        self.fallback, self.fallback_label = fallback, fallback_label
-        self.backend, self.model_label, self.sleep = backend, model_label, sleep
+        self.semaphore, self.backend, self.model_label = semaphore, backend, model_label
 
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
         turn = _turn(request)
+        if time.monotonic() > turn.deadline:
+            raise StepLimitError("turn deadline")
+        started = time.perf_counter()
+        capture, token = start_capture(turn.stop)
         try:
-            return self._with_retries(request, handler, turn, self.model_label)
-        except AppError as err:
-            if self.fallback is None or turn.streamed or isinstance(err, StepLimitError | StopRequestedError):
-                raise
-            log.warning("primary model failed (%s); switching to fallback %s", err.kind, self.fallback_label)
-            turn.fallback_used = self.fallback_label
-            _write({"type": "notice", "kind": "fallback", "model": self.fallback_label})
-            fallback_req = request.override(model=self.fallback)
-            return self._with_retries(fallback_req, handler, turn, self.fallback_label)
-
-    def _with_retries(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse],
-                      turn: TurnState, label: str) -> ModelResponse:
-        attempt = 0
-        while True:
-            if time.monotonic() > turn.deadline:
-                raise StepLimitError("turn deadline")
-            started = time.perf_counter()
-            capture, token = start_capture(turn.stop)
-            try:
-                with self.semaphore:
-                    response = handler(request)
-            except Exception as exc:  # classify every provider failure into one AppError
-                streamed = turn.streamed = turn.streamed or capture.text_seen
-                err = classify(exc, self.backend, streamed=streamed)
-                if not is_retryable(err) or streamed or attempt >= self.max_retries:
-                    raise err from None
-                delay = getattr(err, "retry_after", None)
-                delay = min(MAX_BACKOFF_S, delay if delay is not None else self.base_delay * 2**attempt)
-                self.sleep(delay * random.uniform(0.8, 1.2))
-                attempt += 1
-                log.info("retrying model call (%s), attempt %d", err.kind, attempt)
-                continue
-            finally:
-                stop_capture(token)
-            self._emit_usage(response, label, started)
-            return response
+            with self.semaphore:  # 50 sessions never make 50 parallel calls (or retries)
+                response = handler(request)
+        except Exception as exc:
+            turn.streamed = turn.streamed or capture.text_seen
+            err = classify(exc, self.backend, streamed=turn.streamed)
+            err.after_text = turn.streamed  # type: ignore[attr-defined]
+            raise err from None
+        finally:
+            stop_capture(token)
+        self._emit_usage(response, turn.fallback_used or self.model_label, started)
+        return response
 
     @staticmethod
     def _emit_usage(response: ModelResponse, label: str, started: float) -> None:
@@ -108,6 +81,69 @@ class ResilientModelMiddleware(AgentMiddleware):
             "latency_ms": (time.perf_counter() - started) * 1000,
             "model": label,
         })
+
+
+def may_retry(exc: Exception) -> bool:
+    """Transient provider errors only, and never once answer text reached the user."""
+    return isinstance(exc, AppError) and is_retryable(exc) and not getattr(exc, "after_text", False)
+
+
+class ProviderRetryMiddleware(ModelRetryMiddleware):
+    """langchain's retry loop (exponential backoff with jitter) on `may_retry` errors, waiting at
+    least the provider's Retry-After (capped) before the next attempt."""
+
+    def __init__(self, *, max_retries: int, base_delay: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(max_retries=max_retries, retry_on=may_retry, on_failure="error",
+                         initial_delay=base_delay, max_delay=MAX_BACKOFF_S)
+        self.sleep = sleep
+
+    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse | AIMessage:
+        attempts = [0]
+
+        def attempt(req: ModelRequest) -> ModelResponse:
+            attempts[0] += 1
+            try:
+                return handler(req)
+            except AppError as err:
+                if may_retry(err) and attempts[0] <= self.max_retries:
+                    log.info("retrying model call (%s), attempt %d", err.kind, attempts[0])
+                    wait = getattr(err, "retry_after", None)
+                    if wait:
+                        self.sleep(min(MAX_BACKOFF_S, wait))  # the backoff comes on top
+                raise
+
+        return super().wrap_model_call(request, attempt)
+
+
+class ProviderFallbackMiddleware(ModelFallbackMiddleware):
+    """langchain's fallback loop, switching only when the primary's failure allows it: never after
+    answer text streamed, never past the turn's deadline or a stop; the switch is logged and shown."""
+
+    def __init__(self, fallback: BaseChatModel, label: str) -> None:
+        super().__init__(fallback)
+        self.label = label
+
+    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse | AIMessage:
+        turn, primary = _turn(request), request.model
+        failures: list[Exception] = []
+
+        def attempt(req: ModelRequest) -> ModelResponse:
+            if req.model is primary:
+                try:
+                    return handler(req)
+                except Exception as exc:
+                    failures.append(exc)
+                    raise
+            first = failures[0]
+            if turn.streamed or not isinstance(first, AppError) or isinstance(first, StepLimitError | StopRequestedError):
+                raise first  # the base class then ends with this same error
+            log.warning("primary model failed (%s); switching to fallback %s", first.kind, self.label)
+            turn.fallback_used = self.label
+            _write({"type": "notice", "kind": "fallback", "model": self.label})
+            return handler(req)
+
+        return super().wrap_model_call(request, attempt)
 
 
 class ContextTrimMiddleware(AgentMiddleware):
