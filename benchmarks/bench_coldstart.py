@@ -21,6 +21,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results import p50, record, row  # noqa: E402
 
 BASELINE = "import langchain.agents, langgraph.checkpoint.sqlite; print(1, flush=True)"
+# The same plus the DashScope client (langchain-qwq pulls in langchain-openai and the openai SDK):
+# the floor of any start that talks to DashScope.
+WITH_CLIENT = "import langchain.agents, langgraph.checkpoint.sqlite, langchain_qwq; print(1, flush=True)"
 
 
 def first_line_ms(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -57,6 +60,7 @@ def measure(runs: int) -> dict[str, list[tuple[float, float]]]:
                      "DASHSCOPE_API_BASE": fake.base_url}
         chat = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", tmp, "chat", "--json", "hi"]
         commands = {"baseline": ([sys.executable, "-c", BASELINE], quiet),
+                    "client": ([sys.executable, "-c", WITH_CLIENT], quiet),
                     "offline": (chat, offline), "dashscope": (chat, dashscope)}
         for cmd, env in commands.values():
             first_line_ms(cmd, env)
@@ -99,6 +103,11 @@ def main() -> None:
     for name, label in (("dashscope", "cli_cold_start"), ("offline", "cli_cold_start_offline")):
         rows.append(row(f"core.{label}_to_first_event_ms", p50([w for w, _ in by[name]]), "ms", base_wall))
         rows.append(row(f"core.{label}_cpu_ms", p50([c for _, c in by[name]]), "ms", base_cpu))
+    client_wall, client_cpu = p50([w for w, _ in by["client"]]), p50([c for _, c in by["client"]])
+    rows.append(row("core.cli_cold_start_vs_bare_import_with_client_ms",
+                    p50([w for w, _ in by["dashscope"]]), "ms", client_wall))
+    rows.append(row("core.cli_cold_start_vs_bare_import_with_client_cpu_ms",
+                    p50([c for _, c in by["dashscope"]]), "ms", client_cpu))
     record(rows)
 
 
