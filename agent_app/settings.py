@@ -95,6 +95,26 @@ class Settings(BaseSettings):
     """Recall threshold; default 0.1 with the lexical offline embedder, 0.35 with a semantic one."""
     log_level: str = "INFO"
     user: str = "local"
+    """The single user of `none` mode (and the CLI's default --user)."""
+
+    auth: Literal["none", "password", "oidc", "header"] = "none"
+    """Sign-in mode; `none` is refused on a non-loopback address when a provider key is set."""
+    allow_open: bool = False
+    """Serve an open (no sign-in) instance on a public address anyway; the page says so."""
+    auth_header: str = "X-Forwarded-User"
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    """Addresses (CIDR, comma-separated) whose identity header `header` mode believes."""
+    oidc_provider: str | None = None
+    """Provider name of the [auth] secrets section when it lists several."""
+    admins: str = ""
+    """User ids that are admins in every mode (comma-separated), e.g. an OIDC subject."""
+    session_hours: float = 12.0
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
+    daily_token_budget: int | None = None
+    """Tokens per user per day; None: unlimited without sign-in, 1,000,000 with it; 0: unlimited."""
+    requests_per_minute: int | None = None
+    """Turns per user per minute; None: unlimited without sign-in, 20 with it; 0: unlimited."""
 
     @field_validator("data_dir", mode="after")
     @classmethod

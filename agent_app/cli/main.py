@@ -9,7 +9,7 @@ import sys
 from agent_app import __version__
 
 # Each command module exposes register(subparsers) and sets `func` on its parser.
-COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd", "ui")
+COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd", "ui", "users_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

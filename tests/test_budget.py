@@ -1,0 +1,86 @@
+"""Budgets on real SQLite: tokens per day and turns per minute, durable, per user."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_app import events as ev
+from agent_app.budget import (
+    QuotaExceededError,
+    admission_error,
+    default_limits,
+    metered,
+    open_ledger,
+)
+from agent_app.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+
+def usage(tokens_in: int, tokens_out: int) -> ev.Usage:
+    return ev.Usage(tokens_in, tokens_out, 5.0, "qwen-plus")
+
+
+def test_defaults_are_unlimited_alone_and_bounded_once_signed_in(data_dir):
+    alone = default_limits(Settings(data_dir=data_dir))
+    team = default_limits(Settings(data_dir=data_dir, auth="password"))
+    explicit = default_limits(Settings(data_dir=data_dir, auth="oidc", daily_token_budget=0,
+                                       requests_per_minute=5))
+    assert (alone.daily_tokens, alone.rpm) == (0, 0)
+    assert team.daily_tokens > 0 and team.rpm > 0
+    assert (explicit.daily_tokens, explicit.rpm) == (0, 5)
+
+
+def test_token_budget_refuses_the_next_turn_and_survives_a_restart(data_dir):
+    settings = Settings(data_dir=data_dir, daily_token_budget=100)
+    ledger = open_ledger(settings)
+    ledger.admit("alice")
+    events = list(metered(iter([ev.Token("hi"), usage(70, 40), ev.Done("m1")]), ledger, "alice"))
+    assert [e.type for e in events] == ["token", "usage", "done"]
+    ledger.close()
+    reopened = open_ledger(settings)
+    assert reopened.tokens_today("alice") == 110
+    with pytest.raises(QuotaExceededError) as info:
+        reopened.admit("alice")
+    assert info.value.kind == "quota_exceeded" and "100" in info.value.user_message("en")
+    reopened.admit("bob")  # another user's spending is not alice's
+    refusal = admission_error(reopened, "alice", "zh")
+    assert refusal is not None and refusal.kind == "quota_exceeded" and "100" in refusal.message
+    reopened.close()
+
+
+def test_requests_per_minute_window(data_dir):
+    ledger = open_ledger(Settings(data_dir=data_dir, requests_per_minute=2))
+    ledger.admit("alice", now=1000.0)
+    ledger.admit("alice", now=1010.0)
+    with pytest.raises(QuotaExceededError) as info:
+        ledger.admit("alice", now=1020.0)
+    assert "40 s" in info.value.user_message("en")  # the first slot frees 40 s later
+    ledger.admit("bob", now=1020.0)
+    ledger.admit("alice", now=1061.0)  # the first request left the window
+    ledger.close()
+
+
+def test_an_admin_override_beats_the_default_and_can_be_cleared(data_dir):
+    ledger = open_ledger(Settings(data_dir=data_dir, auth="password", daily_token_budget=50))
+    ledger.record("carol", usage(40, 20))
+    with pytest.raises(QuotaExceededError):
+        ledger.admit("carol")
+    assert ledger.set_limits("carol", 10_000, None).daily_tokens == 10_000
+    ledger.admit("carol")
+    assert ledger.set_limits("carol", None, None).daily_tokens == 50
+    assert ledger.set_limits("carol", 0, 0).daily_tokens == 0  # explicitly unlimited
+    ledger.admit("carol")
+    ledger.close()
+
+
+def test_usage_rows_per_user_per_day(data_dir):
+    ledger = open_ledger(Settings(data_dir=data_dir))
+    for user, n in (("alice", 10), ("bob", 3), ("alice", 5)):
+        ledger.admit(user)
+        ledger.record(user, usage(n, n))
+    rows = {r["user_id"]: r for r in ledger.usage()}
+    assert rows["alice"]["input_tokens"] == 15 and rows["alice"]["requests"] == 2
+    assert rows["bob"]["output_tokens"] == 3 and rows["bob"]["requests"] == 1
+    assert [r["user_id"] for r in ledger.usage("bob")] == ["bob"]
+    ledger.close()
