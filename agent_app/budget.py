@@ -174,10 +174,10 @@ class UsageLedger:
         return int(row[0]) if row else 0
 
 
-def metered(events: Iterator[ev.Event], ledger: UsageLedger, user_id: str) -> Iterator[ev.Event]:
+def metered(events: Iterator[ev.Event], ledger: UsageLedger | None, user_id: str) -> Iterator[ev.Event]:
     """Pass a turn's events through, adding each `usage` event to the user's day."""
     for event in events:
-        if isinstance(event, ev.Usage):
+        if ledger is not None and isinstance(event, ev.Usage):
             ledger.record(user_id, event)
         yield event
 

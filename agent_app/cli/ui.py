@@ -21,6 +21,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent_app.auth.exposure import open_exposure, refusal_message
+    from agent_app.cli.common import settings_from
+
+    if open_exposure(settings_from(args), args.address) == "refuse":
+        print(refusal_message(args.address), file=sys.stderr)
+        return 2
     env = dict(os.environ)
     if args.data_dir:
         env["AGENT_APP_DATA_DIR"] = args.data_dir
