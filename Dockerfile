@@ -20,12 +20,12 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY agent_app/__init__.py agent_app/__init__.py
 RUN pip install -c constraints.txt . && pip uninstall -y agent-app
 
+# The app itself: a regular install (prompts, locales and the UI entry ship as package data).
 COPY agent_app agent_app
-COPY prompts prompts
-COPY streamlit_app.py ./
 COPY .streamlit/config.toml .streamlit/config.toml
 COPY docker/entrypoint.sh docker/healthcheck.py docker/
 RUN pip install --no-deps -c constraints.txt . \
+    && rm -rf agent_app build \
     && groupadd --system --gid 10001 agent \
     && useradd --system --uid 10001 --gid agent --home-dir /app --shell /usr/sbin/nologin agent \
     && mkdir -p /data /app/tools \

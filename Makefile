@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP) ## start the app in the browser (works offline, no key needed)
-	$(VENV)/bin/streamlit run streamlit_app.py
+	$(VENV)/bin/streamlit run streamlit_app.py --server.address 127.0.0.1
 
 test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e)
 	sh scripts/ensure-chromium.sh

@@ -15,7 +15,7 @@ import pytest
 from agent_app.datadir import ephemeral_reason, touch_sentinel
 from tests.e2e.harness import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

@@ -13,7 +13,7 @@ import pytest
 from agent_app.auth import open_accounts
 from agent_app.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 
 
