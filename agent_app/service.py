@@ -3,38 +3,48 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from agent_app import events as ev
 from agent_app import transcript
+from agent_app.agent import repair
 from agent_app.agent.cache import AgentCache
 from agent_app.agent.context import AgentContext, TurnState
-from agent_app.agent.history_middleware import repair_dangling
-from agent_app.agent.runner import TurnStream
+from agent_app.agent.thread_state import pending_approvals, stored_messages, thread_config
+from agent_app.agent.turn import TurnStream
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
-from agent_app.providers.chat import ModelChoice, default_choice, make_chat_model
+from agent_app.memory.service import MemoryService
+from agent_app.providers import catalog
+from agent_app.providers.chat import ModelChoice, make_chat_model
 from agent_app.providers.models import prepare_choice
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
+from agent_app.thread_options import ThreadOptions, merge_choices
+
+if TYPE_CHECKING:
+    from agent_app.knowledge.service import KnowledgeService
+    from agent_app.memory.extract import MemoryExtractor
+    from agent_app.toolbox.registry import ToolInfo, Toolset
 
 log = logging.getLogger(__name__)
-
-
 ModelFactory = Callable[[ModelChoice], BaseChatModel]
+CONTENT_SCAN_LIMIT = 200
+"""Thread search reads the messages of at most this many recent conversations."""
+OLLAMA_LIST_TTL_S = 30.0
 
 
 class ChatService:
@@ -46,42 +56,76 @@ class ChatService:
         *,
         registry: ThreadRegistry,
         checkpointer: BaseCheckpointSaver,
+        toolset: Toolset,
         store: BaseStore | None = None,
-        tools: Sequence[BaseTool] = (),
+        knowledge: KnowledgeService | None = None,
         model_factory: ModelFactory | None = None,
-        extras: dict[str, Any] | None = None,
     ) -> None:
-        self.settings, self.registry, self.checkpointer, self.store = settings, registry, checkpointer, store
-        self.tools = list(tools)
+        self.settings, self.registry, self.checkpointer = settings, registry, checkpointer
+        self.store = store
+        self.toolset = toolset
+        """Every tool source with its state; the enabled tools are what the agent gets."""
+        self.knowledge = knowledge
+        """The knowledge base (None when it is not wired); per user through `knowledge_for`."""
+        self.memory: MemoryService | None = MemoryService(store) if store is not None else None
+        """Long-term memories over `store` (None when memory is off)."""
         self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
-        self.agents = AgentCache(settings, self._factory, checkpointer, store, self.tools)
-        self.extras = extras or {}
-        self._extractors: dict[str, Any] = {}
-        self.last_extraction: Any = None
+        self.agents = AgentCache(settings, self._factory, checkpointer, store, toolset.tools)
+        self._extractors: dict[str, MemoryExtractor] = {}
+        self.last_extraction: Future[Any] | None = None
+        self._ollama: tuple[float, list[str]] | None = None
 
-    @property
-    def memory(self) -> Any:
-        """The MemoryService over this app's store (None when memory is off)."""
-        if self.store is None:
-            return None
-        from agent_app.memory.service import MemoryService
+    # ---- parts the front ends show ---------------------------------------------------------
+    def tools(self) -> list[ToolInfo]:
+        """Every tool row (enabled or not, with the reason), as `agent-app tools list` shows it."""
+        return list(self.toolset.infos)
 
-        return MemoryService(self.store)
+    def knowledge_for(self, user_id: str) -> KnowledgeService | None:
+        """The knowledge base as this user sees it (None when it is not wired)."""
+        return self.knowledge.for_user(user_id) if self.knowledge is not None else None
 
-    @property
-    def knowledge(self) -> Any:
-        return self.extras.get("knowledge")
+    def ollama_models(self) -> list[str]:
+        """Models pulled into the configured Ollama server (cached briefly; empty when unreachable)."""
+        now = time.monotonic()
+        if self._ollama is None or now - self._ollama[0] > OLLAMA_LIST_TTL_S:
+            s = self.settings
+            self._ollama = (now, catalog.ollama_models(s.ollama_host, s.ollama_allow_remote))
+        return list(self._ollama[1])
+
+    def providers(self) -> list[str]:
+        """Providers this deployment can use, in display order."""
+        return catalog.configured_providers(self.settings, self.ollama_models())
+
+    def models(self, provider: str) -> list[str]:
+        """Suggested models for a provider; the configured default first."""
+        return catalog.model_options(self.settings, provider, self.ollama_models())
 
     # ---- threads -------------------------------------------------------------------------
-    def new_thread(self, user_id: str, title: str = "", options: dict[str, Any] | None = None) -> ThreadInfo:
-        return self.registry.create(user_id, title, options)
+    def new_thread(self, user_id: str, title: str = "", options: Mapping[str, Any] | None = None) -> ThreadInfo:
+        return self.registry.create(user_id, title, merge_choices({}, options or {}))
 
     def list_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
         return self.registry.list(user_id, query)
 
+    def search_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
+        """Threads whose title matches, then threads whose messages contain the query (newest first)."""
+        query = " ".join(query.split())
+        if not query:
+            return self.list_threads(user_id)
+        by_title = self.list_threads(user_id, query)
+        seen = {info.id for info in by_title}
+        needle = query.casefold()
+        by_content = [
+            info
+            for info in self.list_threads(user_id)[:CONTENT_SCAN_LIMIT]
+            if info.id not in seen
+            and any(needle in (m.get("text") or "").casefold() for m in self.messages(user_id, info.id))
+        ]
+        return by_title + by_content
+
     def get_thread(self, user_id: str, thread_id: str) -> ThreadInfo:
         info = self.registry.get(user_id, thread_id)
-        if info is None:  # unknown, or someone else's: the same answer (B13)
+        if info is None:  # unknown, or someone else's: the same answer
             raise NotFoundError(thread_id)
         return info
 
@@ -94,36 +138,31 @@ class ChatService:
         self.checkpointer.delete_thread(thread_id)
         self.registry.delete(user_id, thread_id)
 
-    def set_thread_options(self, user_id: str, thread_id: str, **options: Any) -> dict[str, Any]:
+    def thread_options(self, info: ThreadInfo | None) -> ThreadOptions:
+        """What a conversation runs with (a draft, None, gets the deployment's defaults)."""
+        return ThreadOptions.resolve(self.settings, info.options if info is not None else None)
+
+    def set_thread_options(self, user_id: str, thread_id: str, **changes: Any) -> ThreadOptions:
+        """Store choices on a conversation (None keeps a value); unknown names raise TypeError."""
         info = self.get_thread(user_id, thread_id)
-        merged = {**info.options, **{k: v for k, v in options.items() if v is not None}}
-        self.registry.set_options(user_id, thread_id, merged)
-        return merged
+        stored = merge_choices(info.options, changes)
+        self.registry.set_options(user_id, thread_id, stored)
+        return ThreadOptions.resolve(self.settings, stored)
 
     def messages(self, user_id: str, thread_id: str) -> list[dict[str, Any]]:
-        self.get_thread(user_id, thread_id)
-        return transcript.to_dicts(self._stored_messages(thread_id))
+        info = self.get_thread(user_id, thread_id)
+        return transcript.to_dicts(stored_messages(self._state_graph(info), thread_id))
 
     def export_thread(self, user_id: str, thread_id: str, fmt: str = "md") -> str:
         info = self.get_thread(user_id, thread_id)
-        msgs = transcript.to_dicts(self._stored_messages(thread_id))
+        msgs = transcript.to_dicts(stored_messages(self._state_graph(info), thread_id))
         if fmt == "json":
             return transcript.to_json(info.title, thread_id, msgs)
         return transcript.to_markdown(info.title, msgs)
 
     def pending_approvals(self, user_id: str, thread_id: str) -> list[ev.ApprovalRequired]:
         """Tool calls waiting for consent (they survive reloads: they live in the checkpoint)."""
-        self.get_thread(user_id, thread_id)
-        tup = self.checkpointer.get_tuple(self._config(thread_id))
-        out: list[ev.ApprovalRequired] = []
-        for _task_id, _channel, value in (tup.pending_writes if tup else []) or []:
-            if _channel != "__interrupt__":
-                continue
-            for intr in value if isinstance(value, list) else [value]:
-                payload = getattr(intr, "value", {}) or {}
-                for req in payload.get("action_requests", []):
-                    out.append(ev.ApprovalRequired(req.get("id", ""), req.get("name", ""), req.get("args") or {}))
-        return out
+        return pending_approvals(self._state_graph(self.get_thread(user_id, thread_id)), thread_id)
 
     # ---- preferences ---------------------------------------------------------------------
     def get_prefs(self, user_id: str) -> dict[str, Any]:
@@ -147,10 +186,9 @@ class ChatService:
             return
         message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
-        for event in self._run(info, {"messages": [message]}, user_id, stop, lang):
-            yield event
-            if isinstance(event, ev.Done):
-                self._extract(info, user_id, message, event.message_id, lang)
+        answer = yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
+        if answer is not None:
+            self._extract(info, user_id, message, answer, lang)
 
     def retry(self, thread_id: str, *, user_id: str, stop: threading.Event | None = None,
               lang: str | None = None) -> Iterator[ev.Event]:
@@ -186,27 +224,28 @@ class ChatService:
         return None
 
     def _run(self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None,
-             lang: str) -> Iterator[ev.Event]:
+             lang: str) -> Generator[ev.Event, None, AIMessage | None]:
+        """One graph run on the thread's agent; returns the answer when the turn ended with `done`."""
+        options = self.thread_options(info)
         try:
-            choice = prepare_choice(self.settings, default_choice(self.settings, info.options))
-            agent = self.agents.get(choice, lang, info.options)
+            choice = prepare_choice(self.settings, options.model_choice())
+            agent = self.agents.get(choice, lang, options)
         except AppError as err:
             yield ev.Error(err.kind, err.user_message(lang))
-            return
+            return None
         for notice in choice.notices:
             yield ev.Notice("model", notice)
         turn = TurnState()
         turn.deadline += self.settings.turn_deadline_s - 180.0
-        ctx = AgentContext(user_id=user_id, thread_id=info.id, lang=lang, turn=turn,
-                           collections=tuple(info.options.get("collections") or ()))
-        config = {**self._config(info.id), "recursion_limit": self.settings.recursion_limit}
+        ctx = AgentContext(user_id=user_id, thread_id=info.id, lang=lang, turn=turn, collections=options.collections)
+        config: RunnableConfig = {**thread_config(info.id), "recursion_limit": self.settings.recursion_limit}
         runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
         yield from runner
-        yield from self._finish(info, runner, user_id, lang)
+        return (yield from self._finish(info, runner, lang))
 
-    def _finish(self, info: ThreadInfo, runner: TurnStream, user_id: str, lang: str) -> Iterator[ev.Event]:
+    def _finish(self, info: ThreadInfo, runner: TurnStream, lang: str) -> Generator[ev.Event, None, AIMessage | None]:
         if runner.paused:
-            return
+            return None
         if runner.error is not None or runner.stopped:
             self._after_failure(info.id, runner)
             if runner.stopped:
@@ -215,19 +254,27 @@ class ChatService:
                 err = runner.error
                 assert err is not None
                 yield ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
-            return
+            return None
         last = runner.last_ai
         if last is None or (not runner.answer_parts and not last.tool_calls):
             yield ev.Error("empty_answer", t("error.empty_answer", lang))
-            return
+            return None
         yield ev.Done(message_id=str(last.id or ""), thread_id=info.id)
+        return last
 
-    def _extract(self, info: ThreadInfo, user_id: str, message: HumanMessage, answer_id: str, lang: str) -> None:
+    def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
+        """Leave a usable thread: no dangling tool call; input the provider blocked is not kept."""
+        if runner.error is not None and runner.error.kind == "content_filtered" and not runner.context.turn.streamed:
+            repair.drop_last_input(runner.agent, thread_id)
+            return
+        repair.answer_dangling_calls(runner.agent, thread_id, t("tool.not_executed", runner.context.lang))
+
+    def _extract(self, info: ThreadInfo, user_id: str, message: HumanMessage, answer: AIMessage, lang: str) -> None:
         """Queue background memory extraction for the finished turn (never delays the answer)."""
-        if self.store is None or not self.settings.memory_extract:
+        if self.memory is None or not self.settings.memory_extract:
             return
         try:
-            choice = default_choice(self.settings, info.options)
+            choice = self.thread_options(info).model_choice()
             if choice.provider == "offline":
                 return
             extractor = self._extractors.get(choice.label)
@@ -235,44 +282,23 @@ class ChatService:
                 from agent_app.memory.extract import MemoryExtractor
 
                 extractor = self._extractors[choice.label] = MemoryExtractor(self.memory, self._factory(choice), lang=lang)
-            answer = next((m for m in reversed(self._stored_messages(info.id)) if isinstance(m, AIMessage)), None)
-            turn = [message] + ([answer] if answer is not None else [])
-            self.last_extraction = extractor.submit(user_id, turn, thread_id=info.id, message_id=message.id)
+            self.last_extraction = extractor.submit(user_id, [message, answer], thread_id=info.id, message_id=message.id)
         except AppError:
             log.warning("memory extraction not started", exc_info=True)
 
-    def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
-        """Leave a usable thread: no dangling tool call; blocked input is not kept (A5, A17)."""
-        config = self._config(thread_id)
-        messages = self._stored_messages(thread_id)
-        if runner.error is not None and runner.error.kind == "content_filtered" and not runner.context.turn.streamed:
-            idx = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=None)
-            if idx is not None:
-                self._graph_for_state().update_state(config, {"messages": [RemoveMessage(id=m.id) for m in messages[idx:] if m.id]})
-            return
-        fixed = repair_dangling(messages, t("tool.not_executed", runner.context.lang))
-        if fixed is not None:
-            from langgraph.graph.message import REMOVE_ALL_MESSAGES
-
-            self._graph_for_state().update_state(config, {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *fixed]})
-
-    # ---- plumbing ------------------------------------------------------------------------
-    @staticmethod
-    def _config(thread_id: str) -> RunnableConfig:
-        return {"configurable": {"thread_id": thread_id}}
-
-    def _stored_messages(self, thread_id: str) -> list[AnyMessage]:
-        tup = self.checkpointer.get_tuple(self._config(thread_id))
-        if tup is None:
-            return []
-        return list(tup.checkpoint.get("channel_values", {}).get("messages", []))
-
-    def _graph_for_state(self) -> Any:
-        return self.agents.for_state()
+    def _state_graph(self, info: ThreadInfo) -> Any:
+        """The cached agent a thread's turns run on, to read its state through the graph's API."""
+        options = self.thread_options(info)
+        lang = self.settings.lang
+        try:  # no network here: a thread's history must show even when its server is down
+            return self.agents.get(prepare_choice(self.settings, options.model_choice(), probe=False), lang, options)
+        except AppError:  # its provider is not configured any more: the offline agent reads the same state
+            offline = prepare_choice(self.settings, ModelChoice("offline", "offline"), probe=False)
+            return self.agents.get(offline, lang, options)
 
     def close(self) -> None:
         """Close what open_service opened: the knowledge base, the memory store, the databases."""
-        for part in (self.extras.get("knowledge"), self.store):
+        for part in (self.knowledge, self.store):
             closer = getattr(part, "close", None)
             if callable(closer):
                 closer()
@@ -280,10 +306,3 @@ class ChatService:
         if conn is not None:
             conn.close()
         self.registry.close()
-
-
-def check_environment() -> None:
-    """Start-up assertions that do not depend on the provider (RELIABILITY E12)."""
-    if os.environ.get("LANGCHAIN_ENV", "").lower().startswith("local"):
-        log.warning("LANGCHAIN_ENV=local* is not allowed in production; ignoring it")
-        os.environ.pop("LANGCHAIN_ENV", None)

@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.tools import tool
 
 from agent_app import events as ev
-from agent_app.app import open_service
+from agent_app.wiring import open_service
 
 
 @tool

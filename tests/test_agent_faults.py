@@ -126,7 +126,7 @@ def test_dangling_tool_call_is_repaired_on_next_turn(settings):  # A17
     model = ScriptedChatModel(script=[answer("next answer")])
     svc = scripted_service(settings, model)
     th = svc.new_thread("u")
-    graph = svc._graph_for_state()
+    graph = svc._state_graph(th)
     cfg = {"configurable": {"thread_id": th.id}}
     dangling = AIMessage(content="", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}])
     graph.update_state(cfg, {"messages": [HumanMessage("add please"), dangling]})

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from agent_app import events as ev
-from agent_app.app import open_service
+from agent_app.wiring import open_service
 from tests.conftest import CANARY
 from tests.fakes import (
     FakeDashScope,

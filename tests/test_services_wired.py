@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_app import events as ev
-from agent_app.app import open_service
+from agent_app.wiring import open_service
 from tests.helpers import collect
 from tests.scripted_model import ScriptedChatModel, answer, call
 
@@ -41,7 +41,7 @@ def test_knowledge_answer_carries_citations(settings, tmp_path):
     doc.write_text("# 售后\n\n退款政策：购买后三十天内可以无理由退款，需保留发票。\n", encoding="utf-8")
     model = ScriptedChatModel(script=[call("search_knowledge", {"query": "退款政策"}), answer("可以退款 [1]。")])
     svc = _svc(settings, model)
-    kb = svc.extras["knowledge"].for_user("alice")
+    kb = svc.knowledge_for("alice")
     kb.create_collection("docs")
     kb.add_files([doc], "docs")
     thread = svc.new_thread("alice", options={"collections": ["docs"]}).id

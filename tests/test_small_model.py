@@ -40,7 +40,7 @@ def test_ollama_model_without_tools_calls_them_in_json(settings):
     with FakeOllama() as fake:
         fake.push(text('{"tool": "add", "arguments": {"a": 20, "b": 22}}'), text("结果是 42"))
         s = settings.with_overrides(provider="ollama", ollama_host=fake.base_url, model="gemma3:1b")
-        from agent_app.app import open_service
+        from agent_app.wiring import open_service
 
         svc = open_service(s, tools=[add, echo_tool])
         th = svc.new_thread("u").id

@@ -8,9 +8,9 @@ import pytest
 from langgraph.store.memory import InMemoryStore
 from streamlit.testing.v1 import AppTest
 
-from agent_app.app import open_service
 from agent_app.errors import RateLimitedError
 from agent_app.ui.state import SERVICE_KEY
+from agent_app.wiring import open_service
 from tests.helpers import scripted_service
 from tests.scripted_model import ScriptedChatModel, answer, call
 
@@ -236,8 +236,7 @@ def test_memory_page_add_edit_delete(settings):
 
 
 def test_memory_page_placeholder_without_a_store(settings):
-    svc = open_service(settings, tools=[], store=None)
-    svc.store = None
+    svc = open_service(settings, tools=[], memory=False)
     at = _page(svc, "memory")
     assert any("not switched on" in i.value for i in at.info)
     svc.close()
@@ -252,13 +251,7 @@ def test_knowledge_page_collections_documents_search(settings, tmp_path):
     assert at.selectbox(key="kb_pick").value == "handbook"
     doc = tmp_path / "refunds.md"
     doc.write_text("# Refunds\n\nRefunds are paid within 14 days. <img src=x onerror=alert(1)>\n")
-    from agent_app.ui.state import KNOWLEDGE_KEY
-
-    kb = at.session_state[KNOWLEDGE_KEY] if KNOWLEDGE_KEY in at.session_state else None
-    from agent_app.ui_support import knowledge_service
-
-    kb = kb or knowledge_service(svc.settings, svc.settings.user)
-    at.session_state[KNOWLEDGE_KEY] = kb
+    kb = svc.knowledge_for(svc.settings.user)
     [res] = kb.add_files([doc], "handbook")
     assert res.status == "ready"
     at.run()
@@ -266,7 +259,6 @@ def test_knowledge_page_collections_documents_search(settings, tmp_path):
     at.text_input(key="kb_query").set_value("refund days").run()
     hits = "\n".join(m.value for m in at.markdown)
     assert "14 days" in hits and "<img" not in hits.replace("\\<img", "")
-    kb.close()
     svc.close()
 
 

@@ -18,14 +18,11 @@ from agent_app.agent.small_model import SmallModelMiddleware
 from agent_app.errors import AppError
 from agent_app.providers.chat import ModelChoice, parse_model_spec
 from agent_app.settings import Settings
+from agent_app.thread_options import ThreadOptions
+from agent_app.toolbox.registry import needs_approval
 
 log = logging.getLogger(__name__)
 BACKENDS = {"dashscope": "DashScope", "ollama": "Ollama", "openai": "OpenAI"}
-
-
-def needs_approval(tool: BaseTool) -> bool:
-    """A tool asks for consent when its metadata says so (DESIGN §7)."""
-    return bool((tool.metadata or {}).get("needs_approval"))
 
 
 class AgentCache:
@@ -38,20 +35,14 @@ class AgentCache:
         self._agents: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def for_state(self) -> Any:
-        """Any compiled agent over our checkpointer can edit state; the offline one needs no key."""
-        from agent_app.providers.offline_chat import OfflineChatModel
-
-        return self._cached(("__state__",), lambda: build_agent(
-            self.settings, model=OfflineChatModel(), checkpointer=self.checkpointer))
-
-    def get(self, choice: ModelChoice, lang: str, options: dict[str, Any]) -> Any:
-        disabled = set(options.get("disabled_tools") or ())
+    def get(self, choice: ModelChoice, lang: str, options: ThreadOptions) -> Any:
+        """The compiled agent for a prepared model choice and the conversation's options."""
+        disabled = set(options.disabled_tools)
         usable = choice.supports_tools or choice.small
         tools = [t for t in self.tools if t.name not in disabled] if usable else []
-        mode = options.get("approval_mode") or self.settings.approval_mode
+        mode = options.approval_mode
         approval = tuple(t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t)))
-        plan = bool(options.get("plan", self.settings.plan)) and choice.supports_tools and not choice.small
+        plan = options.plan and choice.supports_tools and not choice.small
         key = (choice.provider, choice.model, choice.thinking, choice.temperature, choice.small,
                choice.supports_tools, lang, tuple(t.name for t in tools), approval, plan)
         return self._cached(key, lambda: self._build(choice, tools, lang, approval, plan))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +19,6 @@ class TurnState:
     repairs: int = 0
     memory_items: list[dict[str, Any]] = field(default_factory=list)
     fallback_used: str | None = None
-    stop: threading.Event | None = None
-    """Set by the front end's stop button / Ctrl-C; checked on every streamed token."""
 
 
 @dataclass
@@ -32,4 +29,5 @@ class AgentContext:
     thread_id: str = ""
     lang: str = "zh"
     turn: TurnState = field(default_factory=TurnState)
-    collections: tuple[str, ...] = ()
+    collections: tuple[str, ...] | None = None
+    """Knowledge-base collections the conversation searches; None: all, (): none chosen."""

@@ -56,7 +56,7 @@ class ProviderCallMiddleware(AgentMiddleware):
         if time.monotonic() > turn.deadline:
             raise StepLimitError("turn deadline")
         started = time.perf_counter()
-        capture, token = start_capture(turn.stop)
+        capture, token = start_capture()
         try:
             with self.semaphore:  # 50 sessions never make 50 parallel calls (or retries)
                 response = handler(request)

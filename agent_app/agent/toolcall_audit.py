@@ -16,8 +16,6 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage
 
-from agent_app.errors import StopRequestedError
-
 _capture: ContextVar[RawToolArgs | None] = ContextVar("agent_app_raw_tool_args", default=None)
 _registered = False
 _lock = threading.Lock()
@@ -26,10 +24,7 @@ _lock = threading.Lock()
 class RawToolArgs(BaseCallbackHandler):
     """Collects streamed tool-call chunks by index: id, name and the raw argument text."""
 
-    raise_error = True  # so that a stop request really ends the model's stream
-
-    def __init__(self, stop: threading.Event | None = None) -> None:
-        self.stop = stop
+    def __init__(self) -> None:
         self.calls: dict[int, dict[str, Any]] = {}
         self.streamed = False
         self.text_seen = False
@@ -39,8 +34,6 @@ class RawToolArgs(BaseCallbackHandler):
         self.calls, self.streamed = {}, False
 
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        if self.stop is not None and self.stop.is_set():
-            raise StopRequestedError("stopped by the user")
         if token:
             self.text_seen = True
         message = getattr(chunk, "message", None)
@@ -55,7 +48,7 @@ class RawToolArgs(BaseCallbackHandler):
                 entry["args"] += part["args"]
 
 
-def start_capture(stop: threading.Event | None = None) -> tuple[RawToolArgs, Any]:
+def start_capture() -> tuple[RawToolArgs, Any]:
     """Begin capturing for the model call about to run in this context."""
     global _registered
     with _lock:
@@ -64,7 +57,7 @@ def start_capture(stop: threading.Event | None = None) -> tuple[RawToolArgs, Any
 
             register_configure_hook(_capture, inheritable=True)
             _registered = True
-    handler = RawToolArgs(stop)
+    handler = RawToolArgs()
     return handler, _capture.set(handler)
 
 

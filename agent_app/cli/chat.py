@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from agent_app import events as ev
 from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
 from agent_app.errors import AppError
+
+if TYPE_CHECKING:
+    from agent_app.service import ChatService
 
 EXIT_OK, EXIT_ERROR, EXIT_APPROVAL = 0, 1, 3
 
@@ -31,14 +35,14 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, str, str]:
-    from agent_app.app import open_service
+def _open(args: argparse.Namespace) -> tuple[ChatService, str, str]:
+    from agent_app.wiring import open_service
 
     settings = settings_from(args, lang=args.lang)
     return open_service(settings), user_of(args, settings), settings.lang
 
 
-def _thread(svc: Any, user: str, args: argparse.Namespace) -> str:
+def _thread(svc: ChatService, user: str, args: argparse.Namespace) -> str:
     if args.thread:
         svc.get_thread(user, args.thread)
         thread_id = str(args.thread)
@@ -81,7 +85,7 @@ def _decision(text: str, name: str) -> dict[str, Any]:
     return {"type": "edit", "edited_action": {"name": name, "args": json.loads(text)}}
 
 
-def run_json(svc: Any, user: str, thread_id: str, text: str, lang: str) -> int:
+def run_json(svc: ChatService, user: str, thread_id: str, text: str, lang: str) -> int:
     """One turn; the text goes to the model verbatim (no /commands in one-shot mode)."""
     stop = threading.Event()
     try:
@@ -91,7 +95,7 @@ def run_json(svc: Any, user: str, thread_id: str, text: str, lang: str) -> int:
         return 130
 
 
-def emit_json(events: Any) -> int:
+def emit_json(events: Iterable[ev.Event]) -> int:
     """Print one JSON event per line; exit 0 on done, 3 on approval_required, else 1."""
     code = EXIT_ERROR
     try:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
 from agent_app.errors import AppError
+
+if TYPE_CHECKING:
+    from agent_app.memory.service import MemoryService
 
 FIELDS = ("id", "text", "score", "source_thread", "source_message", "kind", "created_at", "updated_at")
 
@@ -51,7 +54,7 @@ def _print(items: list[dict[str, Any]], as_json: bool) -> None:
         print(f"{item['id']}  {item['text']}{score}")
 
 
-def _run_op(mem: Any, user: str, args: argparse.Namespace) -> int:
+def _run_op(mem: MemoryService, user: str, args: argparse.Namespace) -> int:
     if args.op == "list":
         _print(mem.list(user), args.json)
     elif args.op == "search":
@@ -76,8 +79,8 @@ def _run_op(mem: Any, user: str, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent_app.app import open_memory_store
     from agent_app.memory.service import MemoryService
+    from agent_app.wiring import open_memory_store
 
     settings = settings_from(args)
     store = open_memory_store(settings)

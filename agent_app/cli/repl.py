@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agent_app import events as ev
 from agent_app.errors import AppError
+
+if TYPE_CHECKING:
+    from agent_app.service import ChatService
 
 HELP = """commands:
   /new              start a new conversation
@@ -23,7 +26,7 @@ DIM, RESET = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
 class Repl:
     """A terminal conversation over ChatService."""
 
-    def __init__(self, svc: Any, user: str, thread_id: str, lang: str) -> None:
+    def __init__(self, svc: ChatService, user: str, thread_id: str, lang: str) -> None:
         self.svc, self.user, self.thread_id, self.lang = svc, user, thread_id, lang
 
     def loop(self, first: str | None = None) -> int:
@@ -80,9 +83,8 @@ class Repl:
 
             provider, model = parse_model_spec(arg, self.svc.settings.resolved_provider)
             self.svc.set_thread_options(self.user, self.thread_id, provider=provider, model=model)
-        opts = self.svc.get_thread(self.user, self.thread_id).options
-        provider = opts.get("provider") or self.svc.settings.resolved_provider
-        print(f"model: {provider}:{opts.get('model') or self.svc.settings.resolved_model}")
+        options = self.svc.thread_options(self.svc.get_thread(self.user, self.thread_id))
+        print(f"model: {options.provider}:{options.model}")
 
     def turn(self, text: str) -> None:
         stop = threading.Event()

@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent_app.app import open_service
+    from agent_app.wiring import open_service
 
     settings = settings_from(args)
     svc = open_service(settings, tools=[])

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from agent_app.settings import load_settings
+from agent_app.settings import Settings, load_settings
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
     approve.set_defaults(func=run_approve)
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(data_dir=getattr(args, "data_dir", None))
 
 
@@ -45,17 +45,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print every tool row; exit 0 even when some are disabled (that is information)."""
-    from agent_app.app import open_knowledge
-    from agent_app.builtins import service_builtins
-    from agent_app.toolbox import load_tools
+    from agent_app.wiring import open_service
 
-    settings = _settings(args)
-    knowledge = open_knowledge(settings)
+    svc = open_service(_settings(args), include_mcp=not args.no_mcp)
     try:
-        toolset = load_tools(settings, extra_builtins=service_builtins(knowledge, True), include_mcp=not args.no_mcp)
+        rows = [info.to_json() for info in svc.tools()]
     finally:
-        knowledge.close()
-    rows = [info.to_json() for info in toolset.infos]
+        svc.close()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:

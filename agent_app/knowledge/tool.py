@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain.tools import ToolRuntime
+from langchain_core.tools import BaseTool, tool
 
 from agent_app.errors import AppError
 from agent_app.i18n import t
@@ -25,34 +25,30 @@ HEADER = (
 )
 
 
-def make_search_knowledge_tool(
-    service: KnowledgeService,
-    collections_getter: Callable[[], Sequence[str] | None],
-    *,
-    k: int = 5,
-    lang: str | None = None,
-) -> BaseTool:
-    """Build the tool; `collections_getter()` names the conversation's collections (None = all)."""
+def search_knowledge_tool(knowledge: KnowledgeService, *, k: int = 5) -> BaseTool:
+    """The tool the agent gets: scoped in code to the calling user and the conversation's collections.
 
-    def search_knowledge(query: str) -> tuple[str, list[dict[str, Any]]]:
-        collections = collections_getter()
-        if collections is not None and not list(collections):
-            return t("kb.tool_no_collections", lang or service.settings.lang), []
+    The runtime context names both; a conversation whose collection list was emptied on purpose
+    searches nothing (None, never chosen, means all of the user's collections).
+    """
+
+    @tool("search_knowledge", description=DESCRIPTION, response_format="content_and_artifact")
+    def search_knowledge(query: str, runtime: ToolRuntime) -> tuple[str, list[dict[str, Any]]]:
+        ctx = runtime.context
+        user, lang = getattr(ctx, "user_id", "local"), getattr(ctx, "lang", knowledge.settings.lang)
+        collections = getattr(ctx, "collections", None)
+        if collections is not None and not collections:
+            return t("kb.tool_no_collections", lang), []
         try:
-            hits = service.search(query, collections, k)
+            hits = knowledge.for_user(user).search(query, list(collections) if collections else None, k)
         except AppError as exc:
-            return exc.user_message(lang or service.settings.lang), []
+            return exc.user_message(lang), []
         if not hits:
-            return t("kb.tool_no_results", lang or service.settings.lang), []
+            return t("kb.tool_no_results", lang), []
         artifact = [{"n": n, **hit} for n, hit in enumerate(hits, start=1)]
         return format_hits(artifact), artifact
 
-    return StructuredTool.from_function(
-        func=search_knowledge,
-        name="search_knowledge",
-        description=DESCRIPTION,
-        response_format="content_and_artifact",
-    )
+    return search_knowledge
 
 
 def format_hits(hits: list[dict[str, Any]]) -> str:

@@ -108,18 +108,3 @@ _BUILDERS = {"dashscope": _dashscope, "ollama": _ollama, "openai": _openai, "off
 def make_chat_model(settings: Settings, choice: ModelChoice) -> BaseChatModel:
     """Build the LangChain chat client for a choice; raises ProviderNotConfiguredError."""
     return _BUILDERS[choice.provider](settings, choice)
-
-
-def default_choice(settings: Settings, options: dict[str, Any] | None = None) -> ModelChoice:
-    """The model choice for a thread: its stored options over the settings' defaults."""
-    opts = options or {}
-    provider = opts.get("provider") or settings.resolved_provider
-    model = opts.get("model") or (
-        settings.resolved_model if provider == settings.resolved_provider else DEFAULT_MODELS[provider]
-    )
-    return ModelChoice(
-        provider=provider,
-        model=model,
-        thinking=bool(opts.get("thinking", settings.enable_thinking)),
-        temperature=opts.get("temperature", settings.temperature),
-    )

@@ -14,23 +14,29 @@ _CACHE_TTL_S = 60.0
 _caps_cache: dict[tuple[str, str], tuple[float, set[str]]] = {}
 
 
-def _ollama_caps(settings: Settings, model: str) -> set[str]:
+def _ollama_caps(settings: Settings, model: str, probe: bool = True) -> set[str]:
     key = (settings.ollama_host, model)
     hit = _caps_cache.get(key)
-    if hit and time.monotonic() - hit[0] < _CACHE_TTL_S:
+    if hit and (not probe or time.monotonic() - hit[0] < _CACHE_TTL_S):
         return hit[1]
+    if not probe:
+        return set()
     check_server(settings.ollama_host, allow_remote=settings.ollama_allow_remote)
     caps = capabilities(settings.ollama_host, model)
     _caps_cache[key] = (time.monotonic(), caps)
     return caps
 
 
-def prepare_choice(settings: Settings, choice: ModelChoice) -> ModelChoice:
-    """Validate a choice and fill in what the model can do; raises a clear AppError."""
+def prepare_choice(settings: Settings, choice: ModelChoice, *, probe: bool = True) -> ModelChoice:
+    """Validate a choice and fill in what the model can do; raises a clear AppError.
+
+    `probe=False` never asks the Ollama server (it uses what an earlier probe learnt), for
+    reads that must work while the server is down.
+    """
     if choice.provider == "dashscope" and not settings.dashscope_api_key:
         raise ProviderNotConfiguredError("no DashScope key")
     if choice.provider == "ollama":
-        caps = _ollama_caps(settings, choice.model)
+        caps = _ollama_caps(settings, choice.model, probe)
         if caps and "tools" not in caps:
             choice.supports_tools = False
             choice.small = True

@@ -8,8 +8,8 @@ import streamlit as st
 
 from agent_app.service import ChatService
 from agent_app.storage.threads import ThreadInfo
+from agent_app.thread_options import ThreadOptions
 from agent_app.ui.state import knowledge, open_thread, tr, user
-from agent_app.ui_support import configured_providers, model_options, ollama_models, thread_choice
 
 PROVIDER_NAMES = {
     "dashscope": "DashScope · Qwen",
@@ -20,10 +20,6 @@ PROVIDER_NAMES = {
 DEFAULT_TEMPERATURE = 0.7
 
 
-def _ollama(host: str, allow_remote: bool) -> list[str]:
-    return st.cache_data(ttl=30, show_spinner=False)(ollama_models)(host, allow_remote)
-
-
 def _save(svc: ChatService, info: ThreadInfo | None, **options: Any) -> None:
     """Store options on the conversation (a draft becomes a real conversation here)."""
     thread_id = info.id if info else svc.new_thread(user(svc)).id
@@ -32,9 +28,9 @@ def _save(svc: ChatService, info: ThreadInfo | None, **options: Any) -> None:
         open_thread(thread_id)
 
 
-def _on_provider(svc: ChatService, info: ThreadInfo | None, key: str, models: list[str]) -> None:
+def _on_provider(svc: ChatService, info: ThreadInfo | None, key: str) -> None:
     provider = st.session_state[key]
-    _save(svc, info, provider=provider, model=model_options(svc.settings, provider, models)[0])
+    _save(svc, info, provider=provider, model=svc.models(provider)[0])
 
 
 def _on_value(svc: ChatService, info: ThreadInfo | None, key: str, option: str) -> None:
@@ -48,7 +44,7 @@ def _on_ask(svc: ChatService, info: ThreadInfo | None, key: str) -> None:
     _save(svc, info, approval_mode="all" if st.session_state[key] else default)
 
 
-def _collections(svc: ChatService, info: ThreadInfo | None, tid: str, chosen: list[str]) -> None:
+def _collections(svc: ChatService, info: ThreadInfo | None, tid: str, chosen: tuple[str, ...]) -> None:
     kb = knowledge(svc)
     names = [c["name"] for c in kb.list_collections()] if kb is not None else []
     if not names:
@@ -67,47 +63,43 @@ def _collections(svc: ChatService, info: ThreadInfo | None, tid: str, chosen: li
 
 def label(svc: ChatService, info: ThreadInfo | None) -> str:
     """'DashScope · Qwen · qwen-plus' for the picker button and captions."""
-    choice = thread_choice(svc.settings, info.options if info else None)
-    return f"{PROVIDER_NAMES.get(choice['provider'], choice['provider'])} · {choice['model']}"
+    options = svc.thread_options(info)
+    return f"{PROVIDER_NAMES.get(options.provider, options.provider)} · {options.model}"
 
 
-def _model_fields(
-    svc: ChatService, info: ThreadInfo | None, choice: dict[str, Any], models: list[str]
-) -> str:
+def _model_fields(svc: ChatService, info: ThreadInfo | None, choice: ThreadOptions) -> str:
     """Provider and model selectors; returns the provider shown."""
     tid = info.id if info else "draft"
-    providers = configured_providers(svc.settings, models)
-    provider = choice["provider"] if choice["provider"] in providers else providers[0]
+    providers = svc.providers()
+    provider = choice.provider if choice.provider in providers else providers[0]
     key = f"provider_{tid}"
     st.selectbox(tr("ui.provider"), providers, index=providers.index(provider), key=key,
                  format_func=lambda p: PROVIDER_NAMES.get(p, p), on_change=_on_provider,
-                 args=(svc, info, key, models))  # fmt: skip
-    options = model_options(svc.settings, provider, models)
-    if choice["model"] not in options:
-        options.append(choice["model"])
+                 args=(svc, info, key))  # fmt: skip
+    options = svc.models(provider)
+    if choice.model not in options:
+        options.append(choice.model)
     key = f"model_{tid}_{provider}"
-    st.selectbox(tr("ui.model"), options, index=options.index(choice["model"]), key=key,
+    st.selectbox(tr("ui.model"), options, index=options.index(choice.model), key=key,
                  accept_new_options=True, on_change=_on_value, args=(svc, info, key, "model"))  # fmt: skip
     return provider
 
 
-def _behaviour_fields(svc: ChatService, info: ThreadInfo | None, choice: dict[str, Any]) -> None:
+def _behaviour_fields(svc: ChatService, info: ThreadInfo | None, choice: ThreadOptions) -> None:
     """Thinking, ask-before-tools and temperature."""
     tid = info.id if info else "draft"
     key = f"thinking_{tid}"
-    st.toggle(tr("ui.thinking_toggle"), value=bool(choice["thinking"]), key=key,
+    st.toggle(tr("ui.thinking_toggle"), value=choice.thinking, key=key,
               on_change=_on_value, args=(svc, info, key, "thinking"))  # fmt: skip
     key = f"ask_{tid}"
-    mode = (info.options if info else {}).get("approval_mode") or svc.settings.approval_mode
-    st.toggle(tr("ui.ask_every_tool"), value=mode == "all", key=key, help=tr("ui.ask_every_tool_help"),
+    st.toggle(tr("ui.ask_every_tool"), value=choice.approval_mode == "all", key=key, help=tr("ui.ask_every_tool_help"),
               on_change=_on_ask, args=(svc, info, key))  # fmt: skip
     key = f"plan_{tid}"
-    plan = (info.options if info else {}).get("plan", svc.settings.plan)
-    st.toggle(tr("ui.plan_toggle"), value=bool(plan), key=key, help=tr("ui.plan_help"),
+    st.toggle(tr("ui.plan_toggle"), value=choice.plan, key=key, help=tr("ui.plan_help"),
               on_change=_on_value, args=(svc, info, key, "plan"))  # fmt: skip
-    _tool_switches(svc, info, tid)
+    _tool_switches(svc, info, choice, tid)
     key = f"temperature_{tid}"
-    temperature = DEFAULT_TEMPERATURE if choice["temperature"] is None else choice["temperature"]
+    temperature = DEFAULT_TEMPERATURE if choice.temperature is None else choice.temperature
     st.slider(tr("ui.temperature"), 0.0, 2.0, step=0.1, key=key, value=float(temperature),
               on_change=_on_value, args=(svc, info, key, "temperature"))  # fmt: skip
 
@@ -117,12 +109,12 @@ def _on_tools(svc: ChatService, info: ThreadInfo | None, key: str, names: list[s
     _save(svc, info, disabled_tools=[n for n in names if n not in chosen])
 
 
-def _tool_switches(svc: ChatService, info: ThreadInfo | None, tid: str) -> None:
+def _tool_switches(svc: ChatService, info: ThreadInfo | None, choice: ThreadOptions, tid: str) -> None:
     """Which tools this conversation may use (stored as the thread's disabled_tools)."""
-    names = [t.name for t in svc.tools]
+    names = list(dict.fromkeys(row.name for row in svc.tools() if row.enabled))
     if not names:
         return
-    disabled = set((info.options if info else {}).get("disabled_tools") or ())
+    disabled = set(choice.disabled_tools)
     key = f"tools_{tid}"
     st.multiselect(tr("ui.tools_enabled"), names, default=[n for n in names if n not in disabled], key=key,
                    help=tr("ui.tools_enabled_help"), on_change=_on_tools, args=(svc, info, key, names))  # fmt: skip
@@ -131,13 +123,12 @@ def _tool_switches(svc: ChatService, info: ThreadInfo | None, tid: str) -> None:
 def render(svc: ChatService, info: ThreadInfo | None) -> None:
     """A popover with the model settings of the open conversation."""
     settings, tid = svc.settings, info.id if info else "draft"
-    choice = thread_choice(settings, info.options if info else None)
+    choice = svc.thread_options(info)
     with st.popover(label(svc, info), icon=":material/tune:", key=f"picker_{tid}"):
-        models = _ollama(settings.ollama_host, settings.ollama_allow_remote)
-        provider = _model_fields(svc, info, choice, models)
+        provider = _model_fields(svc, info, choice)
         _behaviour_fields(svc, info, choice)
         if provider == "dashscope":
             st.caption(tr("ui.region", region=settings.dashscope_region))
-        if provider == "ollama" and not models:
+        if provider == "ollama" and not svc.ollama_models():
             st.caption(tr("ui.ollama_none", host=settings.ollama_host))
-        _collections(svc, info, tid, list((info.options if info else {}).get("collections") or []))
+        _collections(svc, info, tid, choice.collections or ())

@@ -8,7 +8,6 @@ from agent_app.service import ChatService
 from agent_app.storage.threads import ThreadInfo
 from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import K_THREAD, flash, open_thread, tr, user
-from agent_app.ui_support import search_threads
 
 LIST_LIMIT = 100
 
@@ -142,7 +141,7 @@ def render(svc: ChatService, current: ThreadInfo | None) -> None:
             label_visibility="collapsed",
             icon=":material/search:",
         )
-        threads = search_threads(svc, user(svc), query or "")
+        threads = svc.search_threads(user(svc), query or "")
         if query and not threads:
             st.caption(tr("ui.no_match"))
         with st.container(key="thread_list", gap=None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -11,10 +11,11 @@ from agent_app.i18n import LANGS, normalize_lang, t
 from agent_app.service import ChatService
 from agent_app.storage.threads import ThreadInfo
 
+if TYPE_CHECKING:
+    from agent_app.knowledge.service import KnowledgeService
+
 SERVICE_KEY = "agent_app.service"
 """The injection seam: a ChatService put here (tests, embedding apps) is used instead of the shared one."""
-KNOWLEDGE_KEY = "agent_app.knowledge"
-"""Likewise for a KnowledgeService."""
 K_LANG, K_THREAD, K_WORKER, K_ACTION = "ui.lang", "ui.thread", "ui.worker", "ui.action"
 K_META, K_TOOL_MS, K_ERRORS, K_PARTIAL = "ui.meta", "ui.tool_ms", "ui.errors", "ui.partial"
 
@@ -27,8 +28,8 @@ def _secrets() -> dict[str, Any]:
 
 
 def _open_shared_service() -> ChatService:
-    from agent_app.app import open_service
     from agent_app.settings import load_settings
+    from agent_app.wiring import open_service
 
     return open_service(load_settings(_secrets()))
 
@@ -43,20 +44,9 @@ def service() -> ChatService:
     )()
 
 
-def _open_knowledge(_settings: Any, data_dir: str, user: str) -> Any:
-    from agent_app.ui_support import knowledge_service
-
-    return knowledge_service(_settings, user)
-
-
-def knowledge(svc: ChatService) -> Any | None:
-    """The KnowledgeService for the current user (injected, or one per data dir and user)."""
-    kb = st.session_state.get(KNOWLEDGE_KEY) or getattr(svc, "knowledge", None)
-    if kb is None:
-        opener = st.cache_resource(show_spinner=False)(_open_knowledge)
-        return opener(svc.settings, str(svc.settings.data_dir), user(svc))
-    who = user(svc)
-    return kb.for_user(who) if getattr(kb, "user", who) != who and hasattr(kb, "for_user") else kb
+def knowledge(svc: ChatService) -> KnowledgeService | None:
+    """The knowledge base as the current user sees it (None when it is not wired)."""
+    return svc.knowledge_for(user(svc))
 
 
 def user(svc: ChatService) -> str:

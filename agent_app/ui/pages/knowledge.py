@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from agent_app.errors import AppError
+from agent_app.knowledge.service import KnowledgeService
 from agent_app.ui.blocks import md
 from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import knowledge, lang, service, tr
@@ -24,7 +25,7 @@ def _fail(err: Exception) -> None:
     st.session_state["kb_flash"] = ("error", msg)
 
 
-def _create(kb: Any) -> None:
+def _create(kb: KnowledgeService) -> None:
     name = st.session_state.get("kb_new_name", "").strip()
     try:
         st.session_state[K_COLLECTION] = st.session_state["kb_pick"] = kb.create_collection(name)[
@@ -35,7 +36,7 @@ def _create(kb: Any) -> None:
         _fail(err)
 
 
-def _remove(kb: Any, source: str, collection: str) -> None:
+def _remove(kb: KnowledgeService, source: str, collection: str) -> None:
     try:
         kb.remove(source, collection)
         st.session_state["kb_flash"] = ("success", tr("ui.kb.removed", name=source))
@@ -43,7 +44,7 @@ def _remove(kb: Any, source: str, collection: str) -> None:
         _fail(err)
 
 
-def _delete_collection(kb: Any, name: str) -> None:
+def _delete_collection(kb: KnowledgeService, name: str) -> None:
     try:
         kb.delete_collection(name)
         st.session_state.pop(K_COLLECTION, None)
@@ -52,7 +53,7 @@ def _delete_collection(kb: Any, name: str) -> None:
         _fail(err)
 
 
-def _collections(kb: Any) -> str | None:
+def _collections(kb: KnowledgeService) -> str | None:
     """Pick (or create) a collection; returns the chosen name."""
     cols = kb.list_collections()
     names = [c["name"] for c in cols]
@@ -77,7 +78,7 @@ def _collections(kb: Any) -> str | None:
     return chosen
 
 
-def _upload(kb: Any, collection: str) -> None:
+def _upload(kb: KnowledgeService, collection: str) -> None:
     """File uploader; each file is parsed, chunked and embedded with a progress bar."""
     round_ = st.session_state.setdefault(K_UPLOADS, 0)
     files = st.file_uploader(
@@ -115,7 +116,7 @@ def _upload(kb: Any, collection: str) -> None:
     st.session_state[K_UPLOADS] = round_ + 1
 
 
-def _documents(kb: Any, collection: str) -> None:
+def _documents(kb: KnowledgeService, collection: str) -> None:
     st.subheader(tr("ui.kb.documents"), anchor=False)
     docs = kb.list_documents(collection, lang=lang(service()))
     if not docs:
@@ -139,7 +140,7 @@ def _documents(kb: Any, collection: str) -> None:
         )
 
 
-def _search(kb: Any, collection: str) -> None:
+def _search(kb: KnowledgeService, collection: str) -> None:
     query = st.text_input(tr("ui.kb.search"), key="kb_query", icon=":material/search:")
     if not query:
         return

@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 
 from agent_app.errors import AppError
+from agent_app.memory.service import MemoryService
 from agent_app.ui.blocks import md
 from agent_app.ui.state import service, tr, user
-from agent_app.ui_support import memory_service
 
 K_FLASH = "mem_flash"
 
@@ -27,14 +27,14 @@ def _guard(action: Any, ok: str) -> None:
         st.session_state[K_FLASH] = ("error", err.user_message(st.session_state.get("ui.lang")))
 
 
-def _add(mem: Any, who: str) -> None:
+def _add(mem: MemoryService, who: str) -> None:
     text = st.session_state.get("mem_new", "")
     _guard(lambda: mem.add(who, text), "ui.mem.saved")
     if st.session_state[K_FLASH][0] == "success":
         st.session_state["mem_new"] = ""
 
 
-def _import(mem: Any, who: str) -> None:
+def _import(mem: MemoryService, who: str) -> None:
     upload = st.session_state.get("mem_import")
     if upload is None:
         return
@@ -47,7 +47,7 @@ def _import(mem: Any, who: str) -> None:
     )
 
 
-def _item(mem: Any, who: str, item: dict[str, Any]) -> None:
+def _item(mem: MemoryService, who: str, item: dict[str, Any]) -> None:
     with st.container(border=True, key=f"mem_{item['id']}"):
         md(item["text"])
         text_col, edit_col, del_col = st.columns([6, 1, 1], vertical_alignment="center")
@@ -78,7 +78,7 @@ def _item(mem: Any, who: str, item: dict[str, Any]) -> None:
         )
 
 
-def _footer(mem: Any, who: str, count: int) -> None:
+def _footer(mem: MemoryService, who: str, count: int) -> None:
     st.divider()
     left, mid, right = st.columns(3)
     left.download_button(
@@ -111,7 +111,7 @@ def page() -> None:
     svc = service()
     st.title(tr("ui.mem.title"), anchor=False)
     st.caption(tr("ui.mem.intro"))
-    mem = memory_service(svc)
+    mem = svc.memory
     if mem is None:
         st.info(tr("ui.mem.unavailable"), icon=":material/construction:")
         return

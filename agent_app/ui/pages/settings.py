@@ -9,7 +9,6 @@ from agent_app.settings import mask
 from agent_app.ui.picker import PROVIDER_NAMES
 from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import service, tr, user
-from agent_app.ui_support import ollama_models, tool_rows
 
 
 def _model(svc: ChatService) -> None:
@@ -29,7 +28,7 @@ def _model(svc: ChatService) -> None:
         ("AGENT_APP_DASHSCOPE_REGION", s.dashscope_region),
         ("DashScope endpoint", s.dashscope_base),
         ("OLLAMA_HOST", s.ollama_host),
-        ("Ollama models", ", ".join(ollama_models(s.ollama_host, s.ollama_allow_remote)) or "–"),
+        ("Ollama models", ", ".join(svc.ollama_models()) or "–"),
         ("OPENAI_BASE_URL", s.openai_base_url or "–"),
         ("OPENAI_API_KEY", mask(s.openai_api_key)),
         ("AGENT_APP_FALLBACK_MODEL", s.fallback_model or "–"),
@@ -42,14 +41,12 @@ def _model(svc: ChatService) -> None:
 def _tools(svc: ChatService) -> None:
     st.subheader(tr("ui.set.tools"), anchor=False)
     st.caption(tr("ui.set.approval_mode", mode=svc.settings.approval_mode))
-    for row in tool_rows(svc):
-        state = tr("ui.set.tool_enabled") if row["enabled"] else tr("ui.set.tool_disabled")
-        icon = ":material/check_circle:" if row["enabled"] else ":material/block:"
-        extra = f" · {tr('ui.set.tool_approval')}" if row.get("needs_approval") else ""
-        st.markdown(
-            f"{icon} `{row['name']}` · {state}{extra} · {sanitize_markdown(row.get('source') or '')}"
-        )
-        detail = (row.get("reason") or row.get("description") or "").strip().split("\n")[0]
+    for row in svc.tools():
+        state = tr("ui.set.tool_enabled") if row.enabled else tr("ui.set.tool_disabled")
+        icon = ":material/check_circle:" if row.enabled else ":material/block:"
+        extra = f" · {tr('ui.set.tool_approval')}" if row.needs_approval else ""
+        st.markdown(f"{icon} `{row.name}` · {state}{extra} · {sanitize_markdown(row.source or '')}")
+        detail = (row.reason or row.description or "").strip().split("\n")[0]
         if detail:
             st.caption(sanitize_markdown(detail[:300]))
 

@@ -1,4 +1,4 @@
-"""Runs one turn of the graph and translates its stream into typed events (DESIGN §2)."""
+"""One turn: run the graph, translate its stream into typed events (DESIGN §2), notice a pause."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
 
 from agent_app import events as ev
 from agent_app.agent.context import AgentContext
+from agent_app.agent.stop import StopSignal
+from agent_app.agent.thread_state import approvals
 from agent_app.errors import AppError, StepLimitError
 from agent_app.i18n import t
 from agent_app.providers.classify import classify
@@ -53,24 +56,17 @@ def _citations(artifact: Any) -> list[ev.Event]:
     return out
 
 
-def _interrupts(update: dict[str, Any]) -> list[ev.Event]:
-    out: list[ev.Event] = []
-    for intr in update.get("__interrupt__", ()):
-        value = getattr(intr, "value", {}) or {}
-        for req in value.get("action_requests", []):
-            out.append(ev.ApprovalRequired(req.get("id") or getattr(intr, "id", ""), req.get("name", ""), req.get("args") or {}))
-    return out
-
-
 class TurnStream:
     """Iterates graph events for one run; remembers whether text was streamed or the run paused."""
 
-    def __init__(self, agent: Any, payload: Any, config: dict[str, Any], context: AgentContext,
+    def __init__(self, agent: Any, payload: Any, config: RunnableConfig, context: AgentContext,
                  stop: threading.Event | None = None, durability: str = "exit") -> None:
-        self.agent, self.payload, self.config, self.context = agent, payload, config, context
+        self.agent, self.payload, self.context = agent, payload, context
+        self.stop = StopSignal(stop)
+        callbacks = config.get("callbacks")
+        inherited = list(callbacks) if isinstance(callbacks, list) else []
+        self.config: RunnableConfig = {**config, "callbacks": [*inherited, self.stop]}
         self.durability = durability
-        self.stop = stop or threading.Event()
-        context.turn.stop = self.stop
         self.splitter = ThinkSplitter()
         self.answer_parts: list[str] = []
         self.paused = False
@@ -93,13 +89,15 @@ class TurnStream:
             self.error = classify(exc, streamed=self.context.turn.streamed)
 
     def _run(self) -> Iterator[ev.Event]:
-        stream = self.agent.stream(self.payload, self.config, context=self.context,
-                                   stream_mode=["messages", "custom", "updates"], durability=self.durability)
-        for mode, data in stream:
+        stream = self.agent.stream(self.payload, self.config, context=self.context, version="v2",
+                                   stream_mode=["messages", "custom", "updates", "values"],
+                                   durability=self.durability)
+        for part in stream:
             if self.stop.is_set():
                 self.stopped = True
                 stream.close()
                 return
+            mode, data = part["type"], part["data"]
             if mode == "messages":
                 yield from self._on_message(*data)
             elif mode == "custom" and isinstance(data, dict):
@@ -108,9 +106,9 @@ class TurnStream:
                 yield from self._on_update(data)
                 if "model" in data:
                     yield from self._end_of_call()
-                if "__interrupt__" in data:
-                    self.paused = True
-                    yield from _interrupts(data)
+            elif mode == "values" and part["interrupts"]:
+                self.paused = True  # a tool call waits for the user's decision (HITL)
+                yield from approvals(part["interrupts"])
         yield from self._flush()
 
     def _on_update(self, data: dict[str, Any]) -> list[ev.Event]:

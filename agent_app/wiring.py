@@ -1,0 +1,114 @@
+"""open_service: wires settings, storage, memory, knowledge and tools into one ChatService."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.tools import BaseTool
+from langgraph.store.base import BaseStore
+
+from agent_app.service import ChatService, ModelFactory
+from agent_app.settings import Settings
+from agent_app.storage.checkpoints import open_checkpointer
+from agent_app.storage.threads import ThreadRegistry
+
+if TYPE_CHECKING:
+    from agent_app.knowledge.service import KnowledgeService
+    from agent_app.memory.store import SqliteFaissStore
+    from agent_app.toolbox.registry import Toolset
+
+log = logging.getLogger(__name__)
+
+
+def check_environment() -> None:
+    """Start-up: drop environment settings that would weaken the egress policy (with a warning)."""
+    from agent_app.toolbox.netguard import egress_env_problems
+
+    for problem in egress_env_problems():
+        log.warning("%s; ignoring it", problem)
+        os.environ.pop("LANGCHAIN_ENV", None)
+
+
+def memory_embedder(settings: Settings) -> Embeddings:
+    """LangChain Embeddings for long-term memory: offline unless a provider is configured."""
+    from agent_app.providers.offline_embed import OfflineEmbedder
+
+    if settings.embedding_provider in ("offline", "auto") and not (
+        settings.embedding_provider == "auto" and settings.dashscope_api_key
+    ):
+        return OfflineEmbedder()
+    from agent_app.knowledge.embedders import make_embedder
+
+    inner = getattr(make_embedder(settings), "_inner", None)
+    return inner if isinstance(inner, Embeddings) else OfflineEmbedder()
+
+
+def open_memory_store(settings: Settings) -> SqliteFaissStore:
+    """The long-term memory store in the data directory."""
+    from agent_app.memory.store import SqliteFaissStore
+
+    return SqliteFaissStore(settings.data_dir / "memory.db", memory_embedder(settings))
+
+
+def open_knowledge(settings: Settings) -> KnowledgeService:
+    """The knowledge base in the data directory (lazy: nothing heavy until first used)."""
+    from agent_app.knowledge.service import KnowledgeService
+
+    return KnowledgeService(settings)
+
+
+def load_toolset(settings: Settings, knowledge: KnowledgeService | None, with_memory: bool,
+                 *, include_mcp: bool = True) -> Toolset:
+    """Every tool through the one loader: built-ins, service tools, tools/, entry points, MCP."""
+    from agent_app.toolbox import load_tools
+    from agent_app.toolbox.service_tools import service_tools
+
+    return load_tools(settings, extra_builtins=service_tools(knowledge, with_memory), include_mcp=include_mcp)
+
+
+def given_toolset(tools: Sequence[BaseTool]) -> Toolset:
+    """A Toolset of exactly these tools (tests and embedding apps that bring their own)."""
+    from agent_app.toolbox.registry import ToolInfo, Toolset, needs_approval
+
+    infos = [ToolInfo(name=t.name, source="", enabled=True, needs_approval=needs_approval(t),
+                      description=str(t.description or "")[:200]) for t in tools]
+    return Toolset(tools=list(tools), infos=infos)
+
+
+def open_service(
+    settings: Settings,
+    *,
+    store: BaseStore | None = None,
+    memory: bool = True,
+    knowledge: KnowledgeService | None = None,
+    tools: Sequence[BaseTool] | None = None,
+    include_mcp: bool = True,
+    model_factory: ModelFactory | None = None,
+) -> ChatService:
+    """Open (creating if needed) the data directory and everything that lives in it.
+
+    `store` replaces the memory store (`memory=False`: no long-term memory at all); `knowledge`
+    replaces the knowledge base; `tools` replaces the loaded tool sources with exactly these.
+    """
+    check_environment()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if store is None and memory:
+        store = open_memory_store(settings)
+    knowledge = knowledge or open_knowledge(settings)
+    if tools is None:
+        toolset = load_toolset(settings, knowledge, store is not None, include_mcp=include_mcp)
+    else:
+        toolset = given_toolset(tools)
+    return ChatService(
+        settings,
+        registry=ThreadRegistry(settings.data_dir / "app.db"),
+        checkpointer=open_checkpointer(settings.data_dir / "checkpoints.db"),
+        toolset=toolset,
+        store=store,
+        knowledge=knowledge,
+        model_factory=model_factory,
+    )
