@@ -1,1 +1,1 @@
-"""The agent: graph factory (create_agent) and its middleware."""
+"""The agent: graph factory (create_agent), its middleware, and the turn lifecycle (turn, stop, repair)."""

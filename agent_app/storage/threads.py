@@ -42,6 +42,7 @@ class ThreadInfo:
     created_at: float
     updated_at: float
     options: dict[str, Any] = field(default_factory=dict)
+    """The choices stored for this conversation (JSON); `ChatService.thread_options` resolves them."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
