@@ -11,13 +11,11 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.tools import BaseTool
 from langgraph.store.base import BaseStore
 
-from agent_app.service import ChatService, ModelFactory
 from agent_app.settings import Settings
-from agent_app.storage.checkpoints import open_checkpointer
-from agent_app.storage.threads import ThreadRegistry
 
 if TYPE_CHECKING:
     from agent_app.knowledge.service import KnowledgeService
+    from agent_app.service import ChatService, ModelFactory
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.toolbox.registry import Toolset
 
@@ -94,6 +92,10 @@ def open_service(
     `store` replaces the memory store (`memory=False`: no long-term memory at all); `knowledge`
     replaces the knowledge base; `tools` replaces the loaded tool sources with exactly these.
     """
+    from agent_app.service import ChatService  # not at import: the memory CLI needs only the store
+    from agent_app.storage.checkpoints import open_checkpointer
+    from agent_app.storage.threads import ThreadRegistry
+
     check_environment()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if store is None and memory:
