@@ -6,10 +6,13 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
 from agent_app.errors import AppError
+
+if TYPE_CHECKING:
+    from agent_app.knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
 DEFAULT_COLLECTION = "default"
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             service.close()
 
 
-def _add(service: Any, args: argparse.Namespace, lang: str) -> int:
+def _add(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     from agent_app.knowledge.ingest import expand_paths
 
     files = expand_paths(args.paths)
@@ -83,7 +86,7 @@ def _add(service: Any, args: argparse.Namespace, lang: str) -> int:
     return 1 if counts.get("failed") else 0
 
 
-def _search(service: Any, args: argparse.Namespace, lang: str) -> int:
+def _search(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     if args.collection:
         known = {c["name"] for c in service.list_collections()}
         for name in args.collection:
@@ -102,7 +105,7 @@ def _search(service: Any, args: argparse.Namespace, lang: str) -> int:
     return 0
 
 
-def _list(service: Any, args: argparse.Namespace, lang: str) -> int:
+def _list(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     docs = service.list_documents(args.collection, lang=lang)
     if args.json:
         keys = ("source", "collection", "status", "chunks", "pages", "error", "updated_at")
@@ -119,13 +122,13 @@ def _list(service: Any, args: argparse.Namespace, lang: str) -> int:
     return 0
 
 
-def _remove(service: Any, args: argparse.Namespace, lang: str) -> int:
+def _remove(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     removed = service.remove(args.source, args.collection)
     print(f"removed {removed['source']} ({removed['chunks']} chunks) from {args.collection}")
     return 0
 
 
-def _reindex(service: Any, args: argparse.Namespace, lang: str) -> int:
+def _reindex(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     def report(done: int, total: int) -> None:
         print(f"\rre-embedding {done}/{total}", end="", file=sys.stderr, flush=True)
 
