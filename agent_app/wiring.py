@@ -15,8 +15,8 @@ from agent_app.settings import Settings
 
 if TYPE_CHECKING:
     from agent_app.knowledge.service import KnowledgeService
-    from agent_app.service import ChatService, ModelFactory
     from agent_app.memory.store import SqliteFaissStore
+    from agent_app.service import ChatService, ModelFactory
     from agent_app.toolbox.registry import Toolset
 
 log = logging.getLogger(__name__)

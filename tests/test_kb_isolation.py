@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from langchain.tools import ToolRuntime
 
+from agent_app.agent.context import AgentContext
 from agent_app.knowledge.search import HybridSearcher
-from agent_app.knowledge.tool import make_search_knowledge_tool
+from agent_app.knowledge.tool import search_knowledge_tool
 from agent_app.knowledge.worker import ParserPool
 from tests.kb_eval.helpers import make_service
 from tests.kb_eval.race import run_race
@@ -33,13 +35,15 @@ def svc(tmp_path, pool):
 def test_search_after_another_user_uploads_returns_none_of_theirs(svc) -> None:
     alice, bob = svc.for_user("alice"), svc.for_user("bob")
     alice.add_files([("notes.txt", ALICE_TEXT.encode())], "docs")
-    tool = make_search_knowledge_tool(alice, lambda: None)
+    tool = search_knowledge_tool(svc)
+    runtime = ToolRuntime(state={}, context=AgentContext(user_id="alice"), config={},
+                          stream_writer=lambda _: None, tool_call_id="c1", store=None)
     # Alice searches first: the vector index is open and its counts cached in this process.
     assert all(h["source"] == "notes.txt" for h in alice.search(QUERY))
     # Bob owns data under the very same collection and file name.
     [result] = bob.add_files([("notes.txt", BOB_TEXT.encode())], "docs")
     assert result.status == "ready"
-    for hits in (alice.search(QUERY), alice.search(QUERY, ["docs"]), tool.func(QUERY)[1]):
+    for hits in (alice.search(QUERY), alice.search(QUERY, ["docs"]), tool.func(QUERY, runtime)[1]):
         assert all("鲍勃" not in h["text"] for h in hits), hits
     assert bob.search(QUERY)[0]["text"].startswith("鲍勃")  # the query does find Bob's chunk
 

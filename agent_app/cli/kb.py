@@ -75,7 +75,7 @@ def _add(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     counts: dict[str, int] = {}
     for res in results:
         counts[res.status] = counts.get(res.status, 0) + 1
-        detail = res.reason if res.status == "failed" else f"{res.chunks} chunks"
+        detail = (res.reason or "") if res.status == "failed" else f"{res.chunks} chunks"
         if res.pages:
             detail += f", {res.pages} pages"
         print(f"{res.status:9} {res.file}  ({detail})")
