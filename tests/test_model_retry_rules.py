@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agent_app import events as ev
-from agent_app.app import open_service
+from agent_app.wiring import open_service
 from tests.conftest import CANARY
 from tests.fakes import FakeDashScope, cut_stream, fault, text
 from tests.helpers import collect, scripted_service
