@@ -44,7 +44,7 @@ def _bare_import(directory: Path) -> float:
 
 
 def bench_loading(rounds: int = 5) -> list[dict[str, object]]:
-    """Cold: first start, every module probed in a forked child. Warm: content known-good."""
+    """Cold: first start, every module probed (the probe host boots). Warm: content known-good."""
     from agent_app.settings import Settings
     from agent_app.toolbox import load_tools, loader
 

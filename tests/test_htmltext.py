@@ -18,7 +18,7 @@ from tests.plugins.netfakes import (
     web_server,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 VISIBLE = (
     "SEEN-START",
     "SEEN-AFTER-DIV",

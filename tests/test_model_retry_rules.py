@@ -15,7 +15,7 @@ from tests.fakes import FakeDashScope, cut_stream, fault, text
 from tests.helpers import collect, scripted_service
 from tests.scripted_model import ScriptedChatModel
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_time_limit_kills_a_hanging_parser(tmp_path) -> None:
     hang = ParseWorker(command=[sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         assert _parse_error(hang, tmp_path / "x.pdf", timeout=0.5) == "timeout"
-        assert hang._proc is None  # killed and reaped
+        assert hang._child is None  # killed and reaped
     finally:
         hang.close()
 

@@ -18,7 +18,7 @@ from tests.fakes import FakeDashScope, text, tool_calls
 from tests.helpers import collect, echo_tool, scripted_service
 from tests.scripted_model import ScriptedChatModel, answer, call
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 released = threading.Event()
 
 

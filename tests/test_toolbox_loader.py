@@ -106,7 +106,8 @@ def test_g2_hanging_and_crashing_imports_cost_only_a_timeout(tmp_path: Path) -> 
     write(tools, "d_good.py", GOOD.format(name="after_the_hang"))
     started = time.monotonic()
     toolset = load(tmp_path, import_timeout=1.0)
-    elapsed = time.monotonic() - started
+    # The probe host's one-off boot (a fresh interpreter) is start-up cost, not the hangs' cost.
+    elapsed = time.monotonic() - started - toolset.timings_ms["probe_start_ms"] / 1000
     rows = rows_by_source(toolset)
     assert rows["a_sleeps.py"][0].reason == "import timed out after 1 s"
     assert rows["b_spins.py"][0].reason == "import timed out after 1 s"
@@ -140,13 +141,19 @@ def test_g2_known_good_module_that_starts_hanging(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_g2_spawn_mode_probe_for_platforms_without_fork(tmp_path: Path) -> None:
-    tools = tmp_path / "tools"
-    write(tools, "good.py", GOOD.format(name="spawned_ok"))
-    write(tools, "bad.py", "raise ImportError('nope')\n")
-    toolset = load(tmp_path, probe_mode="spawn")
+def test_g2_the_probe_child_is_a_fresh_interpreter_not_a_fork(tmp_path: Path) -> None:
+    """A fork of the (multi-threaded) app would carry its modules and locks; a spawned child not."""
+    report = tmp_path / "child.json"
+    write(tmp_path / "tools", "reporter.py", "import json, os, sys\n"
+          f"if not os.path.exists({str(report)!r}):\n"
+          f"    open({str(report)!r}, 'w').write(json.dumps({{'pid': os.getpid(), "
+          "'pytest': 'pytest' in sys.modules}))\n" + GOOD.format(name="reporter"))
+    write(tmp_path / "tools", "zz_bad.py", "raise ImportError('nope')\n")
+    toolset = load(tmp_path)
+    child = json.loads(report.read_text())  # written by the first importer: the probe child
+    assert child["pid"] != os.getpid() and child["pytest"] is False
     rows = rows_by_source(toolset)
-    assert rows["good.py"][0].enabled and rows["bad.py"][0].reason == "ImportError: nope"
+    assert rows["reporter.py"][0].enabled and rows["zz_bad.py"][0].reason == "ImportError: nope"
 
 
 @pytest.mark.unit
@@ -207,7 +214,6 @@ def test_g5_loading_never_writes_into_tools(tmp_path: Path) -> None:
     tools.chmod(0o555)
     try:
         load(tmp_path)
-        load(tmp_path, probe_mode="fork")
     finally:
         tools.chmod(0o755)
     after = sorted((p.relative_to(tools), p.stat().st_mtime_ns) for p in tools.rglob("*"))
@@ -265,7 +271,8 @@ def test_fifty_modules_load_quickly(tmp_path: Path) -> None:
     load(tmp_path / "warm")  # built-ins and langchain's first-@tool cost are not the loader's
     toolset = load(tmp_path)
     assert len(toolset.tools) == 53
-    assert toolset.timings_ms["modules"] < 3000  # the benchmark holds the real target (300 ms)
+    loading = toolset.timings_ms["modules"] - toolset.timings_ms["probe_start_ms"]
+    assert loading < 3000  # the benchmark holds the real targets, the probe host's boot included
 
 
 def _install_example_package(site: Path, extra_entry_points: str = "") -> None:

@@ -1,4 +1,4 @@
-"""Parse worker: a child process with a memory cap, spoken to in JSON lines (C4, C5)."""
+"""Parse worker: a spawned child (childproc.JsonChild) with a memory cap, spoken to in JSON lines."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import json
 import os
 import queue
 import resource
-import selectors
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent_app.childproc import ChildGone, JsonChild, reply_channel, write_message
 from agent_app.knowledge.errors import DocumentError
 
 # Protocol (UTF-8 JSON, one object per line, nothing pickled). The parent writes
@@ -35,14 +33,6 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 Stage = Callable[[str], None]
 
 
-def _limit_memory(pid: int, memory_mb: int) -> None:
-    limit = memory_mb * 1024 * 1024
-    try:
-        resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
-    except (OSError, ValueError, AttributeError):  # not Linux, or already lower
-        pass
-
-
 class ParseWorker:
     """One child process; not thread-safe (ParserPool hands each to one caller at a time)."""
 
@@ -51,26 +41,15 @@ class ParseWorker:
         self.command = command or [
             sys.executable, "-m", "agent_app.knowledge.worker", str(memory_mb),
         ]  # fmt: skip
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._buf = bytearray()
+        self._child: JsonChild | None = None
         self._jobs = 0
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> JsonChild:
         # Secrets stay in the parent: the child gets a minimal environment (RELIABILITY D1).
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env["PYTHONPATH"] = _PACKAGE_ROOT
-        proc = subprocess.Popen(
-            self.command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=_PACKAGE_ROOT,
-            start_new_session=True,
-        )
-        _limit_memory(proc.pid, self.memory_mb)
-        self._jobs, self._buf = 0, bytearray()
-        return proc
+        self._jobs = 0
+        return JsonChild(self.command, env=env, cwd=_PACKAGE_ROOT, memory_mb=self.memory_mb)
 
     def parse(
         self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S
@@ -97,33 +76,29 @@ class ParseWorker:
 
     def start(self) -> None:
         """Spawn the child now (it warms up while the parent does other work)."""
-        if (
-            self._proc is None
-            or self._proc.poll() is not None
-            or self._jobs >= MAX_JOBS_PER_PROCESS
-        ):
+        if self._child is None or not self._child.alive or self._jobs >= MAX_JOBS_PER_PROCESS:
             self.close()
-            self._proc = self._start()
+            self._child = self._start()
 
     def _request(
         self, request: dict[str, Any], timeout: float, on_stage: Stage | None
     ) -> dict[str, Any]:
         self.start()
-        proc = self._proc
-        assert proc is not None
+        child = self._child
+        assert child is not None
         self._jobs += 1
         deadline = time.monotonic() + timeout
         try:
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
-            proc.stdin.flush()
+            child.send(request)
             while True:
-                message = self._next_message(proc, deadline)
+                message = child.read(deadline)
                 if "ok" in message:
                     break
                 if on_stage is not None and isinstance(message.get("stage"), str):
                     on_stage(message["stage"])
-        except BrokenPipeError:
+        except TimeoutError:
+            message = {"ok": False, "error": {"code": "timeout"}}
+        except ChildGone:
             message = {"ok": False, "error": {"code": "worker_crashed"}}
         if message.get("ok"):
             return message
@@ -135,46 +110,11 @@ class ParseWorker:
             code, **{str(k): str(v) for k, v in (error.get("params") or {}).items()}
         )
 
-    def _next_message(self, proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
-        """The next JSON line from the child, or an error message on timeout or death."""
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buf:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not sel.select(remaining):
-                    return {"ok": False, "error": {"code": "timeout"}}
-                data = os.read(fd, 1 << 20)
-                if not data:
-                    return {"ok": False, "error": {"code": "worker_crashed"}}
-                self._buf += data
-        line, _, rest = bytes(self._buf).partition(b"\n")
-        self._buf = bytearray(rest)
-        try:
-            message = json.loads(line)
-        except ValueError:
-            return {"ok": False, "error": {"code": "worker_crashed"}}
-        return (
-            message
-            if isinstance(message, dict)
-            else {"ok": False, "error": {"code": "worker_crashed"}}
-        )
-
     def close(self) -> None:
         """Kill the child (if any) and reap it."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            if pipe is not None:
-                pipe.close()
+        child, self._child = self._child, None
+        if child is not None:
+            child.close()
 
 
 class ParserPool:
@@ -260,16 +200,14 @@ def _serve(memory_mb: int) -> int:
     """Child main loop: one JSON request per line in, progress lines and one reply out."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the protocol
+    out = reply_channel()
     import logging
 
     logging.disable(logging.CRITICAL)
     _warm_up()
 
     def emit(message: dict[str, Any]) -> None:
-        out.write(json.dumps(message, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
-        out.flush()
+        write_message(out, message)
 
     for raw in sys.stdin.buffer:
         fatal = False

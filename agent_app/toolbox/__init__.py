@@ -1,19 +1,34 @@
-"""The tool contract: every tool source loads through load_tools; every call runs through the guard."""
+"""The tool contract: every tool source loads through load_tools; every call runs through the guard.
 
-from agent_app.toolbox.guard import describe_error, guarded_call, prepare_tool, safe_tool_output
-from agent_app.toolbox.loader import BUILTIN_NAMES, builtin_tools, load_tools
-from agent_app.toolbox.registry import ToolInfo, Toolset, mark_needs_approval, needs_approval
+Names are imported on first use, so a probe child importing `agent_app.toolbox.modules` does not
+pay for the loader, the web reader and MCP.
+"""
 
-__all__ = [
-    "BUILTIN_NAMES",
-    "ToolInfo",
-    "Toolset",
-    "builtin_tools",
-    "describe_error",
-    "guarded_call",
-    "load_tools",
-    "mark_needs_approval",
-    "needs_approval",
-    "prepare_tool",
-    "safe_tool_output",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "describe_error": "guard",
+    "guarded_call": "guard",
+    "prepare_tool": "guard",
+    "safe_tool_output": "guard",
+    "BUILTIN_NAMES": "loader",
+    "builtin_tools": "loader",
+    "load_tools": "loader",
+    "ToolInfo": "registry",
+    "Toolset": "registry",
+    "mark_needs_approval": "registry",
+    "needs_approval": "registry",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -1,10 +1,13 @@
-"""Import isolation: new tool sources are first imported in a throw-away child process.
+"""Import isolation: new tool sources are first imported in throw-away child processes.
 
-The child is a fork of the app (POSIX: a few ms, langchain already imported) or, where fork is
-unavailable, a fresh interpreter. It imports the jobs in order and streams one JSON line per step;
-the parent imports a job itself only after the child reported it clean, and does so while the
-child goes on with the next one (a pipeline). A job that takes longer than `timeout` gets the
-child killed (SIGKILL) and is reported disabled; a new child continues after it.
+The probe host is a fresh interpreter (`childproc.JsonChild`), never a `fork()` of the app: the
+Streamlit server is multi-threaded, and a forked copy can inherit a lock another thread held. The
+host is single-threaded, so it may fork: it boots once (Python and langchain), then forks one
+short-lived importer per run of jobs — a few milliseconds each — and reports one JSON line per
+job. An importer that takes longer than `timeout` on one job is killed (SIGKILL) and that job is
+reported disabled; a new importer continues after it. The parent imports a job itself only after
+the host reported it clean (with a deadline too, see loader.py), while the host goes on with the
+next one (a pipeline).
 
 Sources whose exact content passed the probe before are remembered in the data directory
 (KnownGood) and imported directly, in a thread with a deadline: a hang there still costs only the
@@ -20,20 +23,25 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from langchain_core.tools import BaseTool
 
+from agent_app.childproc import ChildGone, JsonChild, reply_channel, write_message
 from agent_app.toolbox.modules import Job, module_name, produce_tools
 
-_SPAWN_CODE = "from agent_app.toolbox.isolation import spawn_main; spawn_main()"
+_PROBE_CODE = "from agent_app.toolbox.isolation import probe_main; probe_main()"
+BOOT_WAIT_S = 60.0
+"""How long the host may take to start (a loaded machine boots Python and langchain slowly)."""
+_SLACK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,56 @@ class ProbeResult:
     reason: str = ""
 
 
-def _child_loop(jobs: Sequence[Job], start: int, fd: int) -> None:
+def probe(
+    jobs: Sequence[Job], *, timeout: float = 3.0, budget: float = 30.0,
+    stats: dict[str, float] | None = None,
+) -> Iterator[tuple[int, ProbeResult]]:
+    """Start the host now; the iterator yields (index, result) for every job, in order, as soon
+    as the host reports it. `stats["probe_start_ms"]` is how long the host took to boot."""
+    host = JsonChild([sys.executable, "-c", _PROBE_CODE])  # the app's environment: a module
+    # may read its configuration at import
+    host.send({"sys_path": sys.path, "timeout": timeout, "jobs": [asdict(j) for j in jobs]})
+    results = _results(host, len(jobs), timeout, budget, stats)
+    weakref.finalize(results, host.close)  # also when the caller never starts iterating
+    return results
+
+
+def _results(
+    host: JsonChild, count: int, timeout: float, budget: float, stats: dict[str, float] | None
+) -> Iterator[tuple[int, ProbeResult]]:
+    started, done = time.monotonic(), 0
+    try:
+        host.read(started + BOOT_WAIT_S)  # {"ready": true}
+        if stats is not None:
+            stats["probe_start_ms"] = round((time.monotonic() - started) * 1000, 2)
+        end = time.monotonic() + budget
+        while done < count:
+            message = host.read(min(end, time.monotonic() + timeout + _SLACK_S))
+            done = int(str(message["i"])) + 1
+            yield done - 1, ProbeResult(bool(message["ok"]), str(message.get("reason", "")))
+    except (TimeoutError, ChildGone):
+        for rest in range(done, count):
+            yield rest, ProbeResult(False, "not checked: the import time budget ran out")
+    finally:
+        host.close()
+
+
+def probe_main() -> None:
+    """Entry of the probe host: boot, read the jobs, fork importers until every job has a result."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal is the parent's business
+    out = reply_channel()
+    write_message(out, {"ready": True})
+    payload = json.loads(sys.stdin.readline() or "null")
+    if not isinstance(payload, dict):
+        return
+    sys.path[:] = payload["sys_path"]
+    jobs = [Job(**job) for job in payload["jobs"]]
+    index = 0
+    while index < len(jobs):
+        index = _run_importer(jobs, index, float(payload["timeout"]), out)
+
+
+def _import_jobs(jobs: Sequence[Job], start: int, fd: int) -> None:
     from agent_app.toolbox.guard import describe_error
 
     def emit(message: dict[str, object]) -> None:
@@ -59,139 +116,48 @@ def _child_loop(jobs: Sequence[Job], start: int, fd: int) -> None:
             emit({"i": index, "ok": False, "reason": describe_error(exc)})
 
 
-def _silence_stdio() -> None:
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-
-
-class _Child:
-    """A running probe child: a readable fd plus how to stop it."""
-
-    def __init__(self, jobs: Sequence[Job], start: int, mode: str) -> None:
-        self.buffer = b""
-        self._pid: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        if mode == "fork":
-            read_fd, write_fd = os.pipe()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:  # child: no cleanup handlers of the parent may run here
-                try:
-                    gc.disable()  # short-lived; collecting would copy every shared page
-                    os.close(read_fd)
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
-                    _silence_stdio()
-                    _child_loop(jobs, start, write_fd)
-                finally:
-                    os._exit(0)
-            os.close(write_fd)
-            self._pid, self.fd = pid, read_fd
-        else:
-            payload = {"sys_path": sys.path, "start": start, "jobs": [asdict(j) for j in jobs]}
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", _SPAWN_CODE], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            )
-            assert self._proc.stdin is not None and self._proc.stdout is not None
-            self._proc.stdin.write(json.dumps(payload).encode())
-            self._proc.stdin.close()
-            self.fd = self._proc.stdout.fileno()
-
-    def read_line(self, timeout: float) -> dict[str, object] | None:
-        """Next message, None on EOF; raises TimeoutError when nothing arrives in time."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                raise TimeoutError
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        message: dict[str, object] = json.loads(line)
-        return message
-
-    def stop(self) -> None:
-        if self._pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(self._pid, 0)
-            os.close(self.fd)
-        elif self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            if self._proc.stdout is not None:
-                self._proc.stdout.close()
-
-
-def default_mode() -> str:
-    return "fork" if hasattr(os, "fork") else "spawn"
-
-
-def probe(
-    jobs: Sequence[Job], *, timeout: float = 3.0, budget: float = 30.0, mode: str | None = None
-) -> Iterator[tuple[int, ProbeResult]]:
-    """Yield (index, result) for every job, in order, as soon as the child reports it."""
-    mode = mode or default_mode()
-    end = time.monotonic() + budget
-    start_wait = timeout if mode == "fork" else timeout + 30.0  # a fresh interpreter boots first
-    index = 0
-    # While a forked child lives, the parent's collector would touch (and so copy) shared pages;
-    # freezing the existing heap keeps collections to the objects created meanwhile.
-    gc.freeze()
-    try:
-        while index < len(jobs):
-            child = _Child(jobs, index, mode)
-            try:
-                index = yield from _drain(child, jobs, index, timeout, start_wait, end)
-            finally:
-                child.stop()
-    finally:
-        gc.unfreeze()
-
-
-def _drain(
-    child: _Child, jobs: Sequence[Job], index: int, timeout: float, first_wait: float, end: float
-) -> Generator[tuple[int, ProbeResult], None, int]:
-    current, wait = index, first_wait
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            for rest in range(current, len(jobs)):
-                yield rest, ProbeResult(False, "not checked: the import time budget ran out")
-            return len(jobs)
+def _run_importer(jobs: Sequence[Job], start: int, timeout: float, out: Any) -> int:
+    """Fork one importer for jobs[start:], relay its results; the index to continue from."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()  # the host is single-threaded: forking it is safe
+    if pid == 0:
         try:
-            message = child.read_line(min(wait, left))
-        except TimeoutError:
-            if time.monotonic() >= end:
+            gc.disable()  # short-lived; collecting would copy every shared page
+            os.close(read_fd)
+            _import_jobs(jobs, start, write_fd)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    current, buffer = start, b""
+    try:
+        while True:
+            if b"\n" not in buffer:
+                if not select.select([read_fd], [], [], timeout)[0]:
+                    reason = f"import timed out after {timeout:g} s"
+                    write_message(out, {"i": current, "ok": False, "reason": reason})
+                    return current + 1
+                chunk = os.read(read_fd, 65536)
+                if not chunk:  # the importer died: os._exit, a crash, or an OOM kill
+                    if current < len(jobs):
+                        write_message(out, {"i": current, "ok": False,
+                                            "reason": "import crashed the interpreter"})
+                    return current + 1
+                buffer += chunk
                 continue
-            yield current, ProbeResult(False, f"import timed out after {timeout:g} s")
-            return current + 1
-        if message is None:  # the child died: os._exit, a crash, or an OOM kill
-            if current >= len(jobs):
-                return len(jobs)
-            yield current, ProbeResult(False, "import crashed the interpreter")
-            return current + 1
-        current, wait = int(str(message["i"])), timeout
-        if "ok" in message:
-            yield current, ProbeResult(bool(message["ok"]), str(message.get("reason", "")))
-            current += 1
-            if current >= len(jobs):
-                return len(jobs)
-
-
-def spawn_main() -> None:
-    """Entry of the spawn-mode child: read jobs from stdin, report on the original stdout."""
-    payload = json.loads(sys.stdin.read())
-    sys.path[:] = payload["sys_path"]
-    out_fd = os.dup(1)
-    _silence_stdio()
-    jobs = [Job(**job) for job in payload["jobs"]]
-    _child_loop(jobs, int(payload["start"]), out_fd)
+            line, _, buffer = buffer.partition(b"\n")
+            message = json.loads(line)
+            current = int(message["i"])
+            if "ok" in message:
+                write_message(out, message)
+                current += 1
+                if current >= len(jobs):
+                    return current
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+        os.close(read_fd)
 
 
 class KnownGood:

@@ -60,16 +60,17 @@ def _seen_here(job: Job) -> bool:
 
 
 def _outcomes_in_order(
-    jobs: Sequence[Job], known: KnownGood, timeout: float, mode: str | None
+    jobs: Sequence[Job], known: KnownGood, timeout: float, stats: dict[str, float]
 ) -> Iterator[tuple[Job, list[BaseTool] | None, str]]:
     """Each job with its tools (or None and a reason), in job order."""
     keys = {job: known.key(job) for job in jobs if not _seen_here(job)}
     fresh = [job for job, key in keys.items() if key not in known.keys]
-    # Sources whose exact content passed a probe before skip the child (see isolation.py).
-    direct = import_with_deadline([job for job in keys if job not in fresh], timeout)
+    # The probe host boots while the sources whose exact content passed a probe before are
+    # imported directly (see isolation.py).
     results: Iterator[tuple[int, ProbeResult]] = (
-        probe(fresh, timeout=timeout, mode=mode) if fresh else iter(())
+        probe(fresh, timeout=timeout, stats=stats) if fresh else iter(())
     )
+    direct = import_with_deadline([job for job in keys if job not in fresh], timeout)
     try:
         for job in jobs:
             if job not in keys:
@@ -100,7 +101,9 @@ def _import_after_probe(
     return import_with_deadline([job], timeout)[job]
 
 
-def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str | None) -> None:
+def _load_modules(
+    registry: Registry, settings: Any, timeout: float, stats: dict[str, float]
+) -> None:
     files, rejected = discover_files(str(getattr(settings, "tools_dirs", "tools")))
     for item in rejected:
         registry.fail(item.name, item.label, item.reason, "module")
@@ -110,7 +113,7 @@ def _load_modules(registry: Registry, settings: Any, timeout: float, mode: str |
         logger.warning("entry points unreadable: %s", describe_error(exc))
         entry_points = []
     known = KnownGood(Path(getattr(settings, "data_dir", "data")) / PROBE_CACHE_NAME)
-    for job, tools, reason in _outcomes_in_order(files + entry_points, known, timeout, mode):
+    for job, tools, reason in _outcomes_in_order(files + entry_points, known, timeout, stats):
         kind: Kind = "module" if job.kind == "file" else "entry_point"
         if tools is None:
             registry.fail(job.name, job.label, reason, kind)
@@ -149,7 +152,6 @@ def load_tools(
     include_mcp: bool = True,
     mcp_config: Path | None = None,
     import_timeout: float = DEFAULT_IMPORT_TIMEOUT,
-    probe_mode: str | None = None,
     net_policy: NetPolicy | None = None,
 ) -> Toolset:
     """Load every tool source once, isolating failures; see the module docstring for the order."""
@@ -160,7 +162,7 @@ def load_tools(
         registry.add(prepare_tool(tool), "builtin", "builtin")
     timings["builtins"] = _ms_since(started)
     started = time.perf_counter()
-    _load_modules(registry, settings, import_timeout, probe_mode)
+    _load_modules(registry, settings, import_timeout, timings)
     timings["modules"] = _ms_since(started)
     if include_mcp:
         started = time.perf_counter()
