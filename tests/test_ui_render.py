@@ -1,4 +1,4 @@
-"""sanitize_markdown and StreamSanitizer (RELIABILITY D3, D4, D5, I4, I5), and the turn worker."""
+"""sanitize_markdown and LiveMarkdown (RELIABILITY D3, D4, D5, I4, I5), and the turn worker."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from agent_app import events as ev
-from agent_app.ui.render import StreamSanitizer, host_allowed, sanitize_markdown
+from agent_app.ui.render import LiveMarkdown, host_allowed, sanitize_markdown
 from agent_app.ui.worker import TurnWorker
 
 pytestmark = pytest.mark.unit
@@ -151,27 +151,109 @@ PIECES = st.sampled_from(
 )
 
 
+class Placeholder:
+    """What st.empty() gives the live turn: every markdown() call replaces what is shown."""
+
+    def __init__(self) -> None:
+        self.renders: list[str] = []
+
+    def markdown(self, text: str) -> None:
+        self.renders.append(text)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(PIECES, max_size=40), st.randoms(use_true_random=False))
-def test_streamed_pieces_add_up_to_the_sanitized_text(parts, rnd):
-    text, stream, shown, i = "".join(parts), StreamSanitizer(), "", 0
+def test_every_streamed_render_is_the_sanitized_prefix(parts, rnd):
+    text, box, i = "".join(parts), Placeholder(), 0
+    live = LiveMarkdown(box, min_interval=0, clock=lambda: 0.0)  # a render every time
     while i < len(text):
         step = rnd.randint(1, 4)
-        shown += stream.feed(text[i : i + step])
-        assert sanitize_markdown(text[: i + step]).startswith(shown) or not [
-            a for a in _active(shown) if a[0] == "image"
-        ]
+        live.add(text[i : i + step])
         i += step
-    shown += stream.flush()
-    assert shown == sanitize_markdown(text)
+        assert box.renders[-1] == sanitize_markdown(text[:i])
+        assert not [a for a in _active(text[:i]) if a[0] in ("image", "html")]
+    live.flush()
+    assert (box.renders or [""])[-1] == sanitize_markdown(text)
 
 
-def test_stream_holds_back_an_unfinished_image():
-    stream = StreamSanitizer()
-    shown = stream.feed("Look: ![x](https://attac")
-    assert shown == "Look: "
-    shown += stream.feed("ker/c.png) done")
-    assert shown + stream.flush() == "Look: \\[image: x\\] done"
+def test_an_unfinished_image_is_never_live_while_streaming():
+    box = Placeholder()
+    live = LiveMarkdown(box, min_interval=0, clock=lambda: 0.0)  # a render every time
+    for piece in ("Look: ![x](https://attac", "ker/c.png", ") done"):
+        live.add(piece)
+    assert box.renders[-1] == "Look: \\[image: x\\] done"
+    for shown in box.renders:
+        assert not [a for a in _active_md(shown) if a[0] in ("image", "html")]
+        assert "attacker" not in " ".join(h for k, h in _active_md(shown) if k == "link")
+
+
+def test_renders_are_throttled_and_the_last_one_is_complete():
+    box, now = Placeholder(), [0.0]
+    live = LiveMarkdown(box, min_interval=0.05, clock=lambda: now[0])
+    for piece in "abcdef":
+        live.add(piece)
+        now[0] += 0.01
+    assert len(box.renders) < 6
+    live.flush()
+    assert box.renders[-1] == "abcdef"
+
+
+def _active_md(markdown: str) -> list[tuple[str, str]]:
+    """Live parts of already-sanitized Markdown, as a renderer would see them."""
+    out = []
+    for tok in _tokens(markdown):
+        if tok.type == "image":
+            out.append(("image", str(tok.attrs.get("src"))))
+        elif tok.type == "link_open":
+            out.append(("link", str(tok.attrs.get("href"))))
+        elif tok.type in ("html_inline", "html_block"):
+            out.append(("html", tok.content))
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "> quoted ![x](https://attacker/q.png) and <b>bold</b>",
+        "- item [prize](https://attacker/l)\n  - nested ![y](https://attacker/n.png)",
+        "| a | b |\n|---|---|\n| ![x](https://attacker/t.png) | <img src=x> |",
+        "## Heading ![x](https://attacker/h.png) ##",
+        "Title ![x](https://attacker/s.png)\n===",
+        "<https://attacker.example/auto> and <mailto:x@attacker.example>",
+        "[a](https://attacker/x 'title') [b](<https://attacker/y z>)",
+        "*em ![x](https://attacker/e.png)* __[s](https://attacker/s)__",
+        "text\n\n    indented code ![x](https://attacker/c.png)\n",
+        "1. one\n2. two <script>x</script>",
+        "[x]\n\n[x]: https://attacker/ref",
+        "a_https://attacker.example/a_b_c",
+    ],
+)
+def test_block_containers_do_not_hide_live_parts(text):  # D3, D4 inside quotes, lists, tables
+    active = _active(text)
+    assert not [a for a in active if a[0] in ("image", "html")]
+    assert "attacker" not in " ".join(href for kind, href in active if kind == "link")
+
+
+def test_containers_and_code_keep_their_shape():
+    text = "> **note** costs $5\n\n- [docs](https://github.com/x)\n\n```\n<b>$</b>\n```\n"
+    assert sanitize_markdown(text) == (
+        "> **note** costs \\$5\n\n- [docs](https://github.com/x)\n\n```\n<b>$</b>\n```\n"
+    )
+
+
+@pytest.mark.parametrize("text", [
+    "[x][y]\n\n[y]: https://evil.example/leak?d=1",
+    "<div>\nsee https://evil.example/in-html\n</div>",
+])
+def test_bare_urls_in_definitions_and_html_blocks_become_code(text):  # GFM autolinks bare URLs
+    out = sanitize_markdown(text)
+    assert "`https://evil.example/" in out and "](https://evil" not in out
+
+
+def test_allowed_image_becomes_a_link_to_it_not_an_image():
+    assert sanitize_markdown("![logo](https://github.com/logo.png)") == (
+        "[\\[image: logo\\]](https://github.com/logo.png)"
+    )
 
 
 def test_worker_streams_then_stops_cleanly():

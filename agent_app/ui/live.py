@@ -1,9 +1,9 @@
-"""The live turn: tokens through st.write_stream, tool steps in st.status while they run."""
+"""The live turn: tokens re-rendered into one placeholder, tool steps in st.status while they run."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ import streamlit as st
 
 from agent_app import events as ev
 from agent_app.ui import blocks
-from agent_app.ui.render import StreamSanitizer, sanitize_markdown
+from agent_app.ui.render import LiveMarkdown, sanitize_markdown
 from agent_app.ui.state import K_ERRORS, K_META, K_PARTIAL, K_TOOL_MS, bucket, tr
 from agent_app.ui.worker import TurnWorker
 
@@ -88,34 +88,27 @@ class LiveTurn:
         """The raw answer text seen so far (kept on screen, unsaved, when a turn is stopped)."""
 
     def run(self, worker: TurnWorker) -> TurnOutcome:
-        """Stream the worker's events into the current container until the turn ends."""
-        st.write_stream(self._chunks(worker.events(on_idle=self._tick)))
-        for box, _, _ in self._tools.values():  # a tool that never reported back (stopped turn)
-            box.update(state="error")
-        return self.outcome
-
-    def _chunks(self, events: Iterator[ev.Event]) -> Iterator[str | Callable[[], None]]:
-        """Sanitized text pieces; a callable for each inline block (write_stream runs it in place)."""
-        text = StreamSanitizer()
-        for event in events:
+        """Show the worker's events in the current container until the turn ends."""
+        text: LiveMarkdown | None = None  # the answer text since the last inline block
+        for event in worker.events(on_idle=self._tick):
             self._tick()
             if isinstance(event, ev.Token):
                 self.answer += event.text
-                piece = text.feed(event.text)
-                if piece:
-                    yield piece
+                text = text or LiveMarkdown(st.empty())
+                text.add(event.text)
                 continue
             self.outcome.take(event)
             block = self._block(event)
             if block is not None:
-                tail = text.flush()
-                if tail:
-                    yield tail
-                text = StreamSanitizer()
-                yield block
-        tail = text.flush()
-        if tail:
-            yield tail
+                if text is not None:
+                    text.flush()
+                text = None  # text after the block goes below it
+                block()
+        if text is not None:
+            text.flush()
+        for box, _, _ in self._tools.values():  # a tool that never reported back (stopped turn)
+            box.update(state="error")
+        return self.outcome
 
     def _block(self, event: ev.Event) -> Callable[[], None] | None:
         if isinstance(event, ev.ToolStart):

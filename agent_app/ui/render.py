@@ -1,10 +1,17 @@
-"""Model and document text made inert for st.markdown: no remote images, foreign links, HTML or LaTeX."""
+"""Model and document text made inert for st.markdown, on markdown-it tokens: no remote images,
+foreign links, HTML or LaTeX; streamed text is re-rendered whole into one placeholder."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from agent_app.textsafe import strip_invisible
 
@@ -20,20 +27,12 @@ ALLOWED_LINK_HOSTS: tuple[str, ...] = (
     "langchain.com",
     "wikipedia.org",
 )
-_DEST = r"<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*"
-_TITLE = r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?"
-_LABEL = r"(?:[^\[\]\\]|\\.|\[(?:[^\[\]\\]|\\.)*\])*"
-_TOKEN = re.compile(
-    rf"(?P<esc>\\[!-/:-@\[-`{{-~])"
-    rf"|(?P<img>!\[(?P<alt>{_LABEL})\](?:\(\s*(?P<src>{_DEST}){_TITLE}\s*\)|\[[^\[\]]*\])?)"
-    rf"|(?P<link>\[(?P<text>{_LABEL})\]\(\s*(?P<href>{_DEST}){_TITLE}\s*\))"
-    r"|(?P<url>(?<![A-Za-z0-9])(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)[^\s<>`]+)"
-    r"|(?P<lt><)|(?P<dollar>\$)|(?P<brk>\](?=[(\[:]))"
-)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_DEFINITION = re.compile(r"^ {0,3}\[(?P<label>[^\]]*)\]:\s*(?P<dest>\S*)(?P<rest>.*)$", re.S)
+# Streamlit renders GitHub-flavoured Markdown: tables, strikethrough and bare URLs are live there.
+_MD = MarkdownIt("commonmark").enable(["table", "strikethrough"]).disable("text_join")
+_BARE_URL = re.compile(r"(?<![A-Za-z0-9])(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)[^\s<>`]+")
 _URL_TAIL = ".,;:!?*_~'\")"
-_URL_STARTS = ("https://", "http://", "www.")
+# In text: `$` would start LaTeX, `<` raw HTML, `](`/`][`/`]:` a link; `\` keeps its meaning.
+_TEXT_SPECIAL = re.compile(r"[$<]|\](?=[(\[:])")
 
 
 def host_allowed(url: str, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOSTS) -> bool:
@@ -60,99 +59,169 @@ def _code(text: str) -> str:
     """Inline code that cannot be closed early by backticks inside it."""
     text = text.replace("\n", " ")
     ticks = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    return (
-        f"{ticks} {text} {ticks}"
-        if text.startswith("`") or text.endswith("`")
-        else f"{ticks}{text}{ticks}"
-    )
+    padded = text.startswith("`") or text.endswith("`")
+    return f"{ticks} {text} {ticks}" if padded else f"{ticks}{text}{ticks}"
+
+
+def _escape(text: str, cell: bool = False) -> str:
+    text = _TEXT_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    return text.replace("|", "\\|") if cell else text
 
 
 def _escape_label(text: str) -> str:
     return re.sub(r"([\[\]<$\\`*_])", r"\\\1", text.replace("\n", " "))
 
 
-def _inline(text: str, allow: tuple[str, ...]) -> str:
-    """Sanitize a piece of a line that holds no code span."""
-    return _TOKEN.sub(lambda m: _replace(m, allow), text)
+class _Inline:
+    """Writes one inline token's children back as Markdown, with every live part made inert."""
+
+    def __init__(self, allow: tuple[str, ...], cell: bool) -> None:
+        self.allow, self.cell = allow, cell
+
+    def render(self, tokens: Sequence[Token]) -> str:
+        tokens = _joined_text(tokens)
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok.type == "link_open":
+                end = self._close_of(tokens, i)
+                out.append(self._link(tok, tokens[i + 1 : end]))
+                i = end + 1
+                continue
+            out.append(self._one(tok))
+            i += 1
+        return "".join(out)
+
+    @staticmethod
+    def _close_of(tokens: Sequence[Token], start: int) -> int:
+        depth = 0
+        for j in range(start, len(tokens)):
+            depth += {"link_open": 1, "link_close": -1}.get(tokens[j].type, 0)
+            if depth == 0:
+                return j
+        return len(tokens) - 1
+
+    def _one(self, tok: Token) -> str:
+        kind = tok.type
+        if kind == "text":
+            return self._text(tok.content)
+        if kind == "text_special":  # a backslash escape or an entity, as written
+            return tok.markup
+        if kind == "code_inline":
+            return _code(tok.content)
+        if kind == "softbreak":
+            return "\n"
+        if kind == "hardbreak":
+            return "  \n"
+        if kind == "image":
+            src = str(tok.attrs.get("src", ""))
+            label = "\\[image: " + _escape_label(tok.content).strip() + "\\]"
+            return f"[{label}]({src})" if host_allowed(src, self.allow) else label
+        if kind == "html_inline":
+            return _escape(tok.content, self.cell)
+        if kind.endswith(("_open", "_close")):  # emphasis, strong, strikethrough
+            return tok.markup
+        return _escape(tok.content, self.cell)
+
+    def _link(self, tok: Token, inner: Sequence[Token]) -> str:
+        href = str(tok.attrs.get("href", ""))
+        if tok.markup in ("autolink", "linkify"):
+            return href if host_allowed(href, self.allow) else _code(href)
+        text = self.render(inner)
+        if host_allowed(href, self.allow):
+            return f"[{text}]({href.replace('(', '%28').replace(')', '%29')})"
+        return f"{text} ({_code(href)})" if href else text
+
+    def _text(self, text: str) -> str:
+        """Plain text: bare URLs outside the allowlist become code (GFM would link them)."""
+        out, pos = [], 0
+        for m in _BARE_URL.finditer(text):
+            core = m.group(0).rstrip(_URL_TAIL)
+            out.append(_escape(text[pos : m.start()], self.cell))
+            out.append(core if host_allowed(core, self.allow) else _code(core))
+            pos = m.start() + len(core)
+        out.append(_escape(text[pos:], self.cell))
+        return "".join(out)
 
 
-def _replace(m: re.Match[str], allow: tuple[str, ...]) -> str:
-    kind = m.lastgroup
-    if kind == "esc":
-        return m.group(0)
-    if kind == "img":
-        src = m.group("src") or ""
-        label = "\\[image: " + _escape_label(m.group("alt") or "").strip() + "\\]"
-        return f"[{label}]({src.strip('<>')})" if host_allowed(src, allow) else label
-    if kind == "link":
-        href, text = m.group("href") or "", _inline(m.group("text") or "", allow)
-        if host_allowed(href, allow):
-            return f"[{text}]({href})"
-        return f"{text} ({_code(href.strip('<>'))})" if href else text
-    if kind == "url":
-        url = m.group("url")
-        core = url.rstrip(_URL_TAIL)
-        tail = url[len(core) :]
-        return m.group(0) if host_allowed(core, allow) else _code(core) + _inline(tail, allow)
-    return {"lt": "\\<", "dollar": "\\$", "brk": "\\]"}[kind or "lt"]
+def _joined_text(tokens: Sequence[Token]) -> list[Token]:
+    """Adjacent text tokens as one (unmatched `_`/`*` split them; a URL must stay whole)."""
+    out: list[Token] = []
+    for tok in tokens:
+        if tok.type == "text" and out and out[-1].type == "text":
+            out[-1] = out[-1].copy(content=out[-1].content + tok.content)
+        else:
+            out.append(tok)
+    return out
 
 
-def _code_spans(line: str) -> list[tuple[bool, str]]:
-    """Split a line into (is_code, text) parts; an unclosed backtick run is plain text."""
-    parts: list[tuple[bool, str]] = []
-    pos = start = 0
-    while (m := re.compile(r"(?<!\\)`+").search(line, pos)) is not None:
-        close = re.compile(rf"(?<!`){m.group(0)}(?!`)").search(line, m.end())
-        if close is None:
-            pos = m.end()
-            continue
-        parts.append((False, line[start : m.start()]))
-        parts.append((True, line[m.start() : close.end()]))
-        pos = start = close.end()
-    parts.append((False, line[start:]))
-    return parts
+def _replace_tail(line: str, old: str, new: str) -> str:
+    """`line` with its content part `old` (after any container prefix) replaced by `new`."""
+    at = line.rfind(old) if old else -1
+    if at >= 0 and not line[at + len(old) :].strip():
+        return line[:at] + new + line[at + len(old) :]
+    at = line.find(old) if old else -1  # an ATX heading's closing #s follow the content
+    if at >= 0:
+        return line[:at] + new + line[at + len(old) :]
+    prefix = re.match(r"^[ \t>]*(?:(?:[-+*]|\d{1,9}[.)])[ \t]+)?", line)
+    return (prefix.group(0) if prefix else "") + new
 
 
-def _line(line: str, allow: tuple[str, ...]) -> str:
-    definition = _DEFINITION.match(line)
-    if definition and not host_allowed(definition.group("dest"), allow):
-        dest = definition.group("dest")
-        return (
-            f"\\[{_escape_label(definition.group('label'))}\\]: {_code(dest) if dest else ''}"
-            + _inline(definition.group("rest"), allow)
-        )
-    return "".join(text if code else _inline(text, allow) for code, text in _code_spans(line))
+def _rewrite_inline(lines: list[str], tok: Token, allow: tuple[str, ...]) -> None:
+    if tok.map is None:
+        return
+    new = _Inline(allow, cell=False).render(tok.children or [])
+    if new == tok.content:
+        return
+    first = tok.map[0]
+    old_lines, new_lines = tok.content.split("\n"), new.split("\n")
+    if len(old_lines) != len(new_lines):  # cannot happen (one line per break); stay safe anyway
+        new_lines = [" ".join(new_lines)] + [""] * (len(old_lines) - 1)
+    for k, (old, text) in enumerate(zip(old_lines, new_lines, strict=True)):
+        nl = "\n" if lines[first + k].endswith("\n") else ""
+        lines[first + k] = _replace_tail(lines[first + k].rstrip("\n"), old, text) + nl
 
 
-class _Lines:
-    """Line-by-line sanitizer that knows whether it is inside a fenced code block."""
+def _rewrite_row(lines: list[str], row: int, cells: list[Token], allow: tuple[str, ...]) -> None:
+    new = [_Inline(allow, cell=True).render(c.children or []) for c in cells]
+    if new != [c.content for c in cells]:
+        nl = "\n" if lines[row].endswith("\n") else ""
+        lines[row] = "| " + " | ".join(new) + " |" + nl
 
-    def __init__(self, allow: tuple[str, ...]) -> None:
-        self.allow = allow
-        self.fence: str | None = None
 
-    def line(self, line: str) -> str:
-        """Sanitize one complete line (with its newline) and advance the fence state."""
-        opener = _FENCE.match(line)
-        if self.fence is not None:
-            if (
-                opener
-                and opener.group(1)[0] == self.fence[0]
-                and len(opener.group(1)) >= len(self.fence)
-                and not line[opener.end() :].strip()
-            ):
-                self.fence = None
-            return line
-        if opener and not (opener.group(1)[0] == "`" and "`" in line[opener.end() :]):
-            self.fence = opener.group(1)
-            return line
-        return _line(line, self.allow)
+def _neutralise_lines(lines: list[str], start: int, end: int, allow: tuple[str, ...]) -> None:
+    """Raw HTML blocks and reference definitions: shown as text, bare URLs as code."""
+    text = _Inline(allow, cell=False)._text
+    for k in range(start, min(end, len(lines))):
+        line = text(lines[k])
+        lines[k] = line.replace("[", "\\[", 1) if line.lstrip().startswith("[") else line
 
 
 @lru_cache(maxsize=4096)
 def _sanitize(text: str, allow: tuple[str, ...]) -> str:
-    lines = _Lines(allow)
-    return "".join(lines.line(line) for line in strip_invisible(text).splitlines(keepends=True))
+    text = strip_invisible(text)
+    lines = text.splitlines(keepends=True)
+    covered = [False] * len(lines)
+    tokens = _MD.parse(text)
+    row_cells: dict[int, list[Token]] = {}
+    for index, tok in enumerate(tokens):
+        if tok.map is not None and tok.level == 0:
+            for k in range(tok.map[0], min(tok.map[1], len(lines))):
+                covered[k] = True
+        if tok.type == "html_block" and tok.map is not None:
+            _neutralise_lines(lines, tok.map[0], tok.map[1], allow)
+        elif tok.type == "inline" and tok.map is not None:
+            if index and tokens[index - 1].type in ("th_open", "td_open"):
+                row_cells.setdefault(tok.map[0], []).append(tok)
+            else:
+                _rewrite_inline(lines, tok, allow)
+    for row, cells in row_cells.items():
+        _rewrite_row(lines, row, cells, allow)
+    for k, seen in enumerate(covered):
+        if not seen and lines[k].strip():  # only link reference definitions are left uncovered
+            _neutralise_lines(lines, k, k + 1, allow)
+    return "".join(lines)
 
 
 def sanitize_markdown(text: str, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOSTS) -> str:
@@ -161,109 +230,31 @@ def sanitize_markdown(text: str, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOS
     return _sanitize(text if isinstance(text, str) else str(text), tuple(allow_hosts))
 
 
-def _unstable_from(line: str) -> int:
-    """Where the unfinished last line stops being final: later text could change what follows."""
-    lead = line.lstrip(" ")
-    run = len(lead) - len(lead.lstrip(lead[:1] or " "))
-    if not lead or lead[0] == "[" or (lead[0] in "`~" and (run >= 3 or run == len(lead))):
-        return 0  # maybe a fence or a link definition: wait for the whole line
-    i, n, bracket, floor = 0, len(line), None, 0
-    while i < n:
-        step = _stable_step(line, i)
-        if step is None:
-            return bracket if bracket == i - 1 else i  # a plain "]" is escaped by what follows it
-        bracket = i if line[i] == "]" and step == i + 1 else None
-        floor = step if step > i + 1 else floor
-        i = step
-    hold = floor + _url_hold(line[floor:])
-    return bracket if bracket is not None and bracket == hold - 1 else hold
+class LiveMarkdown:
+    """Streamed text in one placeholder: each render shows the whole text so far, sanitized, so
+    what is on screen is always exactly `sanitize_markdown(prefix)` (an open link stays inert)."""
 
+    def __init__(self, placeholder: Any, *, min_interval: float = 0.05,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.placeholder, self.min_interval, self.clock = placeholder, min_interval, clock
+        self.text = ""
+        self._shown: str | None = None
+        self._next = float("-inf")
 
-def _stable_step(line: str, i: int) -> int | None:
-    """The index after the construct starting at `i`, or None when it may still change."""
-    ch, n = line[i], len(line)
-    if ch == "`":
-        run = len(line[i:]) - len(line[i:].lstrip("`"))
-        close = re.compile(rf"(?<!`){'`' * run}(?!`)").search(line, i + run)
-        return close.end() if close is not None and close.end() < n else None
-    m = _TOKEN.match(line, i)
-    if m is not None and m.lastgroup in ("esc", "img", "link", "url"):
-        if m.end() >= n or (m.lastgroup in ("img", "link") and line[m.end()] in "(["):
-            return None
-        return m.end()
-    if (ch in "\\!]" and i + 1 >= n) or (ch == "!" and line[i + 1] == "["):
-        return None
-    if ch == "[" and _link_start(line, i):
-        return None
-    return i + 1
+    def add(self, piece: str) -> None:
+        """Append streamed text; re-render when the last render is old enough."""
+        self.text += piece
+        if self.clock() >= self._next:
+            self.flush()
 
-
-def _link_start(line: str, i: int) -> bool:
-    """An opening bracket whose closing bracket is missing, last, or followed by `(`, `[` or `:`."""
-    depth = 0
-    for j in range(i, len(line)):
-        if line[j] == "[":
-            depth += 1
-        elif line[j] == "]":
-            depth -= 1
-            if depth == 0:
-                return j + 1 >= len(line) or line[j + 1] in "([:"
-    return True
-
-
-def _url_hold(line: str) -> int:
-    """Hold back a URL still being typed, or a tail that may become one ('htt', 'ww')."""
-    m = re.search(r"(?<![A-Za-z0-9])(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)[^\s<>`]*$", line)
-    if m:
-        return m.start()
-    low = line.lower()
-    for k in range(min(len(low), 8), 0, -1):
-        tail = low[-k:]
-        if any(s.startswith(tail) for s in _URL_STARTS) and (
-            k == len(low) or not (low[-k - 1].isascii() and low[-k - 1].isalnum())
-        ):
-            return len(line) - k
-    return len(line)
-
-
-class StreamSanitizer:
-    """Feed streamed text, get back sanitized pieces whose concatenation is always a
-    sanitized prefix; what might still change (an open link, a URL) is held back."""
-
-    def __init__(self, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOSTS) -> None:
-        self._lines = _Lines(tuple(allow_hosts))
-        self._done = ""  # sanitized complete lines
-        self._partial = ""  # raw text after the last newline
-        self._emitted = ""
-
-    def feed(self, delta: str) -> str:
-        """Add streamed text; return the newly displayable sanitized text (maybe empty)."""
-        text = self._partial + strip_invisible(delta)
-        *complete, self._partial = text.split("\n")
-        for line in complete:
-            self._done += self._lines.line(line + "\n")
-        if self._lines.fence is not None:
-            shown = self._done + self._partial
-        else:
-            shown = self._done + _line(
-                self._partial[: _unstable_from(self._partial)], self._lines.allow
-            )
-        return self._advance(shown)
-
-    def flush(self) -> str:
-        """End of the segment: return whatever is still held back."""
-        tail = self._lines.line(self._partial) if self._partial else ""
-        shown, self._partial = self._done + tail, ""
-        self._done = shown
-        return self._advance(shown)
-
-    def _advance(self, shown: str) -> str:
-        if not shown.startswith(self._emitted):
-            return ""  # not yet consistent with what is on screen; the final render fixes it
-        piece, self._emitted = shown[len(self._emitted) :], shown
-        return piece
-
-    @property
-    def text(self) -> str:
-        """Everything displayed so far."""
-        return self._emitted
+    def flush(self) -> None:
+        """Render what has not been shown yet (end of a segment or of the turn)."""
+        started = self.clock()
+        shown = sanitize_markdown(self.text)
+        if shown != self._shown:
+            self.placeholder.markdown(shown)
+            self._shown = shown
+        # Each render parses the whole text: a long answer renders less often, so that rendering
+        # never takes more than about a quarter of the time.
+        now = self.clock()
+        self._next = now + max(self.min_interval, 3 * (now - started))
