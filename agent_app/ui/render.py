@@ -33,6 +33,8 @@ _BARE_URL = re.compile(r"(?<![A-Za-z0-9])(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww
 _URL_TAIL = ".,;:!?*_~'\")"
 # In text: `$` would start LaTeX, `<` raw HTML, `](`/`][`/`]:` a link; `\` keeps its meaning.
 _TEXT_SPECIAL = re.compile(r"[$<]|\](?=[(\[:])")
+# Text with none of these has no image, link, URL, HTML, LaTeX or code span to rewrite.
+_MAYBE_LIVE = re.compile(r"[$<\[\]`\\]|https?:|www\.", re.I)
 
 
 def host_allowed(url: str, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOSTS) -> bool:
@@ -201,6 +203,8 @@ def _neutralise_lines(lines: list[str], start: int, end: int, allow: tuple[str, 
 @lru_cache(maxsize=4096)
 def _sanitize(text: str, allow: tuple[str, ...]) -> str:
     text = strip_invisible(text)
+    if not _MAYBE_LIVE.search(text):
+        return text  # plain prose (headings, lists, emphasis, tables): nothing to parse
     lines = text.splitlines(keepends=True)
     covered = [False] * len(lines)
     tokens = _MD.parse(text)
