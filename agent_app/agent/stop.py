@@ -18,6 +18,8 @@ class StopSignal(BaseCallbackHandler):
     """
 
     raise_error = True
+    # Only tokens matter: skip the callback manager's dispatch for every other run of the graph.
+    ignore_chain = ignore_agent = ignore_retriever = ignore_retry = ignore_custom_event = True
 
     def __init__(self, stop: threading.Event | None = None) -> None:
         self.event = stop or threading.Event()
