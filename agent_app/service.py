@@ -55,7 +55,7 @@ class ChatService:
         settings: Settings,
         *,
         registry: ThreadRegistry,
-        checkpointer: BaseCheckpointSaver,
+        checkpointer: BaseCheckpointSaver[Any],
         toolset: Toolset,
         store: BaseStore | None = None,
         knowledge: KnowledgeService | None = None,
