@@ -8,6 +8,7 @@ from typing import Any
 from langchain.tools import ToolRuntime, tool
 from langchain_core.messages import HumanMessage
 from langgraph.store.base import BaseStore
+from pydantic import BaseModel
 
 from agent_app.errors import AppError
 from agent_app.memory.service import MemoryService
@@ -16,6 +17,20 @@ from agent_app.textsafe import strip_invisible, truncate
 
 log = logging.getLogger(__name__)
 PROMPT_ITEM_CHARS = 500
+
+
+# Explicit argument schemas: inferring them from the signatures makes pydantic build a schema for
+# ToolRuntime too (then dropped), which costs ~50 ms per tool at every start. The model sees the same.
+class _TextArgs(BaseModel):
+    text: str
+
+
+class _QueryArgs(BaseModel):
+    query: str
+
+
+class _MemoryIdArgs(BaseModel):
+    memory_id: str
 
 
 def _user_and_service(runtime: ToolRuntime) -> tuple[str, MemoryService]:
@@ -44,7 +59,7 @@ def _failed(exc: AppError) -> str:
     return f"Error: {exc.user_message('en')}"
 
 
-@tool
+@tool(args_schema=_TextArgs)
 def remember(text: str, runtime: ToolRuntime) -> str:
     """Save a durable fact about the user (preference, profile detail, ongoing project) for future conversations."""
     try:
@@ -57,7 +72,7 @@ def remember(text: str, runtime: ToolRuntime) -> str:
     return f"{verb} {item['id']}: {item['text']}"
 
 
-@tool
+@tool(args_schema=_QueryArgs)
 def recall(query: str, runtime: ToolRuntime) -> str:
     """Search what the user asked you to remember earlier; returns matching memories with their ids."""
     try:
@@ -72,7 +87,7 @@ def recall(query: str, runtime: ToolRuntime) -> str:
     )
 
 
-@tool
+@tool(args_schema=_MemoryIdArgs)
 def forget(memory_id: str, runtime: ToolRuntime) -> str:
     """Delete one of the user's memories by its id (as shown by recall)."""
     try:
