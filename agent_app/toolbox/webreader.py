@@ -6,9 +6,9 @@ import logging
 import time
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import httpcore
 import httpx
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
@@ -16,7 +16,9 @@ from agent_app.errors import AppError, UnsafeURLError
 from agent_app.htmltext import HtmlTooDeepError, decode_body, html_to_text, tidy
 from agent_app.textsafe import strip_invisible, truncate
 from agent_app.toolbox.netguard import NetPolicy, ResolveError, Target, parse_url, resolve_checked
-from agent_app.toolbox.pinned import PinnedBackend, PinnedTransport
+
+if TYPE_CHECKING:  # httpcore (and h11) load on the first fetch, not at every start of the app
+    import httpcore
 
 logger = logging.getLogger(__name__)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -125,6 +127,8 @@ def fetch(
     backend: httpcore.NetworkBackend | None = None,
 ) -> Page:
     """Fetch `url`, validating and pinning every hop; raises UnsafeURLError or FetchError."""
+    from agent_app.toolbox.pinned import PinnedBackend, PinnedTransport
+
     deadline = time.monotonic() + policy.timeout_s
     pinned = PinnedBackend(inner=backend, deadline=deadline)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
@@ -165,6 +169,8 @@ def read_page_text(
     url: str, policy: NetPolicy = DEFAULT_POLICY, backend: httpcore.NetworkBackend | None = None
 ) -> str:
     """The tool body: fetch + render, with every failure turned into a clear ToolException."""
+    import httpcore
+
     try:
         page = fetch(url, policy, backend=backend)
     except UnsafeURLError as exc:
