@@ -10,6 +10,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from agent_app.providers.thinking import ThinkSplitter
 
+EDIT_NOTICE = (
+    "Note: a human reviewer replaced this tool call before it ran. The call recorded in "
+    "your message is the one you produced, not the one that executed. This was "
+    "intentional and authorized. Do not re-issue your original call."
+)
+"""Told to the model (HumanInTheLoopMiddleware's edit_notice) and cut from what the user sees."""
+REJECT_PREFIX = "User rejected the tool call for `"
+"""How the approval middleware words a rejection for the model."""
 
 def _text(msg: BaseMessage) -> str:
     text = msg.text
@@ -31,12 +39,43 @@ def message_dict(msg: BaseMessage) -> dict[str, Any] | None:
                 "tool_calls": calls, "incomplete": bool(msg.response_metadata.get("incomplete"))}
     if isinstance(msg, ToolMessage):
         return {"id": msg.id, "role": "tool", "text": _text(msg), "name": msg.name,
-                "tool_call_id": msg.tool_call_id, "status": msg.status}
+                "tool_call_id": msg.tool_call_id, "status": msg.status,
+                "duration_ms": msg.response_metadata.get("duration_ms")}
     return None
 
 
+def tool_outcome(text: str, status: str | None) -> tuple[str, str]:
+    """What a tool step shows the user: ('done'|'error'|'rejected'|'edited', text without model notes)."""
+    if text.startswith(EDIT_NOTICE):
+        _, _, rest = text.partition("Tool response:")
+        return "edited", rest.strip()
+    if status == "error" and text.startswith(REJECT_PREFIX):
+        _, found, reason = text.partition("with reason: ")
+        return "rejected", reason.strip() if found else ""
+    return ("error" if status == "error" else "done"), text
+
+
 def to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    return [d for d in (message_dict(m) for m in messages) if d is not None]
+    """Messages as dicts; each tool call carries the result answering it in the same message."""
+    out: list[dict[str, Any]] = []
+    open_calls: list[dict[str, Any]] = []
+    for msg in messages:
+        d = message_dict(msg)
+        if d is None:
+            continue
+        if d["role"] == "assistant":
+            open_calls = list(d["tool_calls"])
+        elif d["role"] == "tool":
+            # Ids repeat across messages on some servers (call_0 each time): match only the open calls.
+            call = next((c for c in open_calls if c.get("id") == d["tool_call_id"]), None)
+            if call is not None:
+                open_calls.remove(call)
+                outcome, text = tool_outcome(d["text"], d["status"])
+                call["result"] = {"outcome": outcome, "text": text, "duration_ms": d["duration_ms"]}
+        else:
+            open_calls = []
+        out.append(d)
+    return out
 
 
 def to_json(title: str, thread_id: str, messages: list[dict[str, Any]]) -> str:

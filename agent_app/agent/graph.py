@@ -25,6 +25,7 @@ from agent_app.agent.model_middleware import (
 from agent_app.agent.tool_middleware import ToolGuardMiddleware
 from agent_app.prompts import load_prompt
 from agent_app.settings import Settings
+from agent_app.transcript import EDIT_NOTICE
 
 _SEMAPHORES: dict[int, threading.BoundedSemaphore] = {}
 _SEM_LOCK = threading.Lock()
@@ -76,7 +77,8 @@ def build_agent(
     if approval_tools:
         middleware.append(
             HumanInTheLoopMiddleware(
-                interrupt_on={name: {"allowed_decisions": ["approve", "edit", "reject"]} for name in approval_tools}
+                interrupt_on={name: {"allowed_decisions": ["approve", "edit", "reject"]} for name in approval_tools},
+                edit_notice=EDIT_NOTICE,
             )
         )
     middleware.extend(extra_middleware)

@@ -75,6 +75,7 @@ class ToolGuardMiddleware(AgentMiddleware):
     def _emit_end(result: ToolMessage | Command, call_id: str, started: float) -> None:
         duration = (time.perf_counter() - started) * 1000
         if isinstance(result, ToolMessage):
+            result.response_metadata["duration_ms"] = duration  # stored: the history shows it too
             text = safe_tool_output(result.content, 2000)
             error = text[:300] if result.status == "error" else None
             _write({"type": "tool_end", "call_id": call_id, "output": text,

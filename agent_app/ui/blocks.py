@@ -21,6 +21,17 @@ def md(text: str) -> None:
     st.markdown(sanitize_markdown(text))
 
 
+TOOL_LABELS = {
+    "running": "ui.tool.running",
+    "waiting": "ui.tool.waiting",
+    "error": "ui.tool.failed",
+    "rejected": "ui.tool.rejected",
+    "edited": "ui.tool.edited",
+    "done": "ui.tool.done",
+}
+StatusState = Literal["running", "complete", "error"]
+
+
 def tool_label(name: str, state: str, duration_ms: float | None = None) -> str:
     """'Used `calculator` · 12 ms' style status label (st.status adds the state icon)."""
     took = ""
@@ -28,8 +39,15 @@ def tool_label(name: str, state: str, duration_ms: float | None = None) -> str:
         took = (
             f" · {duration_ms / 1000:.1f} s" if duration_ms >= 1000 else f" · {duration_ms:.0f} ms"
         )
-    key = {"running": "ui.tool.running", "error": "ui.tool.failed"}.get(state, "ui.tool.done")
+    key = TOOL_LABELS.get(state, "ui.tool.done")
     return tr(key, name=f"`{name.replace('`', '')}`") + took
+
+
+def status_state(outcome: str) -> StatusState:
+    """The st.status icon for a step's outcome."""
+    if outcome in ("running", "waiting"):
+        return "running"
+    return "error" if outcome in ("error", "rejected") else "complete"
 
 
 def tool_args(args: dict[str, Any]) -> None:
@@ -37,31 +55,29 @@ def tool_args(args: dict[str, Any]) -> None:
     st.code(truncate(json.dumps(args, ensure_ascii=False, indent=2), OUTPUT_LIMIT), language="json")
 
 
-def tool_result(output: str, error: str | None) -> None:
+def tool_result(output: str, outcome: str) -> None:
     """A tool's result as plain text (tool output is untrusted: never Markdown)."""
-    if error:
-        st.caption(tr("ui.tool.error"))
-        st.code(truncate(error, OUTPUT_LIMIT), language=None, wrap_lines=True)
-    else:
-        st.caption(tr("ui.tool.result"))
-        st.code(truncate(output or "", OUTPUT_LIMIT), language=None, wrap_lines=True)
+    caption = {"error": "ui.tool.error", "rejected": "ui.tool.reason"}.get(outcome, "ui.tool.result")
+    if outcome == "rejected" and not output:
+        return
+    st.caption(tr(caption))
+    st.code(truncate(output or "", OUTPUT_LIMIT), language=None, wrap_lines=True)
 
 
 def tool_step(
-    name: str,
-    args: dict[str, Any],
-    output: str | None,
-    error: str | None,
-    duration_ms: float | None,
+    name: str, args: dict[str, Any], result: dict[str, Any] | None, waiting: bool = False
 ) -> None:
-    """A finished (or never answered) tool step from the stored conversation."""
-    state: Literal["error", "complete"] = "error" if error else "complete"
-    with st.status(tool_label(name, state, duration_ms), state=state, expanded=False):
+    """A tool step from the stored conversation: its result, a rejection, or still waiting."""
+    if result is not None:
+        outcome, took = result["outcome"], result.get("duration_ms")
+    else:
+        outcome, took = ("waiting" if waiting else "done"), None
+    with st.status(tool_label(name, outcome, took), state=status_state(outcome), expanded=False):
         tool_args(args)
-        if output is None and error is None:
+        if result is not None:
+            tool_result(result["text"], outcome)
+        elif not waiting:
             st.caption(tr("ui.tool.no_result"))
-        else:
-            tool_result(output or "", error)
 
 
 def thinking(text: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from agent_app.ui import blocks
-from agent_app.ui.state import K_META, K_TOOL_MS, bucket, tr
+from agent_app.ui.state import K_META, bucket, tr
 
 PAGE = 60
 """Messages shown at first; older ones appear on demand (keeps reruns fast on long threads)."""
@@ -25,23 +25,20 @@ def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any
     return groups
 
 
-def _assistant(group: list[dict[str, Any]], results: dict[str, dict[str, Any]]) -> None:
-    meta, tool_ms = bucket(K_META), bucket(K_TOOL_MS)
+def _assistant(group: list[dict[str, Any]], waiting: bool) -> None:
+    meta = bucket(K_META)
+    last = next((m for m in reversed(group) if m["role"] == "assistant"), None)
     for msg in group:
         if msg["role"] != "assistant":
             continue
         if msg.get("reasoning"):
             blocks.thinking(msg["reasoning"])
         for call in msg.get("tool_calls") or []:
-            result = results.get(call.get("id") or "")
-            error = result["text"] if result and result.get("status") == "error" else None
-            output = result["text"] if result and not error else None
             blocks.tool_step(
                 call.get("name") or "?",
                 call.get("args") or {},
-                output,
-                error,
-                tool_ms.get(call.get("id") or ""),
+                call.get("result"),
+                waiting=waiting and msg is last,
             )
         if msg.get("text"):
             blocks.md(msg["text"])
@@ -51,8 +48,11 @@ def _assistant(group: list[dict[str, Any]], results: dict[str, dict[str, Any]]) 
             blocks.turn_notes(meta[msg["id"]])
 
 
-def render(messages: list[dict[str, Any]], thread_id: str) -> None:
-    """Replay a conversation; long ones start with the most recent messages."""
+def render(messages: list[dict[str, Any]], thread_id: str, waiting: bool = False) -> None:
+    """Replay a conversation; long ones start with the most recent messages.
+
+    `waiting`: the turn is paused for approval, so the last message's unanswered calls wait.
+    """
     shown_key = f"ui.shown.{thread_id}"
     limit = st.session_state.get(shown_key, PAGE)
     if len(messages) > limit:
@@ -67,10 +67,10 @@ def render(messages: list[dict[str, Any]], thread_id: str) -> None:
             on_click=lambda: st.session_state.update({shown_key: limit + PAGE}),
         )
         messages = messages[cut:]
-    results = {m.get("tool_call_id") or "": m for m in messages if m["role"] == "tool"}
-    for role, group in _turns(messages):
+    groups = _turns(messages)
+    for index, (role, group) in enumerate(groups):
         with st.chat_message(role):
             if role == "user":
                 blocks.md(group[0]["text"])
             else:
-                _assistant(group, results)
+                _assistant(group, waiting and index == len(groups) - 1)

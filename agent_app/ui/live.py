@@ -10,9 +10,10 @@ from typing import Any
 import streamlit as st
 
 from agent_app import events as ev
+from agent_app.transcript import tool_outcome
 from agent_app.ui import blocks
 from agent_app.ui.render import LiveMarkdown, sanitize_markdown
-from agent_app.ui.state import K_ERRORS, K_META, K_PARTIAL, K_TOOL_MS, bucket, tr
+from agent_app.ui.state import K_ERRORS, K_META, K_PARTIAL, bucket, tr
 from agent_app.ui.worker import TurnWorker
 
 
@@ -24,7 +25,6 @@ class TurnOutcome:
     memories: list[dict[str, Any]] = field(default_factory=list)
     citations: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    tool_ms: dict[str, float] = field(default_factory=dict)
     error: ev.Error | None = None
     done_id: str = ""
     paused: bool = False
@@ -39,8 +39,6 @@ class TurnOutcome:
             self.citations.append(asdict(event))
         elif isinstance(event, ev.Notice):
             self.notices.append(event.message)
-        elif isinstance(event, ev.ToolEnd):
-            self.tool_ms[event.call_id] = event.duration_ms
         elif isinstance(event, ev.Error):
             self.error = event
         elif isinstance(event, ev.Done):
@@ -50,7 +48,6 @@ class TurnOutcome:
 
     def save(self, thread_id: str) -> None:
         """Keep the notes (keyed by the answer's message id) and the error for the next reruns."""
-        bucket(K_TOOL_MS).update(self.tool_ms)
         notes = {
             "usage": self.usage,
             "memories": self.memories,
@@ -145,11 +142,14 @@ class LiveTurn:
     def _tool_end(self, event: ev.ToolEnd) -> None:
         box, started, name = self._tools.pop(event.call_id)
         took = event.duration_ms or (time.monotonic() - started) * 1000
-        self.outcome.tool_ms[event.call_id] = took
+        outcome, text = tool_outcome(event.output, "error" if event.error else "success")
         with box:
-            blocks.tool_result(event.output, event.error)
-        state = "error" if event.error else "complete"
-        box.update(label=blocks.tool_label(name, state, took), state=state, expanded=False)
+            blocks.tool_result(text, outcome)
+        box.update(
+            label=blocks.tool_label(name, outcome, took),
+            state=blocks.status_state(outcome),
+            expanded=False,
+        )
 
     def _think(self, piece: str) -> None:
         if self._thinking is None:

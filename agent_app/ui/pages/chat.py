@@ -181,12 +181,12 @@ def page() -> None:
     who = user(svc)
     messages = svc.messages(who, info.id) if info else []
     welcome = st.empty()
+    pending = svc.pending_approvals(who, info.id) if info else []
     if messages and info is not None:
-        history.render(messages, info.id)
+        history.render(messages, info.id, waiting=bool(pending))
     else:
         with welcome.container():
             _welcome()
-    pending = svc.pending_approvals(who, info.id) if info else []
     if pending and info is not None:
         approvals.render(info.id, pending)
     error = bucket(K_ERRORS).get(info.id) if info else None
