@@ -176,7 +176,7 @@ class ChatService:
                lang: str | None = None) -> Iterator[ev.Event]:
         """Run one turn: the user's text in, events out; ends with `done` or `error`."""
         lang = lang or self.settings.lang
-        problem = self._check_input(text, lang)
+        problem = self.check_input(text, lang)
         if problem is not None:
             yield problem
             return
@@ -216,7 +216,9 @@ class ChatService:
         except AppError as err:
             return ev.Error(err.kind, err.user_message(lang))
 
-    def _check_input(self, text: str, lang: str) -> ev.Error | None:
+    def check_input(self, text: str, lang: str | None = None) -> ev.Error | None:
+        """Why `stream` would refuse this text (empty, too long), or None; nothing is stored."""
+        lang = lang or self.settings.lang
         if not text or not text.strip():
             return ev.Error("empty_input", t("error.empty_input", lang))
         if len(text) > self.settings.max_input_chars:

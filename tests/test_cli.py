@@ -139,3 +139,14 @@ def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(data_dir, fake):
     assert proc.returncode == 0, err
     assert "after stop" in out and "Traceback" not in err
     assert out.count("slow") < 200
+
+
+def test_refused_input_stores_no_conversation(data_dir):
+    env = {"AGENT_APP_PROVIDER": "offline", "AGENT_APP_MAX_INPUT_CHARS": "20"}
+    blank = cli(data_dir, "chat", "--json", "   ", env=env)
+    long = cli(data_dir, "chat", "--json", "x" * 30, env=env)
+    plain = cli(data_dir, "chat", "--lang", "en", "x" * 30, env=env)
+    assert [e["type"] for e in events(blank)] == ["error"] and blank.returncode == 1
+    assert [e["kind"] for e in events(long)] == ["input_rejected"] and long.returncode == 1
+    assert "too long" in plain.stderr and plain.returncode == 1
+    assert json.loads(cli(data_dir, "threads", "list", "--json", env=env).stdout) == []

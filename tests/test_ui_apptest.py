@@ -120,9 +120,10 @@ def test_new_and_search_threads(svc):
     talk = svc.new_thread(user, "Holiday plans")
     at = _app(svc, lang="en")
     _button(at, "new_chat").click().run()
-    assert len(svc.list_threads(user)) == 2
-    _button(at, "new_chat").click().run()  # the new one is still empty: reused, not duplicated
-    assert len(svc.list_threads(user)) == 2
+    _button(at, "new_chat").click().run()  # a draft: stored with its first message, not before
+    assert len(svc.list_threads(user)) == 1
+    at.chat_input[0].set_value("first words").run()
+    assert [t.title for t in svc.list_threads(user)] == ["first words", "Holiday plans"]
     next(t for t in at.text_input if t.key == "thread_search").set_value("holiday").run()
     keys = [b.key for b in at.button if (b.key or "").startswith("thread_")]
     assert keys == [f"thread_{talk.id}"]

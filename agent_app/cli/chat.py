@@ -59,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     except AppError as err:
         return fail(err)
     try:
+        refused = None if args.thread or args.resume else _refused(svc, args, lang)
+        if refused is not None:  # bad input creates no conversation
+            return emit_json([refused]) if args.json else fail(refused.message)
         thread_id = _thread(svc, user, args)
         if args.json and args.resume:
             pending = svc.pending_approvals(user, thread_id)
@@ -75,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
         return fail("--resume takes approve, reject or the edited arguments as a JSON object")
     finally:
         svc.close()
+
+
+def _refused(svc: ChatService, args: argparse.Namespace, lang: str) -> ev.Error | None:
+    """Why the first message would be refused (a --json turn needs one; the REPL may start empty)."""
+    if args.text is None and not args.json:
+        return None
+    return svc.check_input(args.text or "", lang)
 
 
 def _decision(text: str, name: str) -> dict[str, Any]:

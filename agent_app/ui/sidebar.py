@@ -18,19 +18,9 @@ def title_of(info: ThreadInfo | None) -> str:
     return sanitize_markdown(raw if len(raw) <= 40 else raw[:39] + "…")
 
 
-def _new(svc: ChatService, current: ThreadInfo | None) -> None:
-    """Open a new conversation (reusing the one this session just made if it is still empty)."""
-    mine = st.session_state.setdefault("ui.created", set())
-    if (
-        current is not None
-        and current.id in mine
-        and not current.title
-        and not svc.messages(user(svc), current.id)
-    ):
-        return
-    thread_id = svc.new_thread(user(svc)).id
-    mine.add(thread_id)
-    open_thread(thread_id)
+def _new() -> None:
+    """Open a draft; the conversation is stored with its first message (no empty ones pile up)."""
+    open_thread(None)
 
 
 def _rename(svc: ChatService, thread_id: str) -> None:
@@ -132,7 +122,6 @@ def render(svc: ChatService, current: ThreadInfo | None) -> None:
             icon=":material/edit_square:",
             width="stretch",
             on_click=_new,
-            args=(svc, current),
         )
         query = st.text_input(
             tr("ui.search"),

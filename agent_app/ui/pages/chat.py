@@ -30,6 +30,8 @@ from agent_app.ui.state import (
 from agent_app.ui.worker import TurnWorker
 
 EXAMPLES = ("ui.example.calc", "ui.example.time", "ui.example.units")
+K_REFUSED = "ui.refused"
+"""A message the service refused before it was sent: its text goes back into the box."""
 SETTLE_TIMEOUT_S = 0.5
 
 
@@ -113,6 +115,10 @@ def _act(
     if prompt or action:
         welcome.empty()
     if prompt:
+        problem = svc.check_input(prompt, code)
+        if problem is not None:  # nothing is stored; the text goes back into the box
+            st.session_state[K_REFUSED] = {"text": prompt, "message": problem.message}
+            st.rerun()
         if info is None:
             info = svc.new_thread(who)
             open_thread(info.id)
@@ -194,11 +200,11 @@ def page() -> None:
         _error(error, info.id, ready)
     if not ready:
         _await(st.session_state[K_WORKER])
+    refused = st.session_state.pop(K_REFUSED, None)
+    if refused:
+        st.error(refused["message"], icon=":material/error:")
+        st.session_state["chat_input"] = refused["text"]
     hint = tr("ui.approval.first") if pending else tr("ui.input")
-    prompt = st.chat_input(
-        hint,
-        key="chat_input",
-        disabled=bool(pending) or not ready,
-        max_chars=svc.settings.max_input_chars,
-    )
+    # No max_chars: the browser would cut a long paste silently; the service's limit says why.
+    prompt = st.chat_input(hint, key="chat_input", disabled=bool(pending) or not ready)
     _act(svc, info, prompt, st.session_state.pop(K_ACTION, None), welcome)
