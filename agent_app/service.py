@@ -34,6 +34,7 @@ from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
 from agent_app.thread_options import ThreadOptions, merge_choices
+from agent_app.turn_notes import TurnNotes, failure
 
 if TYPE_CHECKING:
     from agent_app.knowledge.service import KnowledgeService
@@ -150,12 +151,14 @@ class ChatService:
         return ThreadOptions.resolve(self.settings, stored)
 
     def messages(self, user_id: str, thread_id: str) -> list[dict[str, Any]]:
+        """The stored conversation, each message with its turn notes (usage, sources, failures)."""
         info = self.get_thread(user_id, thread_id)
-        return transcript.to_dicts(stored_messages(self._state_graph(info), thread_id))
+        stored = stored_messages(self._state_graph(info), thread_id)
+        return transcript.to_dicts(stored, self.registry.notes(thread_id))
 
     def export_thread(self, user_id: str, thread_id: str, fmt: str = "md") -> str:
+        msgs = self.messages(user_id, thread_id)
         info = self.get_thread(user_id, thread_id)
-        msgs = transcript.to_dicts(stored_messages(self._state_graph(info), thread_id))
         if fmt == "json":
             return transcript.to_json(info.title, thread_id, msgs)
         return transcript.to_markdown(info.title, msgs)
@@ -235,34 +238,52 @@ class ChatService:
         except AppError as err:
             yield ev.Error(err.kind, err.user_message(lang))
             return None
+        notes = TurnNotes()
         for notice in choice.notices:
+            notes.take(ev.Notice("model", notice))
             yield ev.Notice("model", notice)
         turn = TurnState()
         turn.deadline += self.settings.turn_deadline_s - 180.0
         ctx = AgentContext(user_id=user_id, thread_id=info.id, lang=lang, turn=turn, collections=options.collections)
         config: RunnableConfig = {**thread_config(info.id), "recursion_limit": self.settings.recursion_limit}
         runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
-        yield from runner
-        return (yield from self._finish(info, runner, lang))
+        for event in runner:
+            notes.take(event)
+            yield event
+        outcome = self._finish(info, runner, lang)
+        if outcome is None:  # paused for approval: the turn goes on after resume
+            return None
+        self._keep_notes(info, runner, outcome, notes)
+        yield outcome
+        return runner.last_ai if isinstance(outcome, ev.Done) else None
 
-    def _finish(self, info: ThreadInfo, runner: TurnStream, lang: str) -> Generator[ev.Event, None, AIMessage | None]:
+    def _finish(self, info: ThreadInfo, runner: TurnStream, lang: str) -> ev.Event | None:
+        """The turn's last event: done, or the error that ended it (None while paused)."""
         if runner.paused:
             return None
         if runner.error is not None or runner.stopped:
             self._after_failure(info.id, runner)
             if runner.stopped:
-                yield ev.Error("stopped", t("error.stopped", lang), partial=bool(runner.answer_parts))
-            else:
-                err = runner.error
-                assert err is not None
-                yield ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
-            return None
+                return ev.Error("stopped", t("error.stopped", lang), partial=bool(runner.answer_parts))
+            err = runner.error
+            assert err is not None
+            return ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
         last = runner.last_ai
         if last is None or (not runner.answer_parts and not last.tool_calls):
-            yield ev.Error("empty_answer", t("error.empty_answer", lang))
-            return None
-        yield ev.Done(message_id=str(last.id or ""), thread_id=info.id)
-        return last
+            return ev.Error("empty_answer", t("error.empty_answer", lang))
+        return ev.Done(message_id=str(last.id or ""), thread_id=info.id)
+
+    def _keep_notes(self, info: ThreadInfo, runner: TurnStream, outcome: ev.Event, notes: TurnNotes) -> None:
+        """Store the turn's notes with its answer, or a failure mark on its user message."""
+        stored = stored_messages(runner.agent, info.id)
+        asked = next((m for m in reversed(stored) if isinstance(m, HumanMessage)), None)
+        if isinstance(outcome, ev.Done) and outcome.message_id:
+            self.registry.set_note(info.id, outcome.message_id, notes.as_dict())
+            if asked is not None and asked.id:  # a retry that answered clears the failure mark
+                self.registry.set_note(info.id, asked.id, {})
+        elif isinstance(outcome, ev.Error) and asked is not None and asked.id:
+            partial = "".join(runner.answer_parts) if outcome.kind == "stopped" else ""
+            self.registry.set_note(info.id, asked.id, failure(outcome, partial))
 
     def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
         """Leave a usable thread: no dangling tool call; input the provider blocked is not kept."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -55,14 +55,20 @@ def tool_outcome(text: str, status: str | None) -> tuple[str, str]:
     return ("error" if status == "error" else "done"), text
 
 
-def to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """Messages as dicts; each tool call carries the result answering it in the same message."""
+def to_dicts(messages: Sequence[BaseMessage], notes: Mapping[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Messages as dicts; each tool call carries the result answering it in the same message.
+
+    `notes` (by message id) are the turn notes stored beside the messages: usage, sources, failures.
+    """
+    notes = notes or {}
     out: list[dict[str, Any]] = []
     open_calls: list[dict[str, Any]] = []
     for msg in messages:
         d = message_dict(msg)
         if d is None:
             continue
+        if d["id"] in notes:
+            d["notes"] = notes[d["id"]]
         if d["role"] == "assistant":
             open_calls = list(d["tool_calls"])
         elif d["role"] == "tool":

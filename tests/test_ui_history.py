@@ -67,3 +67,28 @@ def test_waiting_rejected_and_edited_steps_read_as_such(settings):
     assert "echo:final" in shown
     assert "human reviewer" not in shown and "User rejected the tool call" not in shown
     svc.close()
+
+
+def test_sources_and_usage_are_shown_again_after_a_reload(settings, tmp_path):
+    from agent_app.wiring import open_service
+
+    doc = tmp_path / "refund.md"
+    doc.write_text("# Refunds\n\nRefunds are paid within thirty days.\n", encoding="utf-8")
+    model = ScriptedChatModel(
+        script=[call("search_knowledge", {"query": "refunds"}), answer("Within 30 days [1].")]
+    )
+    s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="")
+    svc = open_service(s, model_factory=lambda choice: model)
+    kb = svc.knowledge_for(svc.settings.user)
+    kb.create_collection("docs")
+    kb.add_files([doc], "docs")
+    svc.new_thread(svc.settings.user, options={"collections": ["docs"]})
+    at = _app(svc, lang="en")
+    at.chat_input[0].set_value("how are refunds paid?").run()
+    live = [e.label for e in at.expander]
+    reloaded = _app(svc, lang="en")  # a new session: nothing kept in session state
+    sources = [e for e in reloaded.expander if e.label.startswith("Sources (")]
+    assert [e.label for e in sources] == [x for x in live if x.startswith("Sources (")] != []
+    assert any("refund.md" in m.value for m in sources[0].markdown)
+    assert any("tokens" in c.value for c in reloaded.caption)
+    svc.close()

@@ -24,6 +24,12 @@ CREATE TABLE IF NOT EXISTS threads (
     options TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS threads_user ON threads(user_id, updated_at DESC);
+CREATE TABLE IF NOT EXISTS turn_notes (
+    thread_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    PRIMARY KEY (thread_id, message_id)
+);
 CREATE TABLE IF NOT EXISTS user_prefs (
     user_id TEXT PRIMARY KEY,
     prefs TEXT NOT NULL DEFAULT '{}'
@@ -126,7 +132,24 @@ class ThreadRegistry:
 
     def delete(self, user_id: str, thread_id: str) -> bool:
         cur = self._exec("DELETE FROM threads WHERE id=? AND user_id=?", (thread_id, user_id))
+        if cur.rowcount > 0:
+            self._exec("DELETE FROM turn_notes WHERE thread_id=?", (thread_id,))
         return cur.rowcount > 0
+
+    def set_note(self, thread_id: str, message_id: str, notes: dict[str, Any]) -> None:
+        """Keep a turn's notes beside one stored message (empty notes remove them)."""
+        if not notes:
+            self._exec("DELETE FROM turn_notes WHERE thread_id=? AND message_id=?", (thread_id, message_id))
+            return
+        self._exec(
+            "INSERT INTO turn_notes VALUES (?,?,?) ON CONFLICT(thread_id, message_id) DO UPDATE SET notes=excluded.notes",
+            (thread_id, message_id, json.dumps(notes, ensure_ascii=False)),
+        )
+
+    def notes(self, thread_id: str) -> dict[str, dict[str, Any]]:
+        """Every note of a conversation by message id (the caller has checked its owner)."""
+        rows = self._exec("SELECT message_id, notes FROM turn_notes WHERE thread_id=?", (thread_id,)).fetchall()
+        return {mid: json.loads(raw) for mid, raw in rows}
 
     def get_prefs(self, user_id: str) -> dict[str, Any]:
         row = self._exec("SELECT prefs FROM user_prefs WHERE user_id=?", (user_id,)).fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 import streamlit as st
@@ -126,3 +127,7 @@ def turn_notes(meta: dict[str, Any]) -> None:
     caption = usage_text(meta.get("usage") or [])
     if caption:
         st.caption(caption)
+
+
+def retry_button(on_click: Callable[[], None]) -> None:
+    st.button(tr("ui.retry"), key="retry", icon=":material/refresh:", on_click=on_click)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from agent_app.ui import blocks
-from agent_app.ui.state import K_META, bucket, tr
+from agent_app.ui.state import tr
 
 PAGE = 60
 """Messages shown at first; older ones appear on demand (keeps reruns fast on long threads)."""
+Turn = tuple[str, list[dict[str, Any]], dict[str, Any] | None]
+"""A bubble: role, its messages, and the failure mark of the turn (assistant bubbles only)."""
 
 
 def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -26,7 +29,6 @@ def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any
 
 
 def _assistant(group: list[dict[str, Any]], waiting: bool) -> None:
-    meta = bucket(K_META)
     last = next((m for m in reversed(group) if m["role"] == "assistant"), None)
     for msg in group:
         if msg["role"] != "assistant":
@@ -44,14 +46,34 @@ def _assistant(group: list[dict[str, Any]], waiting: bool) -> None:
             blocks.md(msg["text"])
         if msg.get("incomplete"):
             st.caption(":material/warning: " + tr("ui.incomplete"))
-        if msg.get("id") in meta:
-            blocks.turn_notes(meta[msg["id"]])
+        if msg.get("notes"):
+            blocks.turn_notes(msg["notes"])
 
 
-def render(messages: list[dict[str, Any]], thread_id: str, waiting: bool = False) -> None:
+def _failed(mark: dict[str, Any], retry: Callable[[], None] | None) -> None:
+    """Where a turn failed or was stopped: what reached the screen, why, and Retry on the last one."""
+    if mark.get("partial"):
+        blocks.md(mark["partial"])
+        st.caption(":material/warning: " + tr("ui.partial_not_saved"))
+    if retry is None:
+        st.caption(":material/error: " + tr("ui.turn_failed", message=mark.get("message", "")))
+        return
+    show = st.warning if mark.get("kind") in blocks.SOFT_ERRORS else st.error
+    show(mark.get("message", ""), icon=":material/error:")
+    if mark.get("kind") in blocks.RETRYABLE:
+        blocks.retry_button(retry)
+
+
+def render(
+    messages: list[dict[str, Any]],
+    thread_id: str,
+    waiting: bool = False,
+    retry: Callable[[], None] | None = None,
+) -> bool:
     """Replay a conversation; long ones start with the most recent messages.
 
     `waiting`: the turn is paused for approval, so the last message's unanswered calls wait.
+    `retry` is offered under the last turn when it failed; returns True when that mark was shown.
     """
     shown_key = f"ui.shown.{thread_id}"
     limit = st.session_state.get(shown_key, PAGE)
@@ -67,10 +89,37 @@ def render(messages: list[dict[str, Any]], thread_id: str, waiting: bool = False
             on_click=lambda: st.session_state.update({shown_key: limit + PAGE}),
         )
         messages = messages[cut:]
-    groups = _turns(messages)
-    for index, (role, group) in enumerate(groups):
+    groups = _with_marks(_turns(messages))
+    for index, (role, group, mark) in enumerate(groups):
+        last = index == len(groups) - 1
         with st.chat_message(role):
             if role == "user":
                 blocks.md(group[0]["text"])
-            else:
-                _assistant(group, waiting and index == len(groups) - 1)
+                continue
+            _assistant(group, waiting and last)
+            if mark:
+                _failed(mark, retry if last else None)
+    return bool(groups and groups[-1][2])
+
+
+def _mark(group: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return (group[0].get("notes") or {}).get("failed") or None
+
+
+def _with_marks(groups: list[tuple[str, list[dict[str, Any]]]]) -> list[Turn]:
+    """Each assistant bubble with the failure mark of the user message it answers.
+
+    A turn that failed before storing any step gets an empty bubble, so the mark stays visible.
+    """
+    out: list[Turn] = []
+    for role, group in groups:
+        asked = out[-1][1] if out and out[-1][0] == "user" else None
+        if role == "assistant":
+            out.append((role, group, _mark(asked) if asked else None))
+            continue
+        if asked and _mark(asked):
+            out.append(("assistant", [], _mark(asked)))
+        out.append((role, group, None))
+    if out and out[-1][0] == "user" and _mark(out[-1][1]):
+        out.append(("assistant", [], _mark(out[-1][1])))
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -13,33 +13,21 @@ from agent_app import events as ev
 from agent_app.transcript import tool_outcome
 from agent_app.ui import blocks
 from agent_app.ui.render import LiveMarkdown, sanitize_markdown
-from agent_app.ui.state import K_ERRORS, K_META, K_PARTIAL, bucket, tr
+from agent_app.ui.state import K_ERRORS, K_PARTIAL, bucket, tr
 from agent_app.ui.worker import TurnWorker
 
 
 @dataclass
 class TurnOutcome:
-    """What one turn left behind for the page: notes under the answer, an error, a pause."""
+    """What one turn left behind for the page: an error, a pause (its notes are stored with it)."""
 
-    usage: list[dict[str, Any]] = field(default_factory=list)
-    memories: list[dict[str, Any]] = field(default_factory=list)
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
     error: ev.Error | None = None
     done_id: str = ""
     paused: bool = False
 
     def take(self, event: ev.Event) -> None:
-        """Collect the events that are shown after the answer rather than inline."""
-        if isinstance(event, ev.Usage):
-            self.usage.append(asdict(event))
-        elif isinstance(event, ev.MemoryUsed):
-            self.memories.extend(event.items)
-        elif isinstance(event, ev.Citation):
-            self.citations.append(asdict(event))
-        elif isinstance(event, ev.Notice):
-            self.notices.append(event.message)
-        elif isinstance(event, ev.Error):
+        """Note how the turn ended."""
+        if isinstance(event, ev.Error):
             self.error = event
         elif isinstance(event, ev.Done):
             self.done_id = event.message_id
@@ -47,15 +35,7 @@ class TurnOutcome:
             self.paused = True
 
     def save(self, thread_id: str) -> None:
-        """Keep the notes (keyed by the answer's message id) and the error for the next reruns."""
-        notes = {
-            "usage": self.usage,
-            "memories": self.memories,
-            "citations": self.citations,
-            "notices": self.notices,
-        }
-        if self.done_id and any(notes.values()):
-            bucket(K_META)[self.done_id] = notes
+        """Keep the error for the next reruns (the service stored the turn's notes and failure mark)."""
         errors = bucket(K_ERRORS)
         if self.error is not None:
             errors[thread_id] = {

@@ -132,7 +132,12 @@ def _act(
             _run(tid, lambda stop: svc.resume(tid, action["decisions"], user_id=who, lang=code))
 
 
+def _retry(thread_id: str) -> Callable[[], None]:
+    return lambda: st.session_state.update({K_ACTION: {"type": "retry", "thread": thread_id}})
+
+
 def _error(err: dict[str, Any], thread_id: str, ready: bool) -> None:
+    """A failure the service did not store with the turn (input dropped, a stop still winding down)."""
     show = st.warning if err["kind"] in blocks.SOFT_ERRORS else st.error
     with st.chat_message("assistant"):
         partial = bucket(K_PARTIAL).get(thread_id) if err.get("partial") else None
@@ -141,14 +146,7 @@ def _error(err: dict[str, Any], thread_id: str, ready: bool) -> None:
             st.caption(":material/warning: " + tr("ui.partial_not_saved"))
         show(err["message"], icon=":material/error:")
         if err["kind"] in blocks.RETRYABLE and ready:
-            st.button(
-                tr("ui.retry"),
-                key="retry",
-                icon=":material/refresh:",
-                on_click=lambda: st.session_state.update(
-                    {K_ACTION: {"type": "retry", "thread": thread_id}}
-                ),
-            )
+            blocks.retry_button(_retry(thread_id))
 
 
 def _welcome() -> None:
@@ -188,15 +186,17 @@ def page() -> None:
     messages = svc.messages(who, info.id) if info else []
     welcome = st.empty()
     pending = svc.pending_approvals(who, info.id) if info else []
+    marked = False
     if messages and info is not None:
-        history.render(messages, info.id, waiting=bool(pending))
+        retry = _retry(info.id) if ready and not pending else None
+        marked = history.render(messages, info.id, waiting=bool(pending), retry=retry)
     else:
         with welcome.container():
             _welcome()
     if pending and info is not None:
         approvals.render(info.id, pending)
     error = bucket(K_ERRORS).get(info.id) if info else None
-    if error and not pending and info is not None:
+    if error and not pending and not marked and info is not None:
         _error(error, info.id, ready)
     if not ready:
         _await(st.session_state[K_WORKER])

@@ -1,0 +1,39 @@
+"""What a turn leaves beside its messages: usage, memories, sources and notices, or how it failed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent_app import events as ev
+
+
+@dataclass
+class TurnNotes:
+    """Collected from a turn's events; stored with the answer so a reload shows them again."""
+
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    memories: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def take(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Usage):
+            self.usage.append(asdict(event))
+        elif isinstance(event, ev.MemoryUsed):
+            self.memories.extend(event.items)
+        elif isinstance(event, ev.Citation):
+            self.citations.append(asdict(event))
+        elif isinstance(event, ev.Notice):
+            self.notices.append(event.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The notes worth storing (empty when the turn had none)."""
+        notes = {"usage": self.usage, "memories": self.memories, "citations": self.citations,
+                 "notices": self.notices}
+        return notes if any(notes.values()) else {}
+
+
+def failure(error: ev.Error, partial: str = "") -> dict[str, Any]:
+    """The note kept on a user message whose turn failed or was stopped (shown until a retry answers)."""
+    return {"failed": {"kind": error.kind, "message": error.message, "partial": partial}}
