@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 SERVICE_KEY = "agent_app.service"
 """The injection seam: a ChatService put here (tests, embedding apps) is used instead of the shared one."""
 K_LANG, K_THREAD, K_WORKER, K_ACTION = "ui.lang", "ui.thread", "ui.worker", "ui.action"
-K_META, K_ERRORS, K_PARTIAL = "ui.meta", "ui.errors", "ui.partial"
+K_ERRORS, K_PARTIAL = "ui.errors", "ui.partial"
 
 
 def _secrets() -> dict[str, Any]:
