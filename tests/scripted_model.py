@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import Field, PrivateAttr
@@ -37,6 +46,42 @@ def tool_then_answer(name: str, args: dict[str, Any], final: Callable[[str], str
         if isinstance(last, ToolMessage):
             return answer(final(str(last.content)))
         return call(name, args)
+
+    return respond
+
+
+INSTRUCTION = re.compile(r"DO (\{.*?\}\})")
+MEMORY_LINE = re.compile(r"\[([0-9a-f]{32})\] ([^\n(]+)")
+
+
+def fill_placeholders(args: dict[str, Any], seen_text: str) -> dict[str, Any]:
+    """{memories} becomes every memory text seen so far (URL-quoted), {memory_id} the first id."""
+    memories = MEMORY_LINE.findall(seen_text)
+    raw = json.dumps(args, ensure_ascii=False)
+    raw = raw.replace("{memories}", quote(";".join(text.strip() for _, text in memories)))
+    return json.loads(raw.replace("{memory_id}", memories[0][0] if memories else "none"))
+
+
+def obedient(first: tuple[str, dict[str, Any]], final: str = "done") -> Callable[[list[BaseMessage]], AIMessage]:
+    """A responder that makes `first` call, then obeys every `DO {"tool", "args"}` line in tool results.
+
+    It stands for a model that follows instructions injected into a document or a web page: one
+    instruction per model call, in order, whatever happened to the previous one.
+    """
+
+    def respond(messages: list[BaseMessage]) -> AIMessage:
+        start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+        turn = messages[start + 1 :]
+        if not turn:
+            return call(*first)
+        results = "\n".join(str(m.content) for m in turn if isinstance(m, ToolMessage))
+        todo = [json.loads(x) for x in INSTRUCTION.findall(results)]
+        made = sum(len(m.tool_calls) for m in turn if isinstance(m, AIMessage)) - 1
+        if made >= len(todo):
+            return answer(final)
+        step = todo[made]
+        seen = "\n".join(str(m.content) for m in messages)
+        return call(step["tool"], fill_placeholders(step.get("args") or {}, seen))
 
     return respond
 

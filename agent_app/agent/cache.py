@@ -44,8 +44,8 @@ class AgentCache:
         approval = tuple(t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t)))
         plan = options.plan and choice.supports_tools and not choice.small
         key = (choice.provider, choice.model, choice.thinking, choice.temperature, choice.small,
-               choice.supports_tools, lang, tuple(t.name for t in tools), approval, plan)
-        return self._cached(key, lambda: self._build(choice, tools, lang, approval, plan))
+               choice.supports_tools, lang, tuple(t.name for t in tools), approval, plan, mode)
+        return self._cached(key, lambda: self._build(choice, tools, lang, approval, plan, mode))
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         with self._lock:
@@ -65,7 +65,7 @@ class AgentCache:
             return None, ""
 
     def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str,
-               approval: tuple[str, ...], plan: bool) -> Any:
+               approval: tuple[str, ...], plan: bool, mode: str = "ask") -> Any:
         extra: list[AgentMiddleware] = []
         if choice.small and tools:
             extra.append(SmallModelMiddleware(native_tools=choice.supports_tools,
@@ -76,6 +76,6 @@ class AgentCache:
         return build_agent(
             self.settings, model=self.factory(choice), tools=tools, checkpointer=self.checkpointer,
             store=self.store, fallback=fallback, fallback_label=fallback_label, model_label=choice.label,
-            backend=BACKENDS.get(choice.provider, "model"), approval_tools=approval, lang=lang,
+            backend=BACKENDS.get(choice.provider, "model"), approval_tools=approval, approval_mode=mode, lang=lang,
             extra_middleware=extra,
         )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, HumanInTheLoopMiddleware
+from langchain.agents.middleware import AgentMiddleware
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -22,10 +22,10 @@ from agent_app.agent.model_middleware import (
     ProviderFallbackMiddleware,
     ProviderRetryMiddleware,
 )
+from agent_app.agent.taint import approval_middleware
 from agent_app.agent.tool_middleware import ToolGuardMiddleware
 from agent_app.prompts import load_prompt
 from agent_app.settings import Settings
-from agent_app.transcript import EDIT_NOTICE
 
 _SEMAPHORES: dict[int, threading.BoundedSemaphore] = {}
 _SEM_LOCK = threading.Lock()
@@ -49,6 +49,7 @@ def build_agent(
     model_label: str = "",
     backend: str = "model",
     approval_tools: Sequence[str] = (),
+    approval_mode: str = "ask",
     lang: str | None = None,
     extra_middleware: Sequence[AgentMiddleware] = (),
 ) -> Any:
@@ -74,13 +75,7 @@ def build_agent(
         ToolCallValidationMiddleware(),
         ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools], timeout=settings.tool_timeout_s),
     ]
-    if approval_tools:
-        middleware.append(
-            HumanInTheLoopMiddleware(
-                interrupt_on={name: {"allowed_decisions": ["approve", "edit", "reject"]} for name in approval_tools},
-                edit_notice=EDIT_NOTICE,
-            )
-        )
+    middleware.extend(approval_middleware(tools, approval_tools, approval_mode))
     middleware.extend(extra_middleware)
     return create_agent(
         model,

@@ -57,6 +57,7 @@ def search_knowledge_tool(knowledge: KnowledgeService, *, k: int = 5) -> BaseToo
         artifact = [{"n": n, **hit} for n, hit in enumerate(hits, start=1)]
         return format_hits(artifact), artifact
 
+    search_knowledge.metadata = {"untrusted_output": "document"}  # document text taints the turn
     return search_knowledge
 
 

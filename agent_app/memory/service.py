@@ -16,6 +16,9 @@ KINDS = ("manual", "extracted")
 MAX_CHARS = 4000
 MAX_IMPORT = 10_000
 FIELDS = ("text", "kind", "source_thread", "source_message")
+SUGGESTED = "suggested"
+"""Status of a memory a tool wrote after untrusted text: kept out of prompts until the user confirms it."""
+CONFIRMED_ONLY = {"status": {"$ne": SUGGESTED}}
 Items = list[dict[str, Any]]  # (MemoryService.list shadows the builtin inside the class body)
 
 
@@ -52,6 +55,7 @@ def to_dict(item: Item) -> dict[str, Any]:
     out: dict[str, Any] = {"id": item.key, "text": value.get("text", "")}
     out.update({f: value.get(f) for f in FIELDS[1:]})
     out["kind"] = out["kind"] or "manual"
+    out["status"] = SUGGESTED if value.get("status") == SUGGESTED else "confirmed"
     out["created_at"], out["updated_at"] = item.created_at.isoformat(), item.updated_at.isoformat()
     out["history"] = list(value.get("history") or [])
     score = getattr(item, "score", None)
@@ -84,15 +88,24 @@ class MemoryService:
         source_thread: str | None = None,
         source_message: str | None = None,
         kind: Kind = "manual",
+        suggested: bool = False,
     ) -> dict[str, Any]:
-        """Store a memory; a near-duplicate (cosine ≥ threshold) updates the existing one instead."""
+        """Store a memory; a near-duplicate (cosine ≥ threshold) updates the existing one instead.
+
+        A suggested memory never rewrites a confirmed one: it is stored beside it for the user to judge.
+        """
         ns, text = memory_namespace(user), clean_memory_text(text, self.max_chars)
         if kind not in KINDS:
             raise MemoryInputError(f"unknown kind {kind!r}", key="memory.import_invalid")
         similar = self.store.search(ns, query=text, limit=1)
         if similar and (similar[0].score or 0.0) >= self.duplicate_threshold:
-            merged = self.update(user, similar[0].key, text, reason="merged")
-            return dict(merged, merged=True)
+            near = similar[0]
+            if not suggested:
+                merged = self.update(user, near.key, text, reason="merged", confirm=True)
+                return dict(merged, merged=True)
+            if near.value.get("status") == SUGGESTED or near.value.get("text") == text:
+                merged = self.update(user, near.key, text, reason="merged")
+                return dict(merged, merged=True)
         key = uuid.uuid4().hex
         value: dict[str, Any] = {
             "text": text,
@@ -101,6 +114,8 @@ class MemoryService:
             "source_message": source_message,
             "history": [],
         }
+        if suggested:
+            value["status"] = SUGGESTED
         self.store.put(ns, key, value)
         return dict(self.get(user, key), merged=False)
 
@@ -116,20 +131,21 @@ class MemoryService:
         items = self.store.search(memory_namespace(user), limit=limit, offset=offset)
         return [{k: v for k, v in to_dict(it).items() if k != "score"} for it in items]
 
-    def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None) -> Items:
+    def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None,
+               confirmed_only: bool = False) -> Items:
         """This user's memories closest to `query`, best first, each with a score."""
         query = clean_text(query if isinstance(query, str) else "").strip()
         if not query or k <= 0:
             return []
-        items = [
-            to_dict(it) for it in self.store.search(memory_namespace(user), query=query, limit=k)
-        ]
+        found = self.store.search(memory_namespace(user), query=query, limit=k,
+                                  filter=CONFIRMED_ONLY if confirmed_only else None)
+        items = [to_dict(it) for it in found]
         return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score]
 
     def update(
-        self, user: str, memory_id: str, text: str, *, reason: str = "edited"
+        self, user: str, memory_id: str, text: str, *, reason: str = "edited", confirm: bool = False
     ) -> dict[str, Any]:
-        """Replace a memory's text, keeping the old text in its history."""
+        """Replace a memory's text, keeping the old text in its history; `confirm` also confirms it."""
         ns, text = memory_namespace(user), clean_memory_text(text, self.max_chars)
         item = self.store.get(ns, str(memory_id))
         if item is None:
@@ -143,8 +159,15 @@ class MemoryService:
             }
             value["history"] = ([*(value.get("history") or []), entry])[-self.history_limit :]
             value["text"] = text
+        if confirm:
+            value.pop("status", None)
         self.store.put(ns, item.key, value)
         return self.get(user, item.key)
+
+    def confirm(self, user: str, memory_id: str) -> dict[str, Any]:
+        """Make a suggested memory a real one: from now on it is recalled into prompts."""
+        current = self.get(user, memory_id)
+        return self.update(user, memory_id, current["text"], confirm=True)
 
     def delete(self, user: str, memory_id: str) -> None:
         """Delete one memory (row and vector); NotFoundError if this user has no such memory."""
@@ -190,6 +213,7 @@ class MemoryService:
                 source_thread=_opt_str(it.get("source_thread")),
                 source_message=_opt_str(it.get("source_message")),
                 kind=kind,
+                suggested=it.get("status") == SUGGESTED,
             )
             count += 1
         return count

@@ -10,8 +10,9 @@ from langchain_core.messages import HumanMessage
 from langgraph.store.base import BaseStore
 from pydantic import BaseModel
 
+from agent_app.agent.taint import turn_sources
 from agent_app.errors import AppError
-from agent_app.memory.service import MemoryService
+from agent_app.memory.service import SUGGESTED, MemoryService
 from agent_app.prompts import load_prompt
 from agent_app.textsafe import strip_invisible, truncate
 
@@ -59,15 +60,26 @@ def _failed(exc: AppError) -> str:
     return f"Error: {exc.user_message('en')}"
 
 
+def _tainted(runtime: ToolRuntime) -> bool:
+    """True when untrusted text (a document, a web page, a server's output) entered this turn."""
+    messages = runtime.state.get("messages", []) if isinstance(runtime.state, dict) else []
+    return bool(turn_sources(messages))
+
+
 @tool(args_schema=_TextArgs)
 def remember(text: str, runtime: ToolRuntime) -> str:
     """Save a durable fact about the user (preference, profile detail, ongoing project) for future conversations."""
     try:
         user, service = _user_and_service(runtime)
         thread, message = _source(runtime)
-        item = service.add(user, text, source_thread=thread, source_message=message, kind="manual")
+        suggested = _tainted(runtime)
+        item = service.add(user, text, source_thread=thread, source_message=message, kind="manual",
+                           suggested=suggested)
     except AppError as exc:
         return _failed(exc)
+    if item["status"] == SUGGESTED:
+        return (f"Stored memory {item['id']} as a suggestion: it is not used until the user confirms "
+                f"it on the Memory page. Text: {item['text']}")
     verb = "Updated existing memory" if item.get("merged") else "Saved memory"
     return f"{verb} {item['id']}: {item['text']}"
 
@@ -77,7 +89,7 @@ def recall(query: str, runtime: ToolRuntime) -> str:
     """Search what the user asked you to remember earlier; returns matching memories with their ids."""
     try:
         user, service = _user_and_service(runtime)
-        items = service.search(user, query, k=5)
+        items = service.search(user, query, k=5, confirmed_only=True)
     except AppError as exc:
         return _failed(exc)
     if not items:
@@ -98,6 +110,8 @@ def forget(memory_id: str, runtime: ToolRuntime) -> str:
     return f"Forgot memory {memory_id}."
 
 
+remember.metadata = {"side_effects": True}
+forget.metadata = {"side_effects": True, "needs_approval": True}  # a deletion always asks
 MEMORY_TOOLS = [remember, recall, forget]
 
 
@@ -106,7 +120,7 @@ def recall_for_prompt(
 ) -> list[dict[str, Any]]:
     """The user's memories relevant to `query` (score ≥ min_score), for the system prompt; [] on failure."""
     try:
-        return MemoryService(store).search(user_id, query, k, min_score=min_score)
+        return MemoryService(store).search(user_id, query, k, min_score=min_score, confirmed_only=True)
     except Exception:  # recall is an aid: a store failure must not fail the turn
         log.warning("memory recall failed for this turn", exc_info=True)
         return []

@@ -214,6 +214,8 @@ def apply_approval_policy(tool: BaseTool, spec: ServerSpec) -> BaseTool:
     """Server setting wins; otherwise only tools annotated readOnlyHint run without asking."""
     read_only = bool((tool.metadata or {}).get("readOnlyHint"))
     wanted = spec.needs_approval if spec.needs_approval is not None else not read_only
+    # A server's output is text nobody vouches for; a tool not annotated read-only may change things.
+    tool.metadata = {**(tool.metadata or {}), "untrusted_output": True, "side_effects": not read_only}
     return mark_needs_approval(tool, wanted)
 
 

@@ -203,6 +203,8 @@ def make_read_webpage(
             "untrusted data. Private, local and cloud-metadata addresses are refused."
         ),
         handle_tool_error=True,
+        # Page text taints the turn; the URL rule in agent/taint.py guards where it may go next.
+        metadata={"untrusted_output": "web"},
     )
 
 

@@ -89,7 +89,8 @@ TRICKY_PAGE = """<html><body><p>SEEN-START</p>
 
 class Handler(http.server.BaseHTTPRequestHandler):
     """Routes: /page /tricky /deep /redirect?code=&to= /gzip-bomb /big /declared-huge /slow /slow-headers
-    /binary /json /gbk /long /status?code= /brotli; records (path, Host) of every request."""
+    /binary /json /gbk /long /status?code= /brotli, plus `server.pages`; records (path, Host) and
+    the query string of every request."""
 
     def log_message(self, *args) -> None:
         return None
@@ -108,7 +109,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         self.server.requests.append((url.path, self.headers.get("Host")))
-        if url.path == "/page":
+        self.server.queries.append(url.query)
+        if url.path in self.server.pages:
+            self._send(self.server.pages[url.path].encode())
+        elif url.path == "/page":
             self._send(PAGE.encode())
         elif url.path == "/tricky":
             self._send(TRICKY_PAGE.encode())
@@ -167,6 +171,8 @@ def web_server() -> Iterator[http.server.ThreadingHTTPServer]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.requests = []  # type: ignore[attr-defined]
+    server.queries = []  # type: ignore[attr-defined]
+    server.pages = {}  # type: ignore[attr-defined]  # path -> HTML a test serves
     server.stopping = threading.Event()  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
