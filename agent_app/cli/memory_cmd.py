@@ -1,4 +1,4 @@
-"""`agent-app memory`: list, search, add, delete, export and import long-term memories."""
+"""`agent-app memory`: list, search, add, confirm, delete, export and import long-term memories."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from agent_app.errors import AppError
 if TYPE_CHECKING:
     from agent_app.memory.service import MemoryService
 
-FIELDS = ("id", "text", "score", "source_thread", "source_message", "kind", "created_at", "updated_at")
+FIELDS = ("id", "text", "score", "status", "source_thread", "source_message", "kind", "created_at", "updated_at")
 
 
 def register(sub: Any) -> None:
@@ -30,13 +30,15 @@ def register(sub: Any) -> None:
     ad.add_argument("--json", action="store_true")
     rm = ops.add_parser("delete", help="forget one memory")
     rm.add_argument("id")
+    ok = ops.add_parser("confirm", help="confirm a suggested memory so the assistant uses it")
+    ok.add_argument("id")
     ex = ops.add_parser("export", help="write all memories to a JSON file")
     ex.add_argument("file")
     im = ops.add_parser("import", help="read memories from a JSON file (a list of {text})")
     im.add_argument("file")
     fa = ops.add_parser("forget-all", help="forget everything about the user")
     fa.add_argument("--yes", action="store_true", help="do not ask")
-    for parser in (ls, se, ad, rm, ex, im, fa):
+    for parser in (ls, se, ad, rm, ok, ex, im, fa):
         add_user_arg(parser)
     p.set_defaults(func=run)
 
@@ -51,7 +53,8 @@ def _print(items: list[dict[str, Any]], as_json: bool) -> None:
         return
     for item in items:
         score = f" ({item['score']:.2f})" if isinstance(item.get("score"), float) else ""
-        print(f"{item['id']}  {item['text']}{score}")
+        mark = "[suggested] " if item.get("status") == "suggested" else ""
+        print(f"{item['id']}  {mark}{item['text']}{score}")
 
 
 def _run_op(mem: MemoryService, user: str, args: argparse.Namespace) -> int:
@@ -64,6 +67,8 @@ def _run_op(mem: MemoryService, user: str, args: argparse.Namespace) -> int:
         print(json.dumps(_item(item), ensure_ascii=False) if args.json else item["id"])
     elif args.op == "delete":
         mem.delete(user, args.id)
+    elif args.op == "confirm":
+        print(mem.confirm(user, args.id)["id"])
     elif args.op == "export":
         items = [_item(i) for i in mem.export(user)]
         Path(args.file).write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")

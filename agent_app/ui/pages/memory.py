@@ -47,9 +47,23 @@ def _import(mem: MemoryService, who: str) -> None:
     )
 
 
+def _suggested(mem: MemoryService, who: str, item: dict[str, Any]) -> None:
+    """A memory a tool wrote after untrusted text: unused until the user confirms it here."""
+    note, button = st.columns([6, 2], vertical_alignment="center")
+    note.caption(":material/help: " + tr("ui.mem.suggested"))
+    button.button(
+        tr("ui.mem.confirm"),
+        key=f"mem_confirm_{item['id']}",
+        icon=":material/check:",
+        on_click=lambda: _guard(lambda: mem.confirm(who, item["id"]), "ui.mem.confirmed"),
+    )
+
+
 def _item(mem: MemoryService, who: str, item: dict[str, Any]) -> None:
     with st.container(border=True, key=f"mem_{item['id']}"):
         md(item["text"])
+        if item.get("status") == "suggested":
+            _suggested(mem, who, item)
         text_col, edit_col, del_col = st.columns([6, 1, 1], vertical_alignment="center")
         updated = item["updated_at"][:16].replace("T", " ")
         text_col.caption(tr("ui.mem.meta", kind=item.get("kind") or "manual", updated=updated))
