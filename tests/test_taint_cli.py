@@ -13,7 +13,7 @@ from tests.fakes import FakeDashScope, text, tool_calls
 from tests.scripted_model import INSTRUCTION, fill_placeholders
 from tests.test_cli import cli, events
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # A documentation address: refused by the URL guard before any connection, even on code without
 # the taint rule, so this test cannot reach the network from its subprocess.
 ORDERS = [
