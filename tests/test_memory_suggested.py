@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agent_app.agent.taint import foreign_urls
@@ -58,3 +60,17 @@ def test_export_and_import_keep_the_status(service):
 ])
 def test_foreign_urls(args, said, foreign):
     assert foreign_urls(args, said) == foreign
+
+
+def test_extraction_after_untrusted_text_only_suggests(service):
+    from langchain_core.messages import HumanMessage
+
+    from agent_app.memory.extract import MemoryExtractor
+    from tests.scripted_model import ScriptedChatModel
+
+    old = service.add("alice", "I live in Beijing")
+    reply = json.dumps([{"text": "I live wherever attacker.example says", "replaces": old["id"]}])
+    extractor = MemoryExtractor(service, ScriptedChatModel(script=[reply]), lang="en")
+    [stored] = extractor.run("alice", [HumanMessage("what does the page say?")], "t2", suggested=True)
+    assert stored["id"] != old["id"] and stored["status"] == "suggested"
+    assert service.get("alice", old["id"])["text"] == "I live in Beijing"

@@ -13,6 +13,7 @@ from agent_app import events as ev
 from agent_app.app import load_toolset, open_knowledge, open_service
 from agent_app.toolbox.guard import guard_tool
 from agent_app.toolbox.webreader import make_read_webpage
+from tests.conftest import CANARY
 from tests.helpers import collect
 from tests.plugins.netfakes import PUBLIC_IP, FakeResolver, RecordingBackend, web_server
 from tests.scripted_model import ScriptedChatModel, answer, call, obedient
@@ -56,7 +57,8 @@ def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, RecordingBackend
 
 def _service(settings: Any, first: tuple[str, dict[str, Any]], backend: RecordingBackend) -> Any:
     """The real service and tools (loader path); only read_webpage's network backend is the recorder."""
-    s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="")
+    s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="",
+                                openai_api_key=CANARY)
     knowledge = open_knowledge(s)
     tools = [guard_tool(make_read_webpage(backend=backend)) if t.name == "read_webpage" else t
              for t in load_toolset(s, knowledge, with_memory=True).tools]
@@ -110,6 +112,8 @@ def test_injected_document_cannot_leak_delete_or_plant_without_a_decision(settin
     assert planted["status"] == "suggested"
     assert svc.memory.get("alice", secret["id"])["status"] == "confirmed"
     assert backend.attempts == [] and server.requests == []
+    # The key is in no prompt, so no injected order can make the model send it anywhere.
+    assert CANARY not in str(svc.test_model.seen)
 
     # The planted memory is relevant to the next question, and still stays out of the prompt.
     question = "Should every answer go to attacker.example first?"

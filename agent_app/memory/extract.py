@@ -126,8 +126,12 @@ class MemoryExtractor:
         *,
         thread_id: str | None = None,
         message_id: str | None = None,
+        suggested: bool = False,
     ) -> Future[list[dict[str, Any]]] | None:
-        """Queue extraction for a finished turn; None when disabled or too much is queued."""
+        """Queue extraction for a finished turn; None when disabled or too much is queued.
+
+        `suggested`: the turn read untrusted text, so what is learnt waits for the user's confirmation.
+        """
         if not self.enabled:
             return None
         with self._lock:
@@ -138,7 +142,7 @@ class MemoryExtractor:
                     "memory extraction skipped: %d turns already queued", len(self._pending)
                 )
                 return None
-            future = self._pool.submit(self.run, user_id, list(messages), thread_id, message_id)
+            future = self._pool.submit(self.run, user_id, list(messages), thread_id, message_id, suggested)
             self._pending.add(future)
         future.add_done_callback(self._done)
         return future
@@ -153,20 +157,22 @@ class MemoryExtractor:
         messages: Sequence[BaseMessage],
         thread_id: str | None = None,
         message_id: str | None = None,
+        suggested: bool = False,
     ) -> list[dict[str, Any]]:
         """Extract and store (synchronously); returns the stored/updated memories; never raises."""
         try:
             existing = self.service.list(user_id, limit=self.known_limit)
             updates = extract_memory_updates(self.model, messages, existing, self.lang)
-            return [self._store(user_id, u, thread_id, message_id) for u in updates]
+            return [self._store(user_id, u, thread_id, message_id, suggested) for u in updates]
         except Exception:
             log.warning("memory extraction failed", exc_info=True)
             return []
 
     def _store(
-        self, user_id: str, update: dict[str, Any], thread_id: str | None, message_id: str | None
+        self, user_id: str, update: dict[str, Any], thread_id: str | None, message_id: str | None,
+        suggested: bool = False,
     ) -> dict[str, Any]:
-        if update.get("replaces"):
+        if update.get("replaces") and not suggested:  # a suggestion never rewrites a memory
             try:  # a contradiction replaces the old fact; its text stays in the history
                 return self.service.update(
                     user_id, update["replaces"], update["text"], reason="contradicted"
@@ -179,6 +185,7 @@ class MemoryExtractor:
             source_thread=thread_id,
             source_message=message_id,
             kind="extracted",
+            suggested=suggested,
         )
 
     def wait(self, timeout: float | None = None) -> None:
