@@ -113,7 +113,8 @@ class TaintPolicy:
     """Which calls of this agent's tools are guarded once the turn is tainted."""
 
     def __init__(self, tools: Sequence[BaseTool]) -> None:
-        self.side_effects = {tool.name for tool in tools if _meta(tool, SIDE_EFFECTS)}
+        # A tool that asks for approval has effects worth asking about, whatever else it declares.
+        self.side_effects = {t.name for t in tools if _meta(t, SIDE_EFFECTS) or _meta(t, "needs_approval")}
         self.possible = any(_meta(tool, UNTRUSTED) for tool in tools)
 
     def reason(self, call: Mapping[str, Any], messages: Sequence[AnyMessage], lang: str) -> str | None:
