@@ -11,7 +11,7 @@ from langchain_core.messages import HumanMessage
 
 from agent_app import events as ev
 from agent_app.app import load_toolset, open_knowledge, open_service
-from agent_app.toolbox.guard import guard_tool
+from agent_app.toolbox.guard import prepare_tool
 from agent_app.toolbox.webreader import make_read_webpage
 from tests.conftest import CANARY
 from tests.helpers import collect
@@ -60,7 +60,7 @@ def _service(settings: Any, first: tuple[str, dict[str, Any]], backend: Recordin
     s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="",
                                 openai_api_key=CANARY)
     knowledge = open_knowledge(s)
-    tools = [guard_tool(make_read_webpage(backend=backend)) if t.name == "read_webpage" else t
+    tools = [prepare_tool(make_read_webpage(backend=backend)) if t.name == "read_webpage" else t
              for t in load_toolset(s, knowledge, with_memory=True).tools]
     model = ScriptedChatModel(default=_router(first))
     svc = open_service(s, tools=tools, knowledge=knowledge, model_factory=lambda choice: model)
