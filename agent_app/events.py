@@ -51,6 +51,8 @@ class ApprovalRequired:
     call_id: str
     name: str
     args: dict[str, Any]
+    reason: str = ""
+    """Why it asks beyond the tool's own flag: the untrusted text this call follows (localized)."""
     type: Literal["approval_required"] = "approval_required"
 
 

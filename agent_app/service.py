@@ -24,6 +24,7 @@ from agent_app.agent.cache import AgentCache
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.thread_state import pending_approvals, stored_messages, thread_config
 from agent_app.agent.turn import TurnStream
+from agent_app.agent.taint import turn_sources
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.memory.service import MemoryService
@@ -305,7 +306,10 @@ class ChatService:
                 from agent_app.memory.extract import MemoryExtractor
 
                 extractor = self._extractors[choice.label] = MemoryExtractor(self.memory, self._factory(choice), lang=lang)
-            self.last_extraction = extractor.submit(user_id, [message, answer], thread_id=info.id, message_id=message.id)
+            # An answer written after untrusted text may repeat its orders: learn from it only as a suggestion.
+            tainted = bool(turn_sources(stored_messages(self._state_graph(info), info.id)))
+            self.last_extraction = extractor.submit(user_id, [message, answer], thread_id=info.id,
+                                                    message_id=message.id, suggested=tainted)
         except AppError:
             log.warning("memory extraction not started", exc_info=True)
 

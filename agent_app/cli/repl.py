@@ -90,14 +90,27 @@ class Repl:
         stop = threading.Event()
         events = self.svc.stream(self.thread_id, text, user_id=self.user, stop=stop, lang=self.lang)
         try:
-            for event in events:
-                self.render(event)
+            asks = self.show(events)
+            # Ask only once the paused run has ended: its checkpoint is what resume continues from.
+            while asks:
+                decisions = [self.decide(ask) for ask in asks]
+                asks = self.show(self.svc.resume(self.thread_id, decisions, user_id=self.user, lang=self.lang))
         except KeyboardInterrupt:
             stop.set()
             for event in events:  # let the service close the turn cleanly
                 if isinstance(event, ev.Error):
                     print(f"\n{DIM}[{event.message}]{RESET}")
         sys.stdout.write("\n")
+
+    def show(self, events: Any) -> list[ev.ApprovalRequired]:
+        """Render a run's events; returns the calls it paused on."""
+        asks: list[ev.ApprovalRequired] = []
+        for event in events:
+            if isinstance(event, ev.ApprovalRequired):
+                asks.append(event)
+            else:
+                self.render(event)
+        return asks
 
     def render(self, event: ev.Event) -> None:
         out = sys.stdout
@@ -110,14 +123,15 @@ class Repl:
         elif isinstance(event, ev.ToolEnd):
             status = f"✗ {event.error[:200]}" if event.error else f"✓ {event.output[:200]}"
             out.write(f"{DIM}  {status} ({event.duration_ms:.0f} ms){RESET}\n")
-        elif isinstance(event, ev.ApprovalRequired):
-            self.approve(event)
         elif isinstance(event, ev.Error | ev.Notice):
             out.write(f"\n[{event.message}]")
         out.flush()
 
-    def approve(self, event: ev.ApprovalRequired) -> None:
+    def decide(self, event: ev.ApprovalRequired) -> dict[str, Any]:
+        """Ask the user about one paused call (saying why, when untrusted text came before it)."""
         args = json.dumps(event.args, ensure_ascii=False)
+        if event.reason:
+            print(f"\n{DIM}{event.reason}{RESET}")
         answer = input(f"\nallow tool {event.name} {args}? [y]es / [e]dit / [n]o: ").strip().lower()
         if answer.startswith("e"):
             raw = input("new arguments (JSON): ")
@@ -129,5 +143,4 @@ class Repl:
             decision = {"type": "approve"}
         else:
             decision = {"type": "reject", "message": "the user rejected this call"}
-        for follow in self.svc.resume(self.thread_id, [decision], user_id=self.user, lang=self.lang):
-            self.render(follow)
+        return decision

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from agent_app import events as ev
+from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import K_ACTION, tr
 
 K_DECISIONS = "ui.decisions"
@@ -58,6 +59,8 @@ def _card(
             ":material/front_hand: "
             + tr("ui.approval.title", name=f"`{req.name.replace('`', '')}`")
         )
+        if req.reason:  # names a document or page: sanitized like any document text
+            st.caption(":material/shield: " + sanitize_markdown(req.reason))
         st.code(json.dumps(req.args, ensure_ascii=False, indent=2), language="json")
         if done:
             st.caption(tr("ui.approval.decided"))
