@@ -22,9 +22,9 @@ from agent_app import transcript
 from agent_app.agent import repair
 from agent_app.agent.cache import AgentCache
 from agent_app.agent.context import AgentContext, TurnState
+from agent_app.agent.taint import turn_sources
 from agent_app.agent.thread_state import pending_approvals, stored_messages, thread_config
 from agent_app.agent.turn import TurnStream
-from agent_app.agent.taint import turn_sources
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.memory.service import MemoryService

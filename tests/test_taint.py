@@ -10,9 +10,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agent_app import events as ev
-from agent_app.app import load_toolset, open_knowledge, open_service
 from agent_app.toolbox.guard import prepare_tool
 from agent_app.toolbox.webreader import make_read_webpage
+from agent_app.wiring import load_toolset, open_knowledge, open_service
 from tests.conftest import CANARY
 from tests.helpers import collect
 from tests.plugins.netfakes import PUBLIC_IP, FakeResolver, RecordingBackend, web_server
