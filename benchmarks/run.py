@@ -15,6 +15,7 @@ SCRIPTS = (
     "bench_kb_race.py",
     "bench_storage.py",
     "bench_tools.py",
+    "bench_taint.py",
     "bench_ui.py",
 )
 
