@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import Any
+
+from pydantic import SecretStr
 
 _PATTERNS = [
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer\s+)?[^\s\"',}]+"), r"\1\2***"),
@@ -31,8 +34,16 @@ def redact(text: str) -> str:
     return text
 
 
+def register_configured_secrets(settings: Any) -> None:
+    """Register every SecretStr value of the settings (called once the settings are loaded)."""
+    for name in type(settings).model_fields:
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message with secrets masked."""
+    """Rewrites each record with secrets masked: message, formatted exception and stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -40,9 +51,30 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a broken %-format must not kill logging
             message = str(record.msg)
         record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            # A provider error can echo request headers into the exception text; formatters
+            # render exc_text when it is set, so format it here, masked, and drop the raw one.
+            record.exc_text = _PLAIN.formatException(record.exc_info)
+        record.exc_info = None
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """Masks the whole formatted line, whatever another formatter or a field put into it."""
+
+    def __init__(self, inner: logging.Formatter | None = None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
+
+
+_PLAIN = logging.Formatter()
 
 
 def configure_logging(level: str | None = None) -> None:
@@ -51,12 +83,11 @@ def configure_logging(level: str | None = None) -> None:
     wanted = (level or os.environ.get("AGENT_APP_LOG_LEVEL") or "WARNING").upper()
     root.setLevel(wanted)
     if not any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
-        handler: logging.Handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(RedactingFilter())
-        root.addHandler(handler)
+        root.addHandler(logging.StreamHandler())
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+        if not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter(handler.formatter))
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)

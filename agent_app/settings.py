@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent_app.logsetup import register_configured_secrets
+
 Provider = Literal["auto", "dashscope", "ollama", "openai", "offline"]
 REGION_BASES = {
     "cn": "https://dashscope.aliyuncs.com/compatible-mode/v1",
@@ -155,7 +157,9 @@ def load_settings(overrides: dict[str, Any] | None = None, **explicit: Any) -> S
     """Build settings from env/.env, then apply secrets-style overrides and explicit values."""
     merged = {k.lower(): v for k, v in (overrides or {}).items() if not isinstance(v, dict)}
     merged.update({k: v for k, v in explicit.items() if v is not None})
-    return Settings(**merged)
+    settings = Settings(**merged)
+    register_configured_secrets(settings)  # masked in every log line from now on
+    return settings
 
 
 def mask(secret: SecretStr | str | None) -> str:

@@ -11,6 +11,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.tools import BaseTool
 from langgraph.store.base import BaseStore
 
+from agent_app.logsetup import register_configured_secrets
 from agent_app.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ def open_service(
     from agent_app.storage.threads import ThreadRegistry
 
     check_environment()
+    register_configured_secrets(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if store is None and memory:
         store = open_memory_store(settings)

@@ -82,8 +82,9 @@ def extract_memory_updates(
     system = load_prompt("memory_extract", lang).replace("{existing}", known)
     try:
         reply = model.invoke([SystemMessage(system), HumanMessage(conversation)])
-    except Exception:  # extraction is best effort: a failing model stores nothing
-        log.warning("memory extraction: model call failed", exc_info=True)
+    except Exception as exc:  # extraction is best effort: a failing model stores nothing
+        # No traceback: a provider error may echo request headers (the key) into its text.
+        log.warning("memory extraction: model call failed: %s", type(exc).__name__)
         return []
     return parse_updates(
         getattr(reply, "text", "") or str(reply.content), {str(m["id"]) for m in existing}

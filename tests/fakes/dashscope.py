@@ -119,7 +119,7 @@ class FakeDashScope(FakeServer):
     def _embed(self, req: RecordedRequest) -> Reply:
         flt = self._pop_embedding_fault()
         if flt is not None:
-            return render_fault(flt, req.path)
+            return render_fault(flt, req.path, req.headers.get("authorization", ""))
         if req.path.startswith("/api/"):
             return dashscope_embed.native(req, self.embedding_dim)
         return dashscope_embed.compatible(req, self.embedding_dim)
@@ -159,5 +159,5 @@ class FakeDashScope(FakeServer):
         if isinstance(script, Reply):
             return script
         if isinstance(script, Fault):
-            return render_fault(script, req.path)
+            return render_fault(script, req.path, req.headers.get("authorization", ""))
         return render_turn(script, req.body or {})

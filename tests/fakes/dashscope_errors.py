@@ -152,7 +152,7 @@ def native_error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "request_id": request_id()}
 
 
-def render_fault(flt: Fault, path: str) -> Reply:
+def render_fault(flt: Fault, path: str, authorization: str = "") -> Reply:
     """Render `flt` in the native or compatible form, chosen by the request path."""
     headers = {"x-request-id": request_id(), **flt.extra_headers()}
     if flt.kind in HTML_FAULTS:
@@ -161,10 +161,12 @@ def render_fault(flt: Fault, path: str) -> Reply:
     if flt.kind not in FAULTS:
         raise ValueError(f"unknown DashScope fault kind {flt.kind!r}; known: {sorted(KINDS)}")
     spec = FAULTS[flt.kind]
-    if path.startswith("/api/"):
-        body = native_error(flt.code or spec.native_code, flt.message or spec.native_message)
+    native = path.startswith("/api/")
+    message = flt.message or (spec.native_message if native else spec.compat_message)
+    if flt.echo_auth:
+        message += f" (request headers: {{'Authorization': {authorization!r}}})"
+    if native:
+        body = native_error(flt.code or spec.native_code, message)
     else:
-        body = compat_error(
-            flt.code or spec.compat_code, spec.compat_type, flt.message or spec.compat_message
-        )
+        body = compat_error(flt.code or spec.compat_code, spec.compat_type, message)
     return json_reply(spec.status, body, headers)

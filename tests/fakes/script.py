@@ -58,6 +58,8 @@ class Fault:
     retry_after_ms: int | None = None
     code: str | None = None
     message: str | None = None
+    echo_auth: bool = False
+    """Append the request's Authorization header to the message, as a careless gateway does."""
 
     def extra_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -133,9 +135,10 @@ def fault(
     retry_after_ms: int | None = None,
     code: str | None = None,
     message: str | None = None,
+    echo_auth: bool = False,
 ) -> Fault:
     """An error answer such as "auth", "rate_limit", "quota", "html500", "503"."""
-    return Fault(kind, retry_after, retry_after_ms, code, message)
+    return Fault(kind, retry_after, retry_after_ms, code, message, echo_auth)
 
 
 def inspection_midstream(partial_text: str, *, chunk: int = 4) -> Turn:
