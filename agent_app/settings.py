@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     kb_max_file_mb: float = 20.0
     """Largest accepted upload; keep .streamlit/config.toml server.maxUploadSize at or below it."""
+    kb_allow_symlinks: bool = False
+    """`kb add` of a symbolic link indexes its target; refused unless the operator allows it."""
     embedding_provider: Literal["auto", "offline", "dashscope", "ollama", "openai"] = "offline"
     embedding_model: str | None = None
 

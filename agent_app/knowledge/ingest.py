@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
 from agent_app.knowledge.sniff import EXTENSIONS, check_kind, kind_from_name
 from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.uploads import StoredUpload
 from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool
 from agent_app.textsafe import strip_invisible
@@ -68,6 +68,7 @@ class Limits:
     max_file_bytes: int = 20 * 1024 * 1024
     max_chunks: int = 5_000
     parse_timeout_s: float = 60.0
+    allow_symlinks: bool = False
 
 
 Progress = Callable[[IngestProgress], None]
@@ -107,20 +108,29 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def read_upload(item: str | Path | tuple[str, bytes], max_bytes: int) -> tuple[str, bytes]:
-    """(display name, content) with the empty and size checks done before reading it all."""
+def read_upload(
+    item: str | Path | tuple[str, bytes], max_bytes: int, allow_symlinks: bool = False
+) -> tuple[str, bytes]:
+    """(display name, content) with the empty and size checks done before reading it all.
+
+    A path that is a symbolic link is refused unless the operator allows links: `kb add` of a link
+    would index whatever it points at (/etc/passwd, another user's files).
+    """
     if isinstance(item, tuple):
         name, data = display_name(item[0]), bytes(item[1])
         _check_size(len(data), max_bytes)
         return name, data
     path = Path(item)
     name = display_name(path.name)
+    flags = os.O_RDONLY | (0 if allow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+    if not allow_symlinks and path.is_symlink():
+        raise DocumentError("symlink")
     try:
-        _check_size(path.stat().st_size, max_bytes)
-        with open(path, "rb") as fh:
+        with os.fdopen(os.open(path, flags), "rb") as fh:  # no window between check and open
+            _check_size(os.fstat(fh.fileno()).st_size, max_bytes)
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise DocumentError("unreadable") from exc
+        raise DocumentError("symlink" if path.is_symlink() else "unreadable") from exc
     _check_size(len(data), max_bytes)
     return name, data
 
@@ -160,11 +170,14 @@ class Ingestor:
         raw_name = item[0] if isinstance(item, tuple) else Path(item).name
         name = display_name(raw_name)
         progress(IngestProgress(name, "parsing"))
-        stored: Path | None = None
+        stored: StoredUpload | None = None
         digest = ""
         try:
-            name, data = read_upload(item, self.limits.max_file_bytes)
+            name, data = read_upload(item, self.limits.max_file_bytes, self.limits.allow_symlinks)
             digest = hashlib.sha256(data).hexdigest()
+            # The type is checked first: the same bytes under an unsupported name are refused,
+            # not reported as already indexed.
+            kind = check_kind(kind_from_name(name), data[:8192], data)
             same = self.store.find_document(collection_id, content_hash=digest)
             if same is not None:
                 progress(IngestProgress(name, "indexed"))
@@ -176,16 +189,23 @@ class Ingestor:
                     document_id=same["id"],
                     extra={"same_as": same["name"]},
                 )
-            kind = check_kind(kind_from_name(name), data[:8192], data)
-            stored = self._store_file(data, kind)
+            stored = StoredUpload(self.upload_root, data, kind)
             del data
-            return self._index(name, kind, stored, digest, collection_id, progress)
+            return self._index(name, kind, stored.path, digest, collection_id, progress)
         except DocumentError as exc:
             if stored is not None:
-                stored.unlink(missing_ok=True)
+                stored.release(delete=True)
+                stored = None
             self._record_failure(collection_id, name, digest, exc)
             progress(IngestProgress(name, "failed"))
             return IngestResult(name, "failed", code=exc.code, reason=exc.user_message(lang))
+        except BaseException:
+            if stored is not None and not self.store.is_stored_name(stored.path.name):
+                stored.release(delete=True)
+            raise
+        finally:
+            if stored is not None:  # the commit is done: the lock goes, the file stays
+                stored.release()
 
     def _index(
         self, name: str, kind: str, stored: Path, digest: str, cid: int, progress: Progress
@@ -261,18 +281,6 @@ class Ingestor:
             self.vectors.add(conn, ids, cid, vectors)
             self.store.set_meta(conn, "embedder", self.embedder.name)
         return doc_id, replaced, None
-
-    def _store_file(self, data: bytes, kind: str) -> Path:
-        """Write under a server-generated UUID; the user's name never touches the file system."""
-        self.upload_root.mkdir(parents=True, exist_ok=True)
-        root = os.path.realpath(self.upload_root)
-        target = Path(root) / f"{uuid.uuid4().hex}.{kind}"
-        if os.path.dirname(os.path.realpath(target)) != root:
-            raise DocumentError("unreadable")
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return target
 
     def _record_failure(self, cid: int, name: str, digest: str, exc: DocumentError) -> None:
         """Keep a failed row for the list, unless a good older version is still serving."""

@@ -28,6 +28,7 @@ from agent_app.knowledge.ingest import (
 )
 from agent_app.knowledge.search import HybridSearcher
 from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.uploads import sweep_orphans
 from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool
 from agent_app.settings import Settings
@@ -58,8 +59,10 @@ class KnowledgeService:
         self.store = KnowledgeStore(self.root / "kb.sqlite3")
         self.vectors = KBVectors(self.store.path, lambda: self.store.conn)
         self.limits = limits or Limits(
-            max_file_bytes=int(getattr(settings, "kb_max_file_mb", 20) * 1024 * 1024)
+            max_file_bytes=int(getattr(settings, "kb_max_file_mb", 20) * 1024 * 1024),
+            allow_symlinks=bool(getattr(settings, "kb_allow_symlinks", False)),
         )
+        sweep_orphans(self.upload_root, self.store.all_stored_names)
         # Shared (by reference) with the for_user() views of this service.
         self._shared: dict[str, Any] = {
             "embedder": embedder,

@@ -156,6 +156,19 @@ class KnowledgeStore:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def all_stored_names(self) -> list[str]:
+        """Every stored upload file a document row names (all users: for the orphan sweep)."""
+        rows = self.conn.execute(
+            "SELECT stored_name FROM kb_documents WHERE stored_name IS NOT NULL"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def is_stored_name(self, stored_name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM kb_documents WHERE stored_name = ? LIMIT 1", (stored_name,)
+        ).fetchone()
+        return row is not None
+
     def delete_document(self, conn: sqlite3.Connection, document_id: int) -> list[int]:
         """Delete one document with its chunks and FTS rows; returns its chunk ids."""
         ids = [
