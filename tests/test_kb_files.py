@@ -12,7 +12,7 @@ from agent_app.knowledge.service import KnowledgeService
 from agent_app.settings import Settings
 from tests.test_kb_cli import kb
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LINE = "退款政策：自签收之日起七日内，商品完好的可申请无理由退货，运费由买家承担。第{n}条。\n"
 
 

@@ -16,6 +16,7 @@ from tests.test_cli import cli, events
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_echoed_key_in_a_failed_memory_extraction_reaches_no_log_event_or_file(data_dir) -> None:
     with FakeDashScope() as fake:
         # The answer streams fine; the background extraction call gets the echoing error.
