@@ -49,6 +49,9 @@ def decode_text(data: bytes) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return clean_text(data.decode(codec, "replace"))
+    utf16 = bomless_utf16(data)
+    if utf16 is not None:
+        return clean_text(utf16)
     with contextlib.suppress(UnicodeDecodeError):
         return clean_text(data.decode("utf-8"))
     with contextlib.suppress(UnicodeDecodeError):
@@ -58,14 +61,60 @@ def decode_text(data: bytes) -> str:
     loose = data.decode("utf-8", "replace")
     if loose.count("\ufffd") <= max(4, len(loose) // 200):  # UTF-8 with a few broken bytes
         return clean_text(loose)
-    if data[:4096].count(0) >= len(data[:4096]) // 5:
-        for codec in ("utf-16-le", "utf-16-be"):
-            with contextlib.suppress(UnicodeDecodeError):
-                return clean_text(data[: len(data) - len(data) % 2].decode(codec))
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 1024 * 1024]).best()
     return clean_text(data.decode(best.encoding if best is not None else "utf-8", "replace"))
+
+
+def bomless_utf16(data: bytes) -> str | None:
+    """The text of UTF-16 without a BOM (LE or BE, whichever reads as plausible text), else None.
+
+    Tried before UTF-8: ASCII in UTF-16 is valid UTF-8 full of NULs, and mixed text would come
+    out as replacement characters. A wrong byte order or a GBK file read as UTF-16 lands in
+    Hangul, private-use and surrogate code points, far below the plausibility bar.
+    """
+    head = data[: 64 * 1024]
+    head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    best: tuple[float, str] | None = None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            sample = head.decode(codec)
+        except UnicodeDecodeError:  # an unpaired surrogate: not this byte order
+            continue
+        score = sum(1 for ch in sample if _plausible(ch)) / len(sample)
+        if score >= 0.97 and (best is None or score > best[0]):
+            best = (score, codec)
+    if best is None:
+        return None
+    if b"\x00" not in head and _utf8_ok(data):  # valid UTF-8 without NULs stays UTF-8
+        return None
+    return data[: len(data) - len(data) % 2].decode(best[1], "replace")
+
+
+def _plausible(ch: str) -> bool:
+    """Characters that real documents are made of (ASCII, Latin, CJK and their punctuation)."""
+    code = ord(ch)
+    return (
+        0x20 <= code < 0x7F
+        or ch in "\t\r\n"
+        or 0xA0 <= code < 0x250  # Latin-1 supplement, Latin extended
+        or 0x370 <= code < 0x530  # Greek, Cyrillic
+        or 0x2000 <= code < 0x2070  # general punctuation
+        or 0x3000 <= code < 0x3100  # CJK punctuation, kana
+        or 0x4E00 <= code < 0xA000  # CJK unified ideographs
+        or 0xFF00 <= code < 0xFFF0  # full-width forms
+    )
+
+
+def _utf8_ok(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _mostly_cjk(text: str) -> bool:
