@@ -33,6 +33,7 @@ from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool
 from agent_app.settings import Settings
 from agent_app.textsafe import strip_invisible
+from agent_app.userid import check_user_id
 
 log = logging.getLogger(__name__)
 Upload = str | Path | tuple[str, bytes]
@@ -52,7 +53,7 @@ class KnowledgeService:
         parsers: ParserPool | None = None,
     ) -> None:
         self.settings = settings
-        self.user = user or settings.user
+        self.user = check_user_id(user or settings.user)
         self.root = Path(settings.data_dir) / "knowledge"
         self.upload_root = self.root / "uploads"
         _refuse_tools_dir(self.upload_root, settings.tools_dirs)
@@ -74,7 +75,7 @@ class KnowledgeService:
     def for_user(self, user: str) -> KnowledgeService:
         """The same knowledge base seen as another user (shares connections, index and workers)."""
         view = copy.copy(self)
-        view.user = user
+        view.user = check_user_id(user)
         return view
 
     # -- wiring (lazy: nothing heavy at construction) ------------------------------------------

@@ -10,6 +10,7 @@ from langgraph.store.base import BaseStore, Item, PutOp
 
 from agent_app.errors import AppError, NotFoundError
 from agent_app.textsafe import clean_text
+from agent_app.userid import check_user_id
 
 Kind = Literal["manual", "extracted"]
 KINDS = ("manual", "extracted")
@@ -30,9 +31,9 @@ class MemoryInputError(AppError):
 
 def memory_namespace(user_id: str) -> tuple[str, str]:
     """The store namespace of a user's memories; every read and write goes through it (B13, D8)."""
-    user = clean_text(user_id if isinstance(user_id, str) else "").strip()
-    if not user:
+    if not isinstance(user_id, str) or not user_id.strip():
         raise MemoryInputError("empty user id", key="memory.bad_user")
+    user = check_user_id(user_id)  # the rule threads and documents use too: no cleaning here
     # Namespace labels may not contain "."; escape reversibly so "a.b" and "a%2Eb" stay distinct.
     return (user.replace("%", "%25").replace(".", "%2E"), "memories")
 

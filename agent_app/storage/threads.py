@@ -13,6 +13,7 @@ from typing import Any
 
 from agent_app.storage.sqlite import connect
 from agent_app.textsafe import clean_text
+from agent_app.userid import check_user_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
@@ -83,6 +84,7 @@ class ThreadRegistry:
             return self._conn.execute(sql, params)
 
     def create(self, user_id: str, title: str = "", options: dict[str, Any] | None = None) -> ThreadInfo:
+        check_user_id(user_id)
         now = time.time()
         info = ThreadInfo(str(uuid.uuid4()), user_id, clean_text(title)[:TITLE_MAX], now, now, options or {})
         self._exec(
@@ -92,6 +94,7 @@ class ThreadRegistry:
         return info
 
     def get(self, user_id: str, thread_id: str) -> ThreadInfo | None:
+        check_user_id(user_id)
         cur = self._exec("SELECT * FROM threads WHERE id=? AND user_id=?", (thread_id, user_id))
         row = cur.fetchone()
         return _row(row) if row else None
@@ -101,6 +104,7 @@ class ThreadRegistry:
         return cur.fetchone() is not None
 
     def list(self, user_id: str, query: str = "", limit: int = 500) -> list[ThreadInfo]:
+        check_user_id(user_id)
         sql, params = "SELECT * FROM threads WHERE user_id=?", [user_id]
         if query:
             sql += " AND title LIKE ? ESCAPE '\\'"
