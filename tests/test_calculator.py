@@ -105,3 +105,17 @@ def test_current_time_unknown_zone_is_a_clear_error(zone: str) -> None:
 def test_bad_default_timezone_fails_at_startup() -> None:
     with pytest.raises(Exception, match="Unknown timezone"):
         make_current_time("Nowhere/Land")
+
+
+def test_stated_limits_are_the_real_ones() -> None:
+    from agent_app.toolbox.calculator import MAX_DIGITS, MAX_FACTORIAL
+
+    assert len(str(evaluate(f"factorial({MAX_FACTORIAL})"))) <= MAX_DIGITS
+    with pytest.raises(CalculatorError, match=f"factorial of more than {MAX_FACTORIAL}"):
+        evaluate(f"factorial({MAX_FACTORIAL + 1})")  # refused by the factorial rule it states
+    assert evaluate("factorial(449)") == evaluate("449 * factorial(448)")
+    # A result of exactly MAX_DIGITS digits is allowed, one more digit is not.
+    assert len(str(evaluate("(10**500 - 1) * (10**500 + 1)"))) == MAX_DIGITS
+    with pytest.raises(CalculatorError, match=f"more than {MAX_DIGITS} digits"):
+        evaluate("(10**500 + 1) * (10**500 + 1)")
+    assert "Calculator error" in calculator.invoke({"expression": f"factorial({MAX_FACTORIAL + 1})"})

@@ -13,8 +13,9 @@ from langchain_core.tools import ToolException, tool
 MAX_CHARS = 500
 MAX_NODES = 200
 MAX_DIGITS = 1000  # an integer result may have at most this many digits
-MAX_INT_BITS = int(MAX_DIGITS * math.log2(10))
-MAX_FACTORIAL = 450  # checked before computing; the digit cap then applies to the result
+MAX_INT_BITS = int(MAX_DIGITS * math.log2(10)) + 1  # the bit length of the largest such integer
+_INT_LIMIT = 10**MAX_DIGITS  # the exact bound; bit lengths are only a cheap pre-check
+MAX_FACTORIAL = 449  # the largest n whose factorial has at most MAX_DIGITS digits (450! has 1001)
 
 Number = int | float
 
@@ -37,7 +38,7 @@ def normalize(expression: str) -> str:
 
 
 def _checked_int(value: int) -> int:
-    if value.bit_length() > MAX_INT_BITS:
+    if value.bit_length() > MAX_INT_BITS or abs(value) >= _INT_LIMIT:
         raise CalculatorError(f"number too large (more than {MAX_DIGITS} digits)")
     return value
 
@@ -71,7 +72,8 @@ def _power(base: Number, exponent: Number) -> Number:
 
 def _multiply(left: Number, right: Number) -> Number:
     if isinstance(left, int) and isinstance(right, int):
-        if left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
+        # The product has at least a + b - 1 bits: above MAX_INT_BITS it cannot fit.
+        if left.bit_length() + right.bit_length() - 1 > MAX_INT_BITS:
             raise CalculatorError(f"number too large (more than {MAX_DIGITS} digits)")
     return left * right
 
