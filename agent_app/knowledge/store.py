@@ -247,8 +247,7 @@ class KnowledgeStore:
             f"AND c.collection_id IN ({_marks(allowed)})",
             [*ids, *allowed],
         ).fetchall()
-        keys = ("chunk_id", "text", "page", "heading", "ordinal", "source", "collection")
-        keys += ("collection_id",)
+        keys = "chunk_id text page heading ordinal source collection collection_id".split()
         return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
 
     def document_chunks(self, document_id: int, limit: int) -> list[dict[str, Any]]:
