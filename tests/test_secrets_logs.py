@@ -31,12 +31,17 @@ def test_echoed_key_in_a_failed_memory_extraction_reaches_no_log_event_or_file(d
         proc = cli(data_dir, "chat", "--json", "我叫小明，住在杭州", env=env)
         assert len(fake.chat_requests) == 2, proc.stderr  # the extraction call did run
         echoed = fake.chat_requests[1].headers["authorization"]
+        # And a turn that fails on the same echoing error.
+        fake.push(fault("bad_request", echo_auth=True))
+        failed = cli(data_dir, "chat", "--json", "再说一遍", env=env)
     assert proc.returncode == 0, proc.stderr
     assert events(proc)[-1]["type"] == "done"
     assert CANARY in echoed  # the fake really had the key to echo
     assert "memory extraction" in proc.stderr  # the failure is logged ...
     assert CANARY not in proc.stdout and CANARY not in proc.stderr  # ... without the key
     assert "Traceback" not in proc.stderr  # provider failures are logged without exc_info
+    assert failed.returncode == 1 and events(failed)[-1]["type"] == "error"
+    assert CANARY not in failed.stdout + failed.stderr and "Traceback" not in failed.stderr
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path.name
