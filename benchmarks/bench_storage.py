@@ -41,20 +41,20 @@ def _plain_checkpointer(path: Path) -> Any:
 
 
 def _service(data_dir: Path, pruned: bool) -> Any:
-    import agent_app.app as app
+    import agent_app.storage.checkpoints as checkpoints
     from agent_app.settings import Settings
     from tests.helpers import scripted_service
     from tests.scripted_model import ScriptedChatModel
 
     settings = Settings(data_dir=data_dir, provider="offline", memory_extract=False, _env_file=None)
     model = ScriptedChatModel(default=lambda msgs: ANSWER.format(n=len(msgs)))
-    opener = app.open_checkpointer
+    opener = checkpoints.open_checkpointer
     if not pruned:
-        app.open_checkpointer = _plain_checkpointer  # type: ignore[assignment]
+        checkpoints.open_checkpointer = _plain_checkpointer  # type: ignore[assignment]
     try:
         return scripted_service(settings, model, tools=[])
     finally:
-        app.open_checkpointer = opener  # type: ignore[assignment]
+        checkpoints.open_checkpointer = opener  # type: ignore[assignment]
 
 
 def _stored_bytes(svc: Any, path: Path) -> tuple[int, int]:
@@ -95,7 +95,8 @@ def _long_thread(messages: int, pruned: bool) -> tuple[int, int]:
     with tempfile.TemporaryDirectory(prefix="bench-ckpt-") as tmp:
         svc = _service(Path(tmp), pruned)
         thread = svc.new_thread("u").id
-        graph, config = svc._graph_for_state(), {"configurable": {"thread_id": thread}}
+        graph = svc._state_graph(svc.get_thread("u", thread))
+        config = {"configurable": {"thread_id": thread}}
         text = 0
         for start in range(0, messages, 100):
             batch = []
