@@ -47,10 +47,20 @@ def memory_embedder(settings: Settings) -> Embeddings:
 
 
 def open_memory_store(settings: Settings) -> SqliteFaissStore:
-    """The long-term memory store in the data directory."""
+    """The long-term memory store; a changed embedder re-embeds every memory (dimensions never mix)."""
     from agent_app.memory.store import SqliteFaissStore
+    from agent_app.providers.offline_embed import OfflineEmbedder
 
-    return SqliteFaissStore(settings.data_dir / "memory.db", memory_embedder(settings))
+    path, embedder = settings.data_dir / "memory.db", memory_embedder(settings)
+    try:
+        return SqliteFaissStore(path, embedder, index_fields=("text",), reembed_on_change=True)
+    except Exception:  # the provider failed during the re-embed: nothing was written; stay usable
+        if isinstance(embedder, OfflineEmbedder):
+            raise
+        log.warning("memory store: embedding provider unavailable, using the offline embedder")
+        return SqliteFaissStore(
+            path, OfflineEmbedder(), index_fields=("text",), reembed_on_change=True
+        )
 
 
 def open_knowledge(settings: Settings) -> KnowledgeService:

@@ -30,7 +30,7 @@ UNICODE = [
 
 @pytest.fixture
 def store(tmp_path):
-    s = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), background=False)
+    s = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False)
     yield s
     s.close()
 
@@ -109,7 +109,7 @@ def test_unicode_round_trip_is_byte_exact(service):
     for memory_id, text in zip(ids, UNICODE, strict=True):
         assert service.get("alice", memory_id)["text"].encode() == text.encode()
     assert {m["text"] for m in service.export("alice")} == set(UNICODE)
-    assert service.search("alice", "退款政策 花生过敏", 1)[0]["text"] == UNICODE[1]
+    assert service.search("alice", "花生过敏", 1)[0]["text"] == UNICODE[1]
     assert service.search("alice", "القهوة", 1)[0]["text"] == UNICODE[2]
 
 

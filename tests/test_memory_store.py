@@ -27,7 +27,7 @@ CTX = mp.get_context("spawn")
 
 @pytest.fixture
 def store(tmp_path):
-    s = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), background=False)
+    s = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False)
     yield s
     s.close()
 
@@ -148,10 +148,10 @@ def test_failing_embedder_leaves_nothing_half_written(tmp_path):
 @pytest.mark.unit
 def test_persistence_and_embedder_change(tmp_path):
     path = tmp_path / "m.sqlite"
-    store = SqliteFaissStore(path, OfflineEmbedder(), background=False)
+    store = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
     store.put(("u", "memories"), "k", {"text": "喜欢绿茶 \ud800 lone"})
     store.close()
-    again = SqliteFaissStore(path, OfflineEmbedder(), background=False)
+    again = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
     assert again.get(("u", "memories"), "k").value["text"] == "喜欢绿茶 \ud800 lone"
     assert [i.key for i in again.search(("u", "memories"), query="绿茶")] == ["k"]
     again.close()
@@ -204,13 +204,13 @@ def test_agent_remembers_through_the_runtime_and_users_stay_apart(store):
 
 
 def _add_memories_and_snapshot(path: str, ready) -> None:
-    store = SqliteFaissStore(path, OfflineEmbedder(), background=False)
+    store = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
     service, i = MemoryService(store), 0
     store.index.snapshot(force=True)
-    ready.set()
     while True:
         service.add("alice", f"fact {i}: the user likes item {i * 7919 % 104729}")
         store.index.snapshot(force=True)
+        ready.set()  # after the first add: the segmenter's one-time load is not what is tested
         i += 1
 
 
@@ -226,7 +226,7 @@ def test_kill_9_while_adding_memories_loses_no_committed_memory(tmp_path):
         time.sleep(rng.uniform(0.2, 0.8))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
-        store = SqliteFaissStore(path, OfflineEmbedder(), background=False)
+        store = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
         items = MemoryService(store).export("alice")
         assert items and store.index.count() == len(items)
         for item in rng.sample(items, min(5, len(items))):

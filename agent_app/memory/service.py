@@ -9,6 +9,7 @@ from typing import Any, Literal
 from langgraph.store.base import BaseStore, Item, PutOp
 
 from agent_app.errors import AppError, NotFoundError
+from agent_app.memory.recall import SEMANTIC, recall_floor, vector_evidence
 from agent_app.textsafe import clean_text
 from agent_app.userid import check_user_id
 
@@ -134,14 +135,37 @@ class MemoryService:
 
     def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None,
                confirmed_only: bool = False) -> Items:
-        """This user's memories closest to `query`, best first, each with a score."""
+        """This user's memories relevant to `query`, best first, each with a score in [0, 1].
+
+        Only memories above the store's calibrated recall floor come back (none for a question
+        about something else); `min_score` can raise that bar. `confirmed_only` leaves out
+        suggested memories (written by a tool, not yet confirmed by the user), as recall does.
+        """
         query = clean_text(query if isinstance(query, str) else "").strip()
         if not query or k <= 0:
             return []
-        found = self.store.search(memory_namespace(user), query=query, limit=k,
-                                  filter=CONFIRMED_ONLY if confirmed_only else None)
+        found = self._relevant(memory_namespace(user), query, k,
+                               CONFIRMED_ONLY if confirmed_only else None)
         items = [to_dict(it) for it in found]
-        return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score]
+        return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score][:k]
+
+    def _relevant(self, ns: tuple[str, str], query: str, k: int, filter: Any) -> list[Any]:
+        hybrid = getattr(self.store, "hybrid_search", None)
+        if hybrid is not None:
+            items, _vector_ok = hybrid(ns, query, 2 * k, filter=filter)
+            return list(items)
+        # Any other BaseStore (PostgresStore): its vector score, rescaled and gated the same way.
+        cal = SEMANTIC
+        floor = recall_floor(query, cal)
+        out = []
+        for it in self.store.search(ns, query=query, limit=2 * k, filter=filter):
+            if it.score is None:
+                continue
+            score = vector_evidence(float(it.score), cal)
+            if score >= floor:
+                it.score = score
+                out.append(it)
+        return out
 
     def update(
         self, user: str, memory_id: str, text: str, *, reason: str = "edited", confirm: bool = False

@@ -26,8 +26,11 @@ from langgraph.store.base import (
     SearchOp,
     validate_op_namespace,
 )
+from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
 from agent_app.memory.filters import match_namespace, matches
+from agent_app.memory.hybrid import hybrid_search
+from agent_app.memory.lexindex import LexicalIndex
 from agent_app.vectors import (
     EmbeddingMismatchError,
     VectorIndex,
@@ -35,6 +38,7 @@ from agent_app.vectors import (
     delete_vectors,
     insert_vectors,
     reset_vectors,
+    table,
     transaction,
 )
 
@@ -45,6 +49,14 @@ log = logging.getLogger(__name__)
 def _ns(namespace: Sequence[str]) -> str:
     # Labels cannot contain "." (LangGraph validates), so joining with "." is unambiguous.
     return ".".join(namespace)
+
+
+def _path(field: str) -> Any:
+    return field if field == "$" else tokenize_path(field)
+
+
+def _joined(texts: list[str]) -> str | None:
+    return "\n".join(texts) if texts else None
 
 
 def _now() -> str:
@@ -72,7 +84,7 @@ class SqliteFaissStore(BaseStore):
         *,
         dims: int | None = None,
         model: str | None = None,
-        index_fields: Sequence[str] = ("text",),
+        index_fields: Sequence[str] | None = None,
         name: str = "memory",
         snapshot_dir: str | Path | None = None,
         reembed_on_change: bool = False,
@@ -84,7 +96,10 @@ class SqliteFaissStore(BaseStore):
             path = Path(database)
             self._factory = lambda: connect(path)
             snapshot_dir = snapshot_dir or path.parent / f"{path.stem}.vectors"
-        self.embedder, self.name, self.index_fields = embedder, name, tuple(index_fields)
+        self.embedder, self.name = embedder, name
+        # LangGraph's default: the whole value ("$"); the memory service indexes ("text",).
+        self.index_fields = tuple(index_fields or ("$",))
+        self._paths = [_path(f) for f in self.index_fields]
         self.dims = int(dims or getattr(embedder, "dim", 0) or len(embedder.embed_query("dim")))
         self.model = model or str(
             getattr(embedder, "name", "")
@@ -92,6 +107,7 @@ class SqliteFaissStore(BaseStore):
             or type(embedder).__name__
         )
         self._table = f"{name}_items"
+        self.lexical = LexicalIndex(name)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -102,6 +118,17 @@ class SqliteFaissStore(BaseStore):
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {self._table}_updated ON {self._table}(ns, updated_at)"
             )
+            fresh = not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = ?", (self.lexical.table,)
+            ).fetchone()
+            self.lexical.create(conn)
+            if fresh:  # a store from before the lexical side: index what it holds, once
+                for ns, key, value in conn.execute(
+                    f"SELECT ns, key, value FROM {self._table}"
+                ).fetchall():
+                    self.lexical.write(
+                        conn, ns, key, _joined(self._texts_of(json.loads(value), None))
+                    )
         options = dict(index_options, snapshot_dir=snapshot_dir)
         try:
             self.index = VectorIndex(
@@ -131,12 +158,15 @@ class SqliteFaissStore(BaseStore):
             return np.asarray(self.embedder.embed_array(texts), dtype=np.float32)
         return np.asarray(self.embedder.embed_documents(texts), dtype=np.float32)
 
-    def _text_of(self, value: Mapping[str, Any], index: Any) -> str | None:
+    def _texts_of(self, value: Mapping[str, Any], index: Any) -> list[str]:
+        """The texts to embed, one per field path match (LangGraph: one vector per field)."""
         if index is False:
-            return None
-        fields = self.index_fields if index is None else tuple(index)
-        parts = [value[f] for f in fields if isinstance(value.get(f), str) and value[f].strip()]
-        return "\n".join(parts) if parts else None
+            return []
+        paths = self._paths if index is None else [_path(f) for f in index]
+        texts: list[str] = []
+        for path in paths:
+            texts += [t for t in get_text_at_path(value, path) if t.strip()]
+        return texts
 
     @staticmethod
     def _fields(row: Sequence[Any]) -> dict[str, Any]:
@@ -200,24 +230,19 @@ class SqliteFaissStore(BaseStore):
         return self._item(row) if row else None
 
     def _apply_puts(self, puts: list[PutOp]) -> None:
-        texts = {
-            i: self._text_of(op.value, op.index)
-            for i, op in enumerate(puts)
-            if op.value is not None
-        }
-        wanted = [i for i, t in texts.items() if t is not None]
+        texts = [self._texts_of(op.value, op.index) if op.value is not None else [] for op in puts]
         # Embed before the transaction: a failing embedder leaves nothing half-written.
-        vectors = self._embed([texts[i] or "" for i in wanted])
-        vector_of = dict(zip(wanted, vectors, strict=True))
-        now = _now()
+        flat = self._embed([t for group in texts for t in group])
+        now, at = _now(), 0
         with transaction(self._conn()) as conn:
-            for i, op in enumerate(puts):
+            for op, group in zip(puts, texts, strict=True):
                 ns = _ns(op.namespace)
                 delete_vectors(conn, self.name, owner=ns, refs=[op.key])
                 if op.value is None:
                     conn.execute(
                         f"DELETE FROM {self._table} WHERE ns = ? AND key = ?", (ns, op.key)
                     )
+                    self.lexical.write(conn, ns, op.key, None)
                     continue
                 conn.execute(
                     f"""INSERT INTO {self._table}(ns, key, value, created_at, updated_at)
@@ -225,21 +250,40 @@ class SqliteFaissStore(BaseStore):
                         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""",
                     (ns, op.key, _dumps(op.value), now, now),
                 )
-                if i in vector_of:
-                    insert_vectors(conn, self.name, [(ns, op.key, vector_of[i])])
+                self.lexical.write(conn, ns, op.key, _joined(group))
+                # Several vectors may share a ref: one per indexed field, the best one scores.
+                insert_vectors(
+                    conn, self.name, [(ns, op.key, v) for v in flat[at : at + len(group)]]
+                )
+                at += len(group)
         self.index.refresh(wait=False, force=True)
 
     def _search(self, op: SearchOp) -> list[SearchItem]:
         if op.query:
             return self._vector_search(op)
-        where, args = self._prefix_sql(op.namespace_prefix)
+        return self._filtered(op.namespace_prefix, op.filter, op.limit, op.offset)
+
+    def _filtered(
+        self,
+        prefix: Sequence[str],
+        filter: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+        *,
+        unembedded: bool = False,
+    ) -> list[SearchItem]:
+        """Items by recency; `unembedded`: only those without a vector."""
+        where, args = self._prefix_sql(prefix)
+        if unembedded:
+            where += f""" AND NOT EXISTS (SELECT 1 FROM {table(self.name)} v
+                          WHERE v.owner = {self._table}.ns AND v.ref = {self._table}.key)"""
         sql = f"""SELECT ns, key, value, created_at, updated_at FROM {self._table} WHERE {where}
                   ORDER BY updated_at DESC, ns, key"""
-        if not op.filter:
-            rows = self._conn().execute(f"{sql} LIMIT ? OFFSET ?", [*args, op.limit, op.offset])
+        if not filter:
+            rows = self._conn().execute(f"{sql} LIMIT ? OFFSET ?", [*args, limit, offset])
             return [self._hit(r) for r in rows]
-        found = (r for r in self._conn().execute(sql, args) if matches(json.loads(r[2]), op.filter))
-        picked = [r for _, r in zip(range(op.offset + op.limit), found, strict=False)][op.offset :]
+        found = (r for r in self._conn().execute(sql, args) if matches(json.loads(r[2]), filter))
+        picked = [r for _, r in zip(range(offset + limit), found, strict=False)][offset:]
         return [self._hit(r) for r in picked]
 
     def _owners(self, prefix: Sequence[str]) -> list[str] | None:
@@ -254,27 +298,50 @@ class SqliteFaissStore(BaseStore):
         if owners == []:
             return []
         query = self._embed([str(op.query)])[0]
-        want, k = op.offset + op.limit, (op.offset + op.limit) * (4 if op.filter else 1)
+        items = self.vector_candidates(query, owners, op.offset + op.limit, op.filter)
+        page = items[op.offset : op.offset + op.limit]
+        if len(page) < op.limit:
+            # LangGraph's contract: items with nothing embedded fill the page, unscored.
+            page += self._filtered(
+                op.namespace_prefix, op.filter, op.limit - len(page), 0, unembedded=True
+            )
+        return page
+
+    def vector_candidates(
+        self,
+        query: np.ndarray,
+        owners: list[str] | None,
+        want: int,
+        filter: dict[str, Any] | None = None,
+    ) -> list[SearchItem]:
+        """Best-first items by their best field's cosine (max pooling), at least `want` if any."""
+        k = max(want, 1) * (4 if filter else 2)
         while True:
             hits = self.index.search(query, k, owner=owners)
-            items = self._fetch([(h.owner, h.ref, h.score) for h in hits])
-            if op.filter:
-                items = [it for it in items if matches(it.value, op.filter)]
-            # A filter may reject many candidates: widen until enough pass or none are left.
+            best: dict[tuple[str, str], float] = {}
+            for h in hits:  # hits are best first: the first of a ref is its best field
+                best.setdefault((h.owner, h.ref), h.score)
+            items = self._fetch([(ns, key, score) for (ns, key), score in best.items()])
+            if filter:
+                items = [it for it in items if matches(it.value, filter)]
+            # Several fields per item and filters both thin the hits: widen until enough.
             if len(items) >= want or len(hits) < k:
-                return items[op.offset : want]
+                return items
             k *= 4
 
     def _fetch(self, keys: list[tuple[str, str, float]]) -> list[SearchItem]:
         if not keys:
             return []
-        pairs = ",".join("(?, ?)" for _ in keys)
-        rows = self._conn().execute(
-            f"""SELECT ns, key, value, created_at, updated_at FROM {self._table}
-                WHERE (ns, key) IN (VALUES {pairs})""",
-            [part for ns, key, _ in keys for part in (ns, key)],
-        )
-        found = {(r[0], r[1]): r for r in rows}
+        found: dict[tuple[str, str], Any] = {}
+        for start in range(0, len(keys), 400):  # SQLite caps bound parameters per statement
+            part = keys[start : start + 400]
+            pairs = ",".join("(?, ?)" for _ in part)
+            rows = self._conn().execute(
+                f"""SELECT ns, key, value, created_at, updated_at FROM {self._table}
+                    WHERE (ns, key) IN (VALUES {pairs})""",
+                [x for ns, key, _ in part for x in (ns, key)],
+            )
+            found.update(((r[0], r[1]), r) for r in rows)
         # Rank order is kept; a row deleted since the index was refreshed is simply skipped.
         return [self._hit(found[(ns, key)], score) for ns, key, score in keys if (ns, key) in found]
 
@@ -293,10 +360,11 @@ class SqliteFaissStore(BaseStore):
     def _reembed_rows(self) -> None:
         """Re-embed every item with the current embedder (after an embedder change)."""
         rows = self._conn().execute(f"SELECT ns, key, value FROM {self._table}").fetchall()
-        texts = [(ns, key, self._text_of(json.loads(v), None)) for ns, key, v in rows]
-        chosen = [(ns, key, text) for ns, key, text in texts if text]
+        chosen = [
+            (ns, key, text) for ns, key, v in rows for text in self._texts_of(json.loads(v), None)
+        ]
         log.warning(
-            "memory store %s: embedder changed to %s (%d-d), re-embedding %d items",
+            "memory store %s: embedder changed to %s (%d-d), re-embedding %d texts",
             self.name,
             self.model,
             self.dims,
@@ -318,3 +386,15 @@ class SqliteFaissStore(BaseStore):
             for conn in self._conns:
                 conn.close()
             self._conns.clear()
+
+    def hybrid_search(
+        self,
+        namespace: Sequence[str],
+        query: str,
+        limit: int = 5,
+        *,
+        filter: dict[str, Any] | None = None,
+        gated: bool = True,
+    ) -> tuple[list[SearchItem], bool]:
+        """Lexical + vector search with calibrated scores (agent_app.memory.hybrid)."""
+        return hybrid_search(self, namespace, query, limit, filter=filter, gated=gated)
