@@ -37,8 +37,8 @@ lint: $(STAMP) ## ruff + mypy
 bench: $(STAMP) ## benchmarks: ratios against a baseline in the same run → benchmarks/results.json
 	$(PY) -m benchmarks.run
 
-eval: $(STAMP) ## knowledge-base retrieval quality (recall@k, MRR)
-	$(PY) benchmarks/eval_kb.py
+eval: $(STAMP) ## retrieval quality: memory (recall@1/3, false recall) and knowledge base (recall@k, MRR)
+	$(PY) benchmarks/eval_memory.py; m=$$?; $(PY) benchmarks/eval_kb.py; k=$$?; test $$m -eq 0 -a $$k -eq 0
 
 clean: ## remove the virtual environment and caches (not your data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
