@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     memory_extract: bool = True
     """After each turn, extract durable facts about the user in the background."""
     memory_min_score: float | None = None
-    """Recall threshold; default 0.1 with the lexical offline embedder, 0.35 with a semantic one."""
+    """Extra recall threshold on the fused score in [0, 1]; by default the store's calibrated floor."""
     log_level: str = "INFO"
     user: str = "local"
     """The single user of `none` mode (and the CLI's default --user)."""
@@ -134,11 +134,8 @@ class Settings(BaseSettings):
 
     @property
     def recall_min_score(self) -> float:
-        if self.memory_min_score is not None:
-            return self.memory_min_score
-        offline = self.embedding_provider == "offline" or (
-            self.embedding_provider == "auto" and not self.dashscope_api_key)
-        return 0.1 if offline else 0.35
+        """An extra bar over the memory store's calibrated recall floor (0: the floor alone)."""
+        return self.memory_min_score if self.memory_min_score is not None else 0.0
 
     @property
     def resolved_model(self) -> str:

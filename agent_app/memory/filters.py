@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Sequence
 from typing import Any
 
+_FILTER_KEY = re.compile(r"^[a-zA-Z0-9_.-]+$")
 _OPS = {
     "$eq": operator.eq,
     "$ne": operator.ne,
@@ -27,9 +29,25 @@ def _compare(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
+def _at(value: dict[str, Any], key: str) -> Any:
+    # A dotted key is a path into nested objects, as in the SQL-backed LangGraph stores.
+    if key in value or "." not in key:
+        return value.get(key)
+    node: Any = value
+    for part in key.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
 def matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
     """True if every filter key matches the item value (exact, nested, or operator comparisons)."""
-    return all(_compare(value.get(key), expected) for key, expected in (filter or {}).items())
+    for key in filter or {}:
+        # Same rule as SqliteStore/PostgresStore, so a filter valid here is valid there.
+        if not isinstance(key, str) or not _FILTER_KEY.match(key):
+            raise ValueError(f"Invalid filter key: {key!r}")
+    return all(_compare(_at(value, key), expected) for key, expected in (filter or {}).items())
 
 
 def match_namespace(labels: tuple[str, ...], match_type: str, path: Sequence[str]) -> bool:

@@ -22,6 +22,7 @@ SUGGESTED = "suggested"
 """Status of a memory a tool wrote after untrusted text: kept out of prompts until the user confirms it."""
 CONFIRMED_ONLY = {"status": {"$ne": SUGGESTED}}
 Items = list[dict[str, Any]]  # (MemoryService.list shadows the builtin inside the class body)
+Found = list[Any]
 
 
 class MemoryInputError(AppError):
@@ -149,15 +150,15 @@ class MemoryService:
         items = [to_dict(it) for it in found]
         return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score][:k]
 
-    def _relevant(self, ns: tuple[str, str], query: str, k: int, filter: Any) -> list[Any]:
+    def _relevant(self, ns: tuple[str, str], query: str, k: int, filter: Any) -> Found:
         hybrid = getattr(self.store, "hybrid_search", None)
         if hybrid is not None:
             items, _vector_ok = hybrid(ns, query, 2 * k, filter=filter)
-            return list(items)
+            return [*items]
         # Any other BaseStore (PostgresStore): its vector score, rescaled and gated the same way.
         cal = SEMANTIC
         floor = recall_floor(query, cal)
-        out = []
+        out: Found = []
         for it in self.store.search(ns, query=query, limit=2 * k, filter=filter):
             if it.score is None:
                 continue

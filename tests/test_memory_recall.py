@@ -1,0 +1,159 @@
+"""Memory recall quality rules: hybrid ranking, the calibrated floor, isolation, faults and odd input."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_app.memory.service import MemoryService, memory_namespace
+from agent_app.memory.store import SqliteFaissStore
+from agent_app.memory.tools import recall_for_prompt
+from agent_app.providers.offline_embed import OfflineEmbedder
+from agent_app.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+ALICE = [
+    "我的车是 2021 年的比亚迪汉 EV",
+    "我对花生和腰果过敏",
+    "我住在杭州市西湖区文三路附近",
+    "我女儿叫小雨，今年上小学三年级",
+    "My wife works as an architect in Shanghai.",
+    "I'm learning to cook Thai food.",
+]
+BOB = ["我的车是特斯拉 Model 3", "我对海鲜过敏", "My wife is a doctor in Beijing."]
+
+
+class FlakyEmbedder(OfflineEmbedder):
+    """Embeds documents; fails every query once `down` is set (a provider outage at recall)."""
+
+    down = False
+
+    def embed_array(self, texts: list[str]):
+        if self.down:
+            raise TimeoutError("embedding endpoint timed out")
+        return super().embed_array(texts)
+
+
+@pytest.fixture
+def embedder():
+    return FlakyEmbedder()
+
+
+@pytest.fixture
+def service(tmp_path, embedder):
+    store = SqliteFaissStore(
+        tmp_path / "m.sqlite", embedder, index_fields=("text",), background=False
+    )
+    svc = MemoryService(store)
+    for text in ALICE:
+        svc.add("alice", text)
+    for text in BOB:
+        svc.add("bob", text)
+    yield svc
+    store.close()
+
+
+def texts(items):
+    return [it["text"] for it in items]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("我的比亚迪是哪年买的", ALICE[0]),
+        ("我吃花生会有问题吗", ALICE[1]),
+        ("我女儿读几年级了？", ALICE[3]),
+        ("Where does my wife work?", ALICE[4]),
+    ],
+)
+def test_paraphrase_finds_the_memory_first_and_never_another_users(service, question, expected):
+    found = service.search("alice", question, 3)
+    assert texts(found)[:1] == [expected]
+    assert not set(texts(found)) & set(BOB)
+    assert all(0.0 < it["score"] <= 1.0 for it in found)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["今天天气怎么样？", "How do vaccines work?", "What is machine learning?", "解释一下量子纠缠"],
+)
+def test_unrelated_message_recalls_nothing_into_the_prompt(service, question):
+    store = service.store
+    assert service.search("alice", question, 5) == []
+    # The path the agent uses, with the app's default extra bar.
+    assert recall_for_prompt(store, "alice", question, 5, Settings().recall_min_score) == []
+
+
+def test_vector_search_alone_still_ranks_every_item_for_the_store_contract(service):
+    # The BaseStore search keeps LangGraph's semantics (every item, cosine scores); only the
+    # service's recall is gated.
+    items = service.store.search(memory_namespace("alice"), query="How do vaccines work?", limit=10)
+    assert len(items) == len(ALICE)
+
+
+def test_suggested_memories_are_not_recalled(service):
+    ns = memory_namespace("alice")
+    service.store.put(ns, "planted", {"text": "我的车是红色的保时捷", "status": "suggested"})
+    found = service.search("alice", "我的车是什么颜色", 5, confirmed_only=True)
+    assert "planted" not in [it["id"] for it in found]
+    assert found and texts(found)[0] == ALICE[0]
+
+
+def test_embedder_outage_at_recall_falls_back_to_lexical(service, embedder):
+    embedder.down = True
+    found = service.search("alice", "我吃花生会有问题吗", 3)
+    assert texts(found)[:1] == [ALICE[1]]
+    with pytest.raises(
+        TimeoutError
+    ):  # a write needs its vector: it fails whole, nothing half-written
+        service.add("alice", "我喜欢喝燕麦拿铁")
+    embedder.down = False
+    assert "我喜欢喝燕麦拿铁" not in texts(service.list("alice"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "😀🎉👩‍👩‍👧‍👦", "مرحبا بالعالم", "नमस्ते", "我" * 1_000_000, "花生" * 500_000],
+)
+def test_odd_queries_give_sane_results(service, query):
+    found = service.search("alice", query, 3)
+    assert isinstance(found, list) and len(found) <= 3
+    assert not set(texts(found)) & set(BOB)
+
+
+def test_edit_and_delete_reach_the_lexical_side(service):
+    peanut = next(it for it in service.list("alice") if "花生" in it["text"])
+    service.update("alice", peanut["id"], "我对芒果过敏")
+    assert texts(service.search("alice", "我对芒果过敏吗", 3))[:1] == ["我对芒果过敏"]
+    assert "我对花生和腰果过敏" not in texts(service.search("alice", "我吃花生会有问题吗", 3))
+    service.delete("alice", peanut["id"])
+    assert service.search("alice", "我对芒果过敏吗", 3) == []
+
+
+def test_a_second_process_sees_writes_through_the_generation_counter(tmp_path):
+    path = tmp_path / "shared.sqlite"
+    first = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
+    second = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
+    try:
+        a, b = MemoryService(first), MemoryService(second)
+        a.add("alice", "我养了一只叫布丁的橘猫")
+        assert texts(b.search("alice", "我的猫叫什么名字", 3)) == ["我养了一只叫布丁的橘猫"]
+        a.add("alice", "我每周二晚上去游泳")  # b's cached postings for alice are now stale
+        assert texts(b.search("alice", "我什么时候去游泳", 3))[:1] == ["我每周二晚上去游泳"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_items_from_before_the_lexical_side_are_indexed_on_open(tmp_path):
+    path = tmp_path / "old.sqlite"
+    store = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
+    MemoryService(store).add("alice", "我老家在四川绵阳")
+    store._conn().execute("DROP TABLE memory_lex")  # as a database written by the old code
+    store.close()
+    again = SqliteFaissStore(path, OfflineEmbedder(), index_fields=("text",), background=False)
+    try:
+        found = MemoryService(again).search("alice", "我是四川哪里人", 3)
+        assert texts(found) == ["我老家在四川绵阳"]
+    finally:
+        again.close()
