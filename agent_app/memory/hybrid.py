@@ -48,8 +48,7 @@ def hybrid_search(
         log.warning("memory search: embedder failed, lexical results only", exc_info=True)
         vector_ok = False
     else:
-        for it in store.vector_candidates(vector, owners, max(VECTOR_DEPTH, limit)):
-            cosine[(".".join(it.namespace), it.key)] = float(it.score or 0.0)
+        cosine, _ = store.vector_scores(vector, owners, max(VECTOR_DEPTH, 2 * limit))
     fused = fuse(lexical, cosine, cal, vector_ok=vector_ok)
     floor = recall_floor(query, cal) if gated else 0.0
     ranked = sorted(

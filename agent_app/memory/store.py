@@ -317,17 +317,24 @@ class SqliteFaissStore(BaseStore):
         """Best-first items by their best field's cosine (max pooling), at least `want` if any."""
         k = max(want, 1) * (4 if filter else 2)
         while True:
-            hits = self.index.search(query, k, owner=owners)
-            best: dict[tuple[str, str], float] = {}
-            for h in hits:  # hits are best first: the first of a ref is its best field
-                best.setdefault((h.owner, h.ref), h.score)
+            best, exhausted = self.vector_scores(query, owners, k)
             items = self._fetch([(ns, key, score) for (ns, key), score in best.items()])
             if filter:
                 items = [it for it in items if matches(it.value, filter)]
             # Several fields per item and filters both thin the hits: widen until enough.
-            if len(items) >= want or len(hits) < k:
+            if len(items) >= want or exhausted:
                 return items
             k *= 4
+
+    def vector_scores(
+        self, query: np.ndarray, owners: list[str] | None, k: int
+    ) -> tuple[dict[tuple[str, str], float], bool]:
+        """(ns, key) → best field's cosine among the top-k vectors, and whether fewer exist."""
+        hits = self.index.search(query, k, owner=owners)
+        best: dict[tuple[str, str], float] = {}
+        for h in hits:  # hits are best first: the first of a ref is its best field
+            best.setdefault((h.owner, h.ref), h.score)
+        return best, len(hits) < k
 
     def _fetch(self, keys: list[tuple[str, str, float]]) -> list[SearchItem]:
         if not keys:

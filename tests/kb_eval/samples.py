@@ -6,7 +6,7 @@ import io
 import sys
 from pathlib import Path
 
-from tests.kb_eval import corpus_en, corpus_zh
+from tests.kb_eval import corpus_en, corpus_more, corpus_zh
 from tests.kb_eval.pdfgen import make_pdf
 
 DEST = Path(__file__).resolve().parents[1] / "corpus" / "kb"
@@ -38,6 +38,10 @@ def sample_files() -> dict[str, bytes]:
         "2024销售数据.csv": corpus_zh.SALES_CSV.encode("gb18030"),
         "travel_policy.pdf": make_pdf(corpus_en.TRAVEL_PDF),
         "remote_work.md": ("\ufeff" + corpus_en.REMOTE_MD).encode("utf-8"),  # UTF-8 with BOM
+        "会员常见问题.md": corpus_more.FAQ_MD.encode("utf-8"),
+        "产品价格表.csv": corpus_more.PRICE_CSV.encode("utf-8"),
+        "IT运维手册.pdf": make_pdf(corpus_more.OPS_PDF),
+        "cloudvault_faq.md": corpus_more.BACKUP_FAQ_MD.encode("utf-8"),
     }
 
 
