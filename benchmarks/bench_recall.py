@@ -57,7 +57,9 @@ def build(work: Path, n: int, users: int, rng: random.Random):
             ]
         )
     store.index.rebuild()
-    print(f"{n} memories for {users} users written and indexed in {time.perf_counter() - started:.0f} s")
+    print(
+        f"{n} memories for {users} users written and indexed in {time.perf_counter() - started:.0f} s"
+    )
     return store, zh
 
 
@@ -79,7 +81,10 @@ def memory_rows(n: int, users: int, queries: int) -> list[dict[str, object]]:
         try:
             service = MemoryService(store)
             asks = [
-                (f"u{rng.randrange(users)}", "我的" + "".join(rng.choice(zh) for _ in range(2)) + "是什么？")
+                (
+                    f"u{rng.randrange(users)}",
+                    "我的" + "".join(rng.choice(zh) for _ in range(2)) + "是什么？",
+                )
                 for _ in range(queries)
             ]
 

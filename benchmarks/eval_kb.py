@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT / "tests" / "corpus" / "kb"
 QUESTIONS = ROOT / "tests" / "corpus" / "kb_eval.json"
 HOLDOUT = ROOT / "tests" / "corpus" / "kb_eval_holdout.json"  # written after tuning; never tuned on
-TARGET_RECALL5 = 0.95
+TARGET_RECALL5 = 0.97
+TARGET_MRR = 0.90
 
 Search = Callable[[str, int], list[dict[str, Any]]]
 
@@ -160,13 +161,17 @@ def main(argv: list[str] | None = None) -> int:
                 tag = f"kb.{label}_{name.split()[0]}"
                 rows += [row(f"{tag}_recall_at_1", m["recall@1"], "ratio", None),
                          row(f"{tag}_recall_at_5", m["recall@5"], "ratio", TARGET_RECALL5),
-                         row(f"{tag}_mrr", m["mrr"], "ratio", None)]  # fmt: skip
+                         row(f"{tag}_mrr", m["mrr"], "ratio", TARGET_MRR)]  # fmt: skip
         if label == "eval":
-            ok = table["offline hybrid"]["recall@5"] >= TARGET_RECALL5
+            best = table["offline hybrid"]
+            ok = best["recall@5"] >= TARGET_RECALL5 and best["mrr"] >= TARGET_MRR
         print()
     if not args.no_write:
         record(rows)
-    print(f"offline recall@5 target {TARGET_RECALL5}: {'met' if ok else 'NOT met'}")
+    print(
+        f"offline targets on the eval set (recall@5 ≥ {TARGET_RECALL5}, MRR ≥ {TARGET_MRR}): "
+        f"{'met' if ok else 'NOT met'}"
+    )
     return 0 if ok else 1
 
 

@@ -33,9 +33,9 @@ class OfflineKBEmbedder:
     """The built-in hashed n-gram embedder (no network, deterministic)."""
 
     batch_size = 256
-    # A lexical hash is a weaker signal than BM25 over jieba words: in the fusion it breaks
-    # ties and rescues misses rather than overruling BM25's order (see docs/knowledge.md).
-    fusion_weight = 0.2
+    # Hashed n-grams are lexical: the coverage ranking carries the same signal better, and
+    # fusing them as well lowered MRR on the eval set (docs/retrieval.md). Kept for similarity.
+    fusion_weight = 0.0
 
     def __init__(self, dim: int = 512) -> None:
         self._inner = OfflineEmbedder(dim=dim)

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: FTS5 BM25 over jieba tokens + vector similarity, fused by reciprocal rank."""
+"""Hybrid retrieval: FTS5 BM25 over jieba tokens, query coverage and vectors, fused by reciprocal rank."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from agent_app.knowledge.coverage import coverage_ranking
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.segment import collection_token, match_expression, query_terms
 from agent_app.knowledge.store import KnowledgeStore
@@ -14,6 +15,7 @@ from agent_app.knowledge.vectorside import KBVectors
 RRF_K = 60  # the usual reciprocal-rank constant: damps the difference between ranks 1 and 2
 MIN_COSINE = 0.05  # below this the vector side is noise, not a match
 MAX_QUERY_CHARS = 2_000
+COVERAGE_WEIGHT = 1.0  # as much as BM25: chosen on the dev questions of tests/corpus/kb_eval.json
 
 
 class HybridSearcher:
@@ -49,10 +51,15 @@ class HybridSearcher:
         if not query.strip() or not ids or k <= 0:
             return []
         depth = max(50, 4 * k)
-        lists, weights = [self.keyword(query, ids, depth, unfiltered_first=covers_all)], [1.0]
+        keyword = self.keyword(query, ids, depth, unfiltered_first=covers_all)
+        lists, weights = [keyword], [1.0]
         if use_vectors and self.vector_weight > 0:
             lists.append(self.semantic(query, ids, depth))
             weights.append(self.vector_weight)
+        # How much of the query each candidate contains (words, character pairs, characters):
+        # it rescues paraphrases BM25's OR of words ranks low (docs/retrieval.md).
+        lists.append(coverage_ranking(self.store, query, [i for ranked in lists for i in ranked]))
+        weights.append(COVERAGE_WEIGHT)
         fused = reciprocal_rank_fusion(lists, weights)
         best = sorted(fused.items(), key=lambda item: -item[1])[:k]
         rows = self.store.chunks_by_ids([chunk_id for chunk_id, _ in best], ids)

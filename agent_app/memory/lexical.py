@@ -30,7 +30,8 @@ _prior_lock = threading.Lock()
 _char_prior: dict[str, float] | None = None
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """Light English stemming (plural and possessive endings); other scripts unchanged."""
     word = word.strip("'.-")
     if not word.isascii():
         return word
@@ -94,11 +95,11 @@ def weighted_units(text: str) -> dict[str, float]:
             continue
         close_run()
         for word in _WORD_RUN.findall(token):
-            stem = _stem(word)
-            if stem.isdigit():
-                out.setdefault("n:" + stem, WEIGHTS["c"])
-            elif stem and stem not in STOPWORDS:
-                out.setdefault("w:" + stem, WEIGHTS["w"])
+            base = stem(word)
+            if base.isdigit():
+                out.setdefault("n:" + base, WEIGHTS["c"])
+            elif base and base not in STOPWORDS:
+                out.setdefault("w:" + base, WEIGHTS["w"])
     close_run()
     return out
 
