@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agent_app.knowledge.store import KnowledgeStore
 import numpy as np
 
+from agent_app.knowledge.store import KnowledgeStore
 from agent_app.memory.lexical import LexicalScorer, weighted_units
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -27,8 +27,8 @@ def coverage_ranking(store: KnowledgeStore, query: str, pool: Sequence[int]) -> 
     units = weighted_units(query)
     if not pool or not units:
         return []
-    found = store.doc_freq([u[2:] for u in units])
-    scorer = LexicalScorer(store.chunk_count(), {u: found.get(u[2:], 0) for u in units})
+    df = store.doc_freq([u[2:] for u in units])
+    scorer = LexicalScorer(store.chunk_count(), {u: df.get(u[2:], 0) for u in units})
     ids = list(dict.fromkeys(pool))
     segs: dict[int, str] = {}
     for start in range(0, len(ids), 500):
