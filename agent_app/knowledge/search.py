@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from agent_app.knowledge.coverage import coverage_ranking
 from agent_app.knowledge.embedders import Embedder
+from agent_app.knowledge.rerank import RERANK_DEPTH, rerank_hits
 from agent_app.knowledge.segment import collection_token, match_expression, query_terms
 from agent_app.knowledge.store import KnowledgeStore
 from agent_app.knowledge.vectorside import KBVectors
 
+log = logging.getLogger(__name__)
 RRF_K = 60  # the usual reciprocal-rank constant: damps the difference between ranks 1 and 2
 MIN_COSINE = 0.05  # below this the vector side is noise, not a match
 MAX_QUERY_CHARS = 2_000
@@ -28,8 +31,10 @@ class HybridSearcher:
         embedder: Embedder,
         *,
         vector_weight: float | None = None,
+        reranker: Any = None,
     ) -> None:
         self.store = store
+        self.reranker = reranker
         self.vectors = vectors
         self.embedder = embedder
         self.vector_weight = (
@@ -45,23 +50,18 @@ class HybridSearcher:
         use_vectors: bool = True,
         covers_all: bool = False,
     ) -> list[dict[str, Any]]:
-        """Best-first hits: text, source, page, heading, collection, chunk_id, score (0–1]."""
+        """Best-first hits: text, source, page, heading, collection, chunk_id, score (0–1].
+
+        A hit carries "notice": "keyword_only" when the embedder failed for this query.
+        """
         query = query[:MAX_QUERY_CHARS]
         ids = list(collection_ids)
         if not query.strip() or not ids or k <= 0:
             return []
-        depth = max(50, 4 * k)
-        keyword = self.keyword(query, ids, depth, unfiltered_first=covers_all)
-        lists, weights = [keyword], [1.0]
-        if use_vectors and self.vector_weight > 0:
-            lists.append(self.semantic(query, ids, depth))
-            weights.append(self.vector_weight)
-        # How much of the query each candidate contains (words, character pairs, characters):
-        # it rescues paraphrases BM25's OR of words ranks low (docs/retrieval.md).
-        lists.append(coverage_ranking(self.store, query, [i for ranked in lists for i in ranked]))
-        weights.append(COVERAGE_WEIGHT)
+        lists, weights, vectors_ok = self._rankings(query, ids, k, use_vectors, covers_all)
         fused = reciprocal_rank_fusion(lists, weights)
-        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        want = max(k, RERANK_DEPTH) if self.reranker is not None else k
+        best = sorted(fused.items(), key=lambda item: -item[1])[:want]
         rows = self.store.chunks_by_ids([chunk_id for chunk_id, _ in best], ids)
         ceiling = sum(w / (RRF_K + 1) for w in weights)
         allowed = set(ids)
@@ -69,10 +69,32 @@ class HybridSearcher:
         for chunk_id, score in best:
             row = rows.get(chunk_id)
             # The last step: a chunk deleted since, or outside the caller's collections, is dropped
-            # whatever the indexes said.
+            # whatever the indexes said (the reranker below only reorders what is left).
             if row is not None and row.pop("collection_id") in allowed:
                 hits.append({**row, "score": round(score / ceiling, 6)})
-        return hits
+        hits, _reranked = rerank_hits(self.reranker, query, hits, k)
+        return hits if vectors_ok else [{**h, "notice": "keyword_only"} for h in hits]
+
+    def _rankings(
+        self, query: str, ids: list[int], k: int, use_vectors: bool, covers_all: bool
+    ) -> tuple[list[list[int]], list[float], bool]:
+        """BM25, vectors (when they count) and query coverage over both; whether vectors ran."""
+        depth = max(50, 4 * k)
+        lists = [self.keyword(query, ids, depth, unfiltered_first=covers_all)]
+        weights, vectors_ok = [1.0], True
+        if use_vectors and self.vector_weight > 0:
+            try:
+                lists.append(self.semantic(query, ids, depth))
+                weights.append(self.vector_weight)
+            except Exception:  # a provider outage (429, timeout): keyword results, with a notice
+                log.warning("knowledge search: embedder failed, keyword results only", exc_info=True)
+                vectors_ok = False
+        # How much of the query each candidate contains (words, character pairs, characters):
+        # it rescues paraphrases that BM25's OR of words ranks low (docs/retrieval.md).
+        pool = [i for ranked in lists for i in ranked]
+        lists.append(coverage_ranking(self.store, query, pool))
+        weights.append(COVERAGE_WEIGHT)
+        return lists, weights, vectors_ok
 
     def keyword(
         self, query: str, collection_ids: list[int], limit: int, *, unfiltered_first: bool = False

@@ -26,6 +26,7 @@ from agent_app.knowledge.ingest import (
     display_name,
     name_key,
 )
+from agent_app.knowledge.rerank import make_reranker
 from agent_app.knowledge.search import HybridSearcher
 from agent_app.knowledge.store import KnowledgeStore
 from agent_app.knowledge.uploads import sweep_orphans
@@ -71,6 +72,7 @@ class KnowledgeService:
             "own_parsers": parsers is None,
         }
         self._lock = threading.Lock()
+        self.reranker = make_reranker(settings)
 
     def for_user(self, user: str) -> KnowledgeService:
         """The same knowledge base seen as another user (shares connections, index and workers)."""
@@ -218,7 +220,7 @@ class KnowledgeService:
         if collections is not None:
             wanted = {collection_name(c) for c in collections}
             cols = [c for c in cols if c["name"] in wanted]
-        searcher = HybridSearcher(self.store, self.vectors, self.embedder)
+        searcher = HybridSearcher(self.store, self.vectors, self.embedder, reranker=self.reranker)
         # A hint only: searching everything there is may skip the BM25 collection filter (it costs
         # as much as the ranking); the searcher still drops and re-queries on any foreign hit.
         covers_all = sum(c["chunks"] for c in cols) == self.store.chunk_count()

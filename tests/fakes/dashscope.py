@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from . import dashscope_embed
+from . import dashscope_embed, dashscope_rerank
 from ._http import FakeServer, RecordedRequest, Reply, json_reply
 from .dashscope_chat import render_turn
 from .dashscope_errors import KINDS, compat_error, native_error, render_fault
@@ -38,6 +38,7 @@ class FakeDashScope(FakeServer):
         self.models = list(models)
         self.default = echo
         self._embed_faults: deque[Fault] = deque()
+        self._rerank_faults: deque[Fault | Reply] = deque()
         self._embed_lock = threading.Lock()
 
     # urls ------------------------------------------------------------------
@@ -89,6 +90,7 @@ class FakeDashScope(FakeServer):
             ("GET", MODELS_PATH): self._models,
             ("POST", dashscope_embed.NATIVE_PATH): self._embed,
             ("POST", dashscope_embed.COMPAT_PATH): self._embed,
+            ("POST", dashscope_rerank.PATH): self._rerank,
         }
         route = routes.get((req.method, path))
         if route is None:
@@ -115,6 +117,25 @@ class FakeDashScope(FakeServer):
     def _models(self, req: RecordedRequest) -> Reply:
         data = [{"id": m, "object": "model", "owned_by": "system"} for m in self.models]
         return json_reply(200, {"object": "list", "data": data})
+
+    def push_rerank_fault(self, kind: str | Fault | Reply, **kw: Any) -> None:
+        """The next rerank request fails with this fault (or gets this raw Reply, e.g. hang())."""
+        flt = kind if isinstance(kind, Fault | Reply) else fault(kind, **kw)
+        with self._embed_lock:
+            self._rerank_faults.append(flt)
+
+    @property
+    def rerank_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == dashscope_rerank.PATH]
+
+    def _rerank(self, req: RecordedRequest) -> Reply:
+        with self._embed_lock:
+            flt = self._rerank_faults.popleft() if self._rerank_faults else None
+        if isinstance(flt, Reply):
+            return flt
+        if flt is not None:
+            return render_fault(flt, req.path)
+        return dashscope_rerank.rerank(req)
 
     def _embed(self, req: RecordedRequest) -> Reply:
         flt = self._pop_embedding_fault()
