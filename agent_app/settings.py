@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     """Largest accepted upload; keep .streamlit/config.toml server.maxUploadSize at or below it."""
     kb_allow_symlinks: bool = False
     """`kb add` of a symbolic link indexes its target; refused unless the operator allows it."""
-    embedding_provider: Literal["auto", "offline", "dashscope", "ollama", "openai"] = "auto"
+    embedding_provider: Literal["auto", "offline", "dashscope", "ollama", "openai"] = "offline"
     """'auto': DashScope text-embedding-v4 when a DashScope key is set, else the offline embedder."""
     embedding_model: str | None = None
     rerank_model: str = ""

@@ -1,4 +1,4 @@
-"""Memory search latency at 100k memories: hybrid recall vs the previous vector-only path, same run."""
+"""Search latency at 100k memories and 100k chunks: ours vs the previous code, in the same run."""
 
 from __future__ import annotations
 
@@ -110,12 +110,68 @@ def memory_rows(n: int, users: int, queries: int) -> list[dict[str, object]]:
     ]
 
 
+BASELINE_REV = "d1131ec"  # main before the coverage ranking: agent_app/knowledge/search.py
+
+
+def previous_searcher_class():
+    """HybridSearcher as it was at BASELINE_REV, loaded from git into a temporary module."""
+    import importlib.util
+    import subprocess
+
+    source = subprocess.run(
+        ["git", "show", f"{BASELINE_REV}:agent_app/knowledge/search.py"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(source)
+    spec = importlib.util.spec_from_file_location("previous_search", f.name)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.HybridSearcher
+
+
+def kb_rows(n: int) -> list[dict[str, object]]:
+    from agent_app.knowledge.search import HybridSearcher
+    from benchmarks.bench_kb import SyntheticChunks, build_ours
+
+    rng = random.Random(11)
+    chunks = SyntheticChunks(n, rng)
+    with tempfile.TemporaryDirectory(prefix="bench-recall-kb-") as tmp:
+        service, _ = build_ours(chunks, Path(tmp))
+        try:
+            ids = [c["id"] for c in service.list_collections()]
+            ours = HybridSearcher(service.store, service.vectors, service.embedder)
+            # The previous code fused the offline vectors at weight 0.2 (then their default).
+            before = previous_searcher_class()(
+                service.store, service.vectors, service.embedder, vector_weight=0.2
+            )
+            queries = chunks.queries
+            for q in queries[:10]:
+                ours.search(q, ids, 5)
+                before.search(q, ids, 5)
+            new, old = [], []
+            for q in queries:
+                new += timed(lambda x: ours.search(x, ids, 5, covers_all=True), [q])
+                old += timed(lambda x: before.search(x, ids, 5, covers_all=True), [q])
+        finally:
+            service.close()
+    print(f"{n} chunks: ours p50 {p50(new):.2f} ms, previous {p50(old):.2f} ms")
+    return [row(f"recall.kb_search_p50_{n // 1000}k", p50(new), "ms", p50(old))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="20,000 memories instead of 100,000")
+    parser.add_argument("--quick", action="store_true", help="20,000 items instead of 100,000")
+    parser.add_argument("--only", choices=("memory", "kb"), help="run one half")
     args = parser.parse_args()
     n = 20_000 if args.quick else 100_000
-    record(memory_rows(n, users=100, queries=300))
+    rows = []
+    if args.only in (None, "memory"):
+        rows += memory_rows(n, users=100, queries=300)
+    if args.only in (None, "kb"):
+        rows += kb_rows(n)
+    record(rows)
     return 0
 
 

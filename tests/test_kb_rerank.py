@@ -63,7 +63,7 @@ def test_rerank_reorders_the_fused_hits_by_the_api_relevance(tmp_path, fake, poo
     )
     try:
         for kb in (plain, ranked):
-                assert all(r.status == "ready" for r in kb.add_files(DOCS, "c"))
+            assert all(r.status == "ready" for r in kb.add_files(DOCS, "c"))
         query = "退货的运费谁出"
         fused = plain.search(query, ["c"], 3)
         hits = ranked.search(query, ["c"], 3)
@@ -115,8 +115,8 @@ def _short_timeout(rerank):
 
 
 def test_embedding_outage_at_query_time_gives_keyword_results_with_a_notice(tmp_path, fake, pool):
-    # With a DashScope key and no explicit choice, the knowledge base embeds with text-embedding-v4.
-    kb = open_kb(tmp_path, fake, pool)
+    # 'auto' with a DashScope key: the knowledge base embeds with text-embedding-v4.
+    kb = open_kb(tmp_path, fake, pool, embedding_provider="auto")
     try:
         assert kb.status()["embedder"] == "dashscope-text-embedding-v4"
         kb.add_files(DOCS, "c")

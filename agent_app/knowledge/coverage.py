@@ -27,7 +27,8 @@ def coverage_ranking(store: KnowledgeStore, query: str, pool: Sequence[int]) -> 
     units = weighted_units(query)
     if not pool or not units:
         return []
-    df = store.doc_freq([u[2:] for u in units])
+    # Character pairs are rarely index tokens: their idf comes from the prior (one query less each).
+    df = store.doc_freq([u[2:] for u in units if u[0] != "b"])
     scorer = LexicalScorer(store.chunk_count(), {u: df.get(u[2:], 0) for u in units})
     ids = list(dict.fromkeys(pool))
     segs: dict[int, str] = {}

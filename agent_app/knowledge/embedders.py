@@ -88,7 +88,7 @@ def _dashscope(settings: Settings) -> Embedder:
         warnings.simplefilter("ignore", DeprecationWarning)
         from langchain_community.embeddings import DashScopeEmbeddings
 
-    base = settings.dashscope_http_base_url or NATIVE_BASES[settings.dashscope_region]
+    base = native_base(settings)
     import dashscope
 
     # The SDK reads its endpoint from this module attribute (one region per process).
@@ -97,6 +97,16 @@ def _dashscope(settings: Settings) -> Embedder:
     model = settings.embedding_model or DASHSCOPE_MODEL
     inner = DashScopeEmbeddings(model=model, dashscope_api_key=key, max_retries=3)
     return LangChainEmbedder(inner, f"dashscope-{model}", DASHSCOPE_BATCH)
+
+
+def native_base(settings: Settings) -> str:
+    """DashScope's native API base: explicit, else beside a custom compatible-mode base, else the region's."""
+    if settings.dashscope_http_base_url:
+        return settings.dashscope_http_base_url
+    custom = (settings.dashscope_api_base or "").rstrip("/")
+    if custom.endswith("/compatible-mode/v1"):  # one host (a proxy, a gateway) serves both APIs
+        return custom[: -len("/compatible-mode/v1")] + "/api/v1"
+    return NATIVE_BASES[settings.dashscope_region]
 
 
 def _ollama(settings: Settings) -> Embedder:

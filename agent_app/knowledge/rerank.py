@@ -11,10 +11,6 @@ from agent_app.settings import Settings
 
 log = logging.getLogger(__name__)
 RERANK_PATH = "/services/rerank/text-rerank/text-rerank"
-NATIVE_BASES = {
-    "cn": "https://dashscope.aliyuncs.com/api/v1",
-    "intl": "https://dashscope-intl.aliyuncs.com/api/v1",
-}
 RERANK_DEPTH = 20  # fused hits sent to the reranker: enough to lift a low hit, cheap per query
 MAX_DOC_CHARS = 2_000  # the API truncates long documents anyway (≈ 4,000 tokens per item)
 
@@ -57,7 +53,9 @@ def make_reranker(settings: Settings) -> DashScopeReranker | None:
     """The configured reranker, or None (no rerank model chosen, or no DashScope key)."""
     if not settings.rerank_model or settings.dashscope_api_key is None:
         return None
-    base = settings.dashscope_http_base_url or NATIVE_BASES[settings.dashscope_region]
+    from agent_app.knowledge.embedders import native_base
+
+    base = native_base(settings)
     key = settings.dashscope_api_key.get_secret_value()
     return DashScopeReranker(key, settings.rerank_model, base)
 

@@ -86,8 +86,10 @@ class HybridSearcher:
             try:
                 lists.append(self.semantic(query, ids, depth))
                 weights.append(self.vector_weight)
-            except Exception:  # a provider outage (429, timeout): keyword results, with a notice
-                log.warning("knowledge search: embedder failed, keyword results only", exc_info=True)
+            except Exception as exc:  # a provider outage (429, timeout): keyword results, a notice
+                log.warning(
+                    "knowledge search: embedder failed (%s), keyword only", type(exc).__name__
+                )
                 vectors_ok = False
         # How much of the query each candidate contains (words, character pairs, characters):
         # it rescues paraphrases that BM25's OR of words ranks low (docs/retrieval.md).

@@ -44,8 +44,8 @@ def hybrid_search(
     vector_ok = True
     try:
         vector = store._embed([query])[0]
-    except Exception:  # a provider outage must not fail recall: lexical only, with a notice
-        log.warning("memory search: embedder failed, lexical results only", exc_info=True)
+    except Exception as exc:  # a provider outage must not fail recall: lexical only
+        log.warning("memory search: embedder failed (%s), lexical results only", type(exc).__name__)
         vector_ok = False
     else:
         cosine, _ = store.vector_scores(vector, owners, max(VECTOR_DEPTH, 2 * limit))

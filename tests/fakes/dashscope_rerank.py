@@ -24,7 +24,12 @@ def rerank(req: RecordedRequest) -> Reply:
     body: dict[str, Any] = req.body if isinstance(req.body, dict) else {}
     data = body.get("input") or {}
     query, docs = data.get("query"), data.get("documents")
-    if not body.get("model") or not isinstance(query, str) or not isinstance(docs, list) or not docs:
+    if (
+        not body.get("model")
+        or not isinstance(query, str)
+        or not isinstance(docs, list)
+        or not docs
+    ):
         return json_reply(
             400, native_error("InvalidParameter", "Required parameter(s) missing or invalid")
         )
@@ -42,5 +47,9 @@ def rerank(req: RecordedRequest) -> Reply:
     tokens = approx_tokens(query) * len(docs) + sum(approx_tokens(str(d)) for d in docs)
     return json_reply(
         200,
-        {"output": {"results": results}, "usage": {"total_tokens": tokens}, "request_id": request_id()},
+        {
+            "output": {"results": results},
+            "usage": {"total_tokens": tokens},
+            "request_id": request_id(),
+        },
     )
