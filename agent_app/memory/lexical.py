@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -26,8 +25,6 @@ _STOP_CHARS = frozenset(w for w in STOPWORDS if len(w) == 1 and _CJK.match(w))
 PRIOR_DOCS = 20.0
 EVIDENCE = 2.5  # idf mass of one fairly specific word
 WORDS_PER_TEXT = 12.0
-_prior_lock = threading.Lock()
-_char_prior: dict[str, float] | None = None
 
 
 def stem(word: str) -> str:
@@ -109,34 +106,15 @@ def units(text: str) -> list[str]:
     return list(weighted_units(text))
 
 
-def _chars_prior() -> dict[str, float]:
-    """Share of jieba's corpus frequency that falls on words containing each character."""
-    global _char_prior
-    if _char_prior is None:
-        with _prior_lock:
-            if _char_prior is None:
-                dt = _get_jieba().dt
-                freq: Counter[str] = Counter()
-                for word, count in dt.FREQ.items():
-                    if count:
-                        for ch in set(word):
-                            freq[ch] += count
-                total = float(dt.total)
-                _char_prior = {ch: n / total for ch, n in freq.items()}
-    return _char_prior
-
-
 def prior_rate(unit: str) -> float:
     """Chance that a short text in general language contains the unit."""
     kind, body = unit[0], unit[2:]
-    if kind == "c":
-        share = _chars_prior().get(body, 0.0)
-    elif _CJK.search(body):
-        dt = _get_jieba().dt
-        share = dt.FREQ.get(body, 0) / dt.total
+    if _CJK.search(body):
+        # jieba's dictionary counts a character standing alone as a word: a cheap, fair proxy.
+        freq, total = _get_jieba().dt.FREQ, _get_jieba().dt.total
+        share = freq.get(body, 0) / total
         if not share and kind == "b":
-            chars = _chars_prior()
-            share = 0.1 * min(chars.get(body[0], 0.0), chars.get(body[1], 0.0))
+            share = 0.1 * min(freq.get(body[0], 0), freq.get(body[1], 0)) / total
     else:
         share = 0.002 if body.isdigit() else 0.001  # no English frequency table: moderately rare
     return min(1.0, WORDS_PER_TEXT * share)

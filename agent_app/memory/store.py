@@ -28,6 +28,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
+from agent_app.knowledge.segment import _get_jieba
 from agent_app.memory.filters import match_namespace, matches
 from agent_app.memory.hybrid import hybrid_search
 from agent_app.memory.lexindex import LexicalIndex
@@ -129,6 +130,9 @@ class SqliteFaissStore(BaseStore):
                     self.lexical.write(
                         conn, ns, key, _joined(self._texts_of(json.loads(value), None))
                     )
+        # Recall segments text with jieba (a one-time load of ~1-2 s): start it while the rest of
+        # the app starts, not on the first turn.
+        threading.Thread(target=_get_jieba, name="jieba-warmup", daemon=True).start()
         options = dict(index_options, snapshot_dir=snapshot_dir)
         try:
             self.index = VectorIndex(
