@@ -13,6 +13,7 @@ SCRIPTS = (
     "bench_memory.py",
     "bench_kb.py",
     "bench_kb_race.py",
+    "bench_recall.py",
     "bench_storage.py",
     "bench_tools.py",
     "bench_taint.py",
