@@ -25,6 +25,8 @@ from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.taint import turn_sources
 from agent_app.agent.thread_state import pending_approvals, stored_messages, thread_config
 from agent_app.agent.turn import TurnStream
+from agent_app.auth.accounts import AccountStore
+from agent_app.budget import UsageLedger, admission_error, metered
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.memory.service import MemoryService
@@ -62,6 +64,8 @@ class ChatService:
         store: BaseStore | None = None,
         knowledge: KnowledgeService | None = None,
         model_factory: ModelFactory | None = None,
+        accounts: AccountStore | None = None,
+        budget: UsageLedger | None = None,
     ) -> None:
         self.settings, self.registry, self.checkpointer = settings, registry, checkpointer
         self.store = store
@@ -76,6 +80,10 @@ class ChatService:
         self._extractors: dict[str, MemoryExtractor] = {}
         self.last_extraction: Future[Any] | None = None
         self._ollama: tuple[float, list[str]] | None = None
+        self.accounts = accounts
+        """Users and sessions (None: no sign-in store wired)."""
+        self.budget = budget
+        """Per-user budgets and usage; checked before every turn (None: unlimited, uncounted)."""
 
     # ---- parts the front ends show ---------------------------------------------------------
     def tools(self) -> list[ToolInfo]:
@@ -188,9 +196,14 @@ class ChatService:
         if isinstance(info, ev.Error):
             yield info
             return
+        refusal = admission_error(self.budget, user_id, lang)
+        if refusal is not None:  # over budget: no provider request, the conversation untouched
+            yield refusal
+            return
         message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
-        answer = yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
+        answer = yield from metered(self._run(info, {"messages": [message]}, user_id, stop, lang),
+                                    self.budget, user_id)
         if answer is not None:
             self._extract(info, user_id, message, answer, lang)
 
@@ -202,7 +215,8 @@ class ChatService:
         if isinstance(info, ev.Error):
             yield info
             return
-        yield from self._run(info, {"messages": []}, user_id, stop, lang)
+        refusal = admission_error(self.budget, user_id, lang)
+        yield from [refusal] if refusal is not None else metered(self._run(info, {"messages": []}, user_id, stop, lang), self.budget, user_id)
 
     def resume(self, thread_id: str, decisions: list[dict[str, Any]], *, user_id: str,
                lang: str | None = None) -> Iterator[ev.Event]:
@@ -212,7 +226,8 @@ class ChatService:
         if isinstance(info, ev.Error):
             yield info
             return
-        yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
+        refusal = admission_error(self.budget, user_id, lang)
+        yield from [refusal] if refusal is not None else metered(self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang), self.budget, user_id)
 
     def _thread_or_error(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
         try:
@@ -325,7 +340,7 @@ class ChatService:
 
     def close(self) -> None:
         """Close what open_service opened: the knowledge base, the memory store, the databases."""
-        for part in (self.knowledge, self.store):
+        for part in (self.knowledge, self.store, self.accounts, self.budget):
             closer = getattr(part, "close", None)
             if callable(closer):
                 closer()

@@ -15,6 +15,8 @@ from agent_app.logsetup import register_configured_secrets
 from agent_app.settings import Settings
 
 if TYPE_CHECKING:
+    from agent_app.auth.accounts import AccountStore
+    from agent_app.budget import UsageLedger
     from agent_app.knowledge.service import KnowledgeService
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.service import ChatService, ModelFactory
@@ -97,11 +99,14 @@ def open_service(
     tools: Sequence[BaseTool] | None = None,
     include_mcp: bool = True,
     model_factory: ModelFactory | None = None,
+    accounts: AccountStore | None | bool = True,
+    budget: UsageLedger | None | bool = True,
 ) -> ChatService:
     """Open (creating if needed) the data directory and everything that lives in it.
 
     `store` replaces the memory store (`memory=False`: no long-term memory at all); `knowledge`
-    replaces the knowledge base; `tools` replaces the loaded tool sources with exactly these.
+    replaces the knowledge base; `tools` replaces the loaded tool sources with exactly these;
+    `accounts` / `budget` replace the user store and the usage ledger (None: none at all).
     """
     from agent_app.service import ChatService  # not at import: the memory CLI needs only the store
     from agent_app.storage.checkpoints import open_checkpointer
@@ -117,6 +122,14 @@ def open_service(
         toolset = load_toolset(settings, knowledge, store is not None, include_mcp=include_mcp)
     else:
         toolset = given_toolset(tools)
+    if accounts is True:
+        from agent_app.auth import open_accounts
+
+        accounts = open_accounts(settings)
+    if budget is True:
+        from agent_app.budget import open_ledger
+
+        budget = open_ledger(settings)
     return ChatService(
         settings,
         registry=ThreadRegistry(settings.data_dir / "app.db"),
@@ -125,4 +138,6 @@ def open_service(
         store=store,
         knowledge=knowledge,
         model_factory=model_factory,
+        accounts=accounts or None,
+        budget=budget or None,
     )

@@ -84,3 +84,58 @@ def test_usage_rows_per_user_per_day(data_dir):
     assert rows["bob"]["output_tokens"] == 3 and rows["bob"]["requests"] == 1
     assert [r["user_id"] for r in ledger.usage("bob")] == ["bob"]
     ledger.close()
+
+
+# ---- through the real ChatService, ChatQwen and the DashScope loopback fake ----------------
+
+@pytest.fixture
+def fake():
+    from tests.fakes import FakeDashScope
+
+    with FakeDashScope() as server:
+        yield server
+
+
+def _service(settings, fake, **limits):
+    from agent_app.wiring import open_service
+    from tests.conftest import CANARY
+
+    values = dict(provider="dashscope", dashscope_api_key=CANARY, dashscope_api_base=fake.base_url,
+                  max_retries=0, request_timeout=5.0, **limits)
+    return open_service(settings.with_overrides(**values), tools=[])
+
+
+def test_over_budget_mid_conversation_sends_nothing_and_keeps_the_conversation(settings, fake):
+    from tests.fakes import text
+
+    svc = _service(settings, fake, daily_token_budget=10)
+    thread = svc.new_thread("alice").id
+    fake.push(text("first answer", usage="always"))
+    first = list(svc.stream(thread, "hello", user_id="alice", lang="en"))
+    assert [e.type for e in first][-1] == "done" and any(e.type == "usage" for e in first)
+    sent, before = len(fake.chat_requests), svc.messages("alice", thread)
+    assert svc.budget.tokens_today("alice") >= 10  # counted from the usage event
+
+    refused = list(svc.stream(thread, "and again?", user_id="alice", lang="en"))
+    assert [(e.type, e.kind) for e in refused] == [("error", "quota_exceeded")]
+    assert "budget" in refused[0].message and "Traceback" not in refused[0].message
+    assert len(fake.chat_requests) == sent  # no provider request at all
+    assert svc.messages("alice", thread) == before  # the refused text was not stored
+    assert [e.type for e in svc.retry(thread, user_id="alice", lang="en")] == ["error"]
+    assert len(fake.chat_requests) == sent
+
+    bob_thread = svc.new_thread("bob").id  # another user's budget is untouched
+    fake.push(text("hi bob", usage="always"))
+    assert [e.type for e in svc.stream(bob_thread, "hi", user_id="bob")][-1] == "done"
+    svc.close()
+
+
+def test_turns_per_minute_limit_through_the_service(settings, fake):
+    svc = _service(settings, fake, requests_per_minute=1)
+    thread = svc.new_thread("alice").id
+    assert [e.type for e in svc.stream(thread, "one", user_id="alice")][-1] == "done"
+    sent = len(fake.chat_requests)
+    refused = list(svc.stream(thread, "two", user_id="alice", lang="zh"))
+    assert refused[0].kind == "quota_exceeded" and "每分钟" in refused[0].message
+    assert len(fake.chat_requests) == sent
+    svc.close()

@@ -30,7 +30,8 @@ def _language_switch() -> None:
 
 def main() -> None:
     """Build the navigation and run the chosen page."""
-    from agent_app.ui.pages import chat, knowledge, memory, settings
+    from agent_app.ui import signin
+    from agent_app.ui.pages import admin, chat, knowledge, memory, settings
 
     st.set_page_config(page_title="agent-app", page_icon=":material/forum:", layout="centered")
     theme.apply()
@@ -40,6 +41,7 @@ def main() -> None:
         log.exception("cannot open the chat service")
         st.error(tr("ui.start_failed"), icon=":material/report:")
         st.stop()
+    identity = signin.gate(service())  # nothing below runs for a visitor who is not signed in
     pages = [
         st.Page(
             chat.page,
@@ -64,6 +66,10 @@ def main() -> None:
             url_path="settings",
         ),
     ]
+    if identity.is_admin and service().accounts is not None:
+        pages.append(st.Page(admin.page, title=tr("ui.nav.admin"), icon=":material/shield_person:",
+                             url_path="admin"))
     nav = st.navigation(pages)
     _language_switch()
+    signin.account_box(service(), identity)
     nav.run()

@@ -18,6 +18,14 @@ SERVICE_KEY = "agent_app.service"
 """The injection seam: a ChatService put here (tests, embedding apps) is used instead of the shared one."""
 K_LANG, K_THREAD, K_WORKER, K_ACTION = "ui.lang", "ui.thread", "ui.worker", "ui.action"
 K_ERRORS, K_PARTIAL = "ui.errors", "ui.partial"
+K_IDENTITY = "auth.identity"
+"""Set only by the sign-in gate (agent_app.ui.signin) at the start of every run."""
+
+
+class NotSignedInError(AppError):
+    """A page asked who the user is before the sign-in gate ran."""
+
+    kind, key = "not_signed_in", "auth.session_ended"
 
 
 def _secrets() -> dict[str, Any]:
@@ -50,14 +58,20 @@ def knowledge(svc: ChatService) -> KnowledgeService | None:
 
 
 def user(svc: ChatService) -> str:
-    """Who is using this session (one place, so a login can plug in later)."""
-    return svc.settings.user
+    """Who is using this session: the identity the sign-in gate set, never a request parameter."""
+    identity = st.session_state.get(K_IDENTITY)
+    if identity is not None:
+        return str(identity.user_id)
+    if svc.settings.auth == "none":
+        return svc.settings.user
+    raise NotSignedInError("no identity in this session")
 
 
 def lang(svc: ChatService) -> str:
     """The UI language: saved per user, else explicit settings, else the browser's, else the default."""
     if K_LANG not in st.session_state:
-        saved = svc.get_prefs(user(svc)).get("lang")
+        signed_in = svc.settings.auth == "none" or K_IDENTITY in st.session_state
+        saved = svc.get_prefs(user(svc)).get("lang") if signed_in else None
         if saved in LANGS:
             st.session_state[K_LANG] = saved
         elif "lang" in svc.settings.model_fields_set or not getattr(st.context, "locale", None):
