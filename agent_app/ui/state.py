@@ -117,6 +117,8 @@ def current_thread(svc: ChatService) -> ThreadInfo | None:
             info = svc.get_thread(user(svc), wanted)
         except AppError:  # deleted, mistyped or someone else's: start a draft
             info = None
+            if K_THREAD not in st.session_state:  # a link we were given: say it leads nowhere
+                st.toast(tr("error.not_found"), icon=":material/search_off:")
     if st.session_state.get(K_THREAD, "") != (info.id if info else None) or (
         info and st.query_params.get("thread") != info.id
     ):
