@@ -159,3 +159,44 @@ def test_an_open_public_instance_with_a_key_refuses_to_serve(settings):
     at = _app(opened)
     assert "Open instance" in _texts(at) and len(at.chat_input) == 1
     opened.close()
+
+
+def _oidc_app(svc, claims: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state[SERVICE_KEY] = svc
+    at.session_state["ui.lang"] = "en"
+    at.user = claims
+    return at.run()
+
+
+def test_oidc_sign_in_keys_data_by_subject_not_email(settings):
+    from agent_app.auth.oidc import oidc_user
+
+    claims = {"is_logged_in": True, "sub": "g-1234", "iss": "https://accounts.google.com",
+              "email": "alice@example.com", "name": "Alice"}
+    user_id = oidc_user(claims)[0]
+    svc = open_service(settings.with_overrides(auth="oidc", lang="en", admins=user_id), tools=[])
+    svc.rename_thread(user_id, svc.new_thread(user_id).id, "alice's roadmap")
+    logged_out = _oidc_app(svc, {"is_logged_in": False})
+    assert len(logged_out.chat_input) == 0 and logged_out.button(key="signin_sso")
+    at = _oidc_app(svc, claims)
+    assert not at.exception and len(at.chat_input) == 1
+    assert "alice's roadmap" in str(at.sidebar) + _texts(at)
+    renamed = _oidc_app(svc, {**claims, "email": "alice@new.example.com"})  # same subject
+    assert "alice's roadmap" in str(renamed.sidebar) + _texts(renamed)
+    stranger = _oidc_app(svc, {**claims, "sub": "g-9999"})  # same e-mail, another subject
+    assert "alice's roadmap" not in str(stranger.sidebar) + _texts(stranger)
+    assert svc.accounts.get(user_id).name == "alice@example.com" and svc.accounts.identity(
+        svc.accounts.get(user_id)).is_admin
+    svc.accounts.set_disabled(user_id)
+    blocked = _oidc_app(svc, claims)
+    assert "This account is disabled" in _texts(blocked) and len(blocked.chat_input) == 0
+    svc.close()
+
+
+def test_header_mode_without_a_trusted_proxy_reaches_nothing(settings):
+    svc = open_service(settings.with_overrides(auth="header", lang="en", trusted_proxies="10.9.9.9/32"),
+                       tools=[])
+    at = _app(svc)
+    assert "You are not signed in" in _texts(at) and len(at.chat_input) == 0
+    svc.close()
