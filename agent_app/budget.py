@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,9 +176,14 @@ class UsageLedger:
         return int(row[0]) if row else 0
 
 
-def metered(events: Iterator[ev.Event], ledger: UsageLedger | None, user_id: str) -> Iterator[ev.Event]:
-    """Pass a turn's events through, adding each `usage` event to the user's day."""
-    for event in events:
+def metered(events: Iterator[ev.Event], ledger: UsageLedger | None,
+            user_id: str) -> Generator[ev.Event, None, Any]:
+    """Pass a turn's events (and its return value) through, adding each `usage` to the user's day."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as end:
+            return end.value
         if ledger is not None and isinstance(event, ev.Usage):
             ledger.record(user_id, event)
         yield event
