@@ -5,9 +5,11 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -70,18 +72,19 @@ def test_entrypoint_starts_the_app_and_the_health_check_sees_it(tmp_path):
                   "AGENT_APP_ADDRESS": "127.0.0.1", "AGENT_APP_PORT": str(port),
                   "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
     proc = subprocess.Popen(["sh", str(ROOT / "docker" / "entrypoint.sh")], env=clean, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        import time
-
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while healthcheck(port) != 0:
             assert proc.poll() is None, "the app exited"
-            assert time.monotonic() < deadline, "not healthy after 60 s"
+            assert time.monotonic() < deadline, "not healthy after 90 s"
             time.sleep(0.5)
+        proc.terminate()  # what `docker stop` sends to PID 1: the server itself must end
+        assert proc.wait(30) is not None and healthcheck(port) == 1
     finally:
-        proc.terminate()
-        proc.wait(20)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_health_check_wants_ok_not_just_any_answer():

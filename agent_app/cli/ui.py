@@ -32,4 +32,7 @@ def run(args: argparse.Namespace) -> int:
         env["AGENT_APP_DATA_DIR"] = args.data_dir
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
            "--server.address", args.address]
+    if os.name == "posix":  # become Streamlit: a container's SIGTERM (PID 1) then reaches the server
+        sys.stdout.flush()
+        os.execve(sys.executable, cmd, env)
     return subprocess.call(cmd, env=env)
