@@ -85,7 +85,7 @@ def two(browser, app):
 def test_two_users_see_only_their_own_data(two, app, fake):
     alice, bob = two
     alice.goto(app.url)
-    alice.get_by_role("button", name="Sign in").wait_for()
+    alice.get_by_role("button", name="Sign in").wait_for(timeout=120_000)  # first load, cold server
     assert alice.locator(CHAT_INPUT).count() == 0  # nothing but the sign-in page
 
     _sign_in(alice, app, "alice")
