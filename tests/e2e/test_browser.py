@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +15,12 @@ from tests.e2e.harness import ROOT
 from tests.fakes import text, tool_calls
 
 pytestmark = pytest.mark.e2e
-SHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed only on request: `make test` must leave tracked files alone.
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("AGENT_APP_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "agent-app-screenshots"
+)
 CHAT_INPUT = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
 STEP = '[data-testid="stExpander"]'
