@@ -30,8 +30,9 @@ e2e: $(STAMP) ## only the browser tests (Playwright + Debian chromium)
 	sh scripts/ensure-chromium.sh
 	$(VENV)/bin/pytest -m e2e
 
-lint: $(STAMP) ## ruff + mypy
+lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check agent_app tests tools benchmarks
+	$(VENV)/bin/ruff format --check agent_app tests tools benchmarks
 	$(VENV)/bin/mypy agent_app
 
 bench: $(STAMP) ## benchmarks: ratios against a baseline in the same run → benchmarks/results.json

@@ -78,6 +78,7 @@ class UsageLedger:
             self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
+        """Close the usage database."""
         self._conn.close()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
@@ -90,7 +91,10 @@ class UsageLedger:
 
     # ---- limits --------------------------------------------------------------------------
     def limits_for(self, user_id: str) -> Limits:
-        row = self._exec("SELECT daily_tokens, rpm FROM limits WHERE user_id=?", (user_id,)).fetchone()
+        """The user's budgets: their overrides over the defaults."""
+        row = self._exec(
+            "SELECT daily_tokens, rpm FROM limits WHERE user_id=?", (user_id,)
+        ).fetchone()
         if row is None:
             return self.defaults
         return Limits(
@@ -108,6 +112,7 @@ class UsageLedger:
         return self.limits_for(user_id)
 
     def overrides(self) -> dict[str, tuple[int | None, int | None]]:
+        """Every user's budget overrides (daily tokens, turns per minute)."""
         return {r[0]: (r[1], r[2]) for r in self._exec("SELECT * FROM limits").fetchall()}
 
     # ---- the check -----------------------------------------------------------------------
@@ -139,7 +144,9 @@ class UsageLedger:
             ).fetchone()
             if recent[0] >= limits.rpm:
                 wait = max(1, int(recent[1] + 60 - now + 0.999))
-                raise QuotaExceededError(user_id, key="error.quota_rpm", limit=limits.rpm, seconds=wait)
+                raise QuotaExceededError(
+                    user_id, key="error.quota_rpm", limit=limits.rpm, seconds=wait
+                )
         conn.execute("INSERT INTO recent_requests VALUES (?,?)", (user_id, now))
         conn.execute(
             "INSERT INTO usage_daily (user_id, day, requests) VALUES (?,?,1) "
@@ -169,6 +176,7 @@ class UsageLedger:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def tokens_today(self, user_id: str) -> int:
+        """Tokens the user spent today."""
         row = self._exec(
             "SELECT input_tokens + output_tokens FROM usage_daily WHERE user_id=? AND day=?",
             (user_id, self.day()),
@@ -176,8 +184,9 @@ class UsageLedger:
         return int(row[0]) if row else 0
 
 
-def metered(events: Iterator[ev.Event], ledger: UsageLedger | None,
-            user_id: str) -> Generator[ev.Event, None, Any]:
+def metered(
+    events: Iterator[ev.Event], ledger: UsageLedger | None, user_id: str
+) -> Generator[ev.Event, None, Any]:
     """Pass a turn's events (and its return value) through, adding each `usage` to the user's day."""
     while True:
         try:
@@ -201,4 +210,5 @@ def admission_error(ledger: UsageLedger | None, user_id: str, lang: str) -> ev.E
 
 
 def open_ledger(settings: Settings) -> UsageLedger:
+    """The usage ledger in the data directory."""
     return UsageLedger(settings.data_dir / "usage.db", settings)

@@ -110,8 +110,11 @@ class JsonChild:
 
 
 def reply_channel() -> Any:
-    """In the child: a private binary stream to the parent; fd 1 then points at /dev/null, so
-    stray prints (a parser's, a tool module's) cannot corrupt the protocol."""
+    """In the child: a private binary stream to the parent.
+
+    fd 1 then points at /dev/null, so stray prints (a parser's, a tool module's) cannot corrupt
+    the protocol.
+    """
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)

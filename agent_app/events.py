@@ -1,4 +1,4 @@
-"""The typed event stream: the one contract between the core and its front ends (DESIGN §2)."""
+"""The typed event stream: the one contract between the core and its front ends."""
 
 from __future__ import annotations
 
@@ -158,8 +158,10 @@ class TurnResult:
 
     @property
     def text(self) -> str:
+        """The answer text: every token event joined."""
         return "".join(e.text for e in self.events if isinstance(e, Token))
 
     @property
     def errors(self) -> list[Error]:
+        """The error events of the turn."""
         return [e for e in self.events if isinstance(e, Error)]

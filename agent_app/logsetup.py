@@ -1,4 +1,4 @@
-"""Logging with a redaction filter: keys, Authorization headers and ?key= never reach a log (H2)."""
+"""Logging with a redaction filter: keys, Authorization headers and ?key= never reach a log."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ class RedactingFilter(logging.Filter):
     """Rewrites each record with secrets masked: message, formatted exception and stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact secrets from the formatted message; never drops a record."""
         try:
             message = record.getMessage()
         except Exception:  # a broken %-format must not kill logging
@@ -71,6 +72,7 @@ class RedactingFormatter(logging.Formatter):
         self.inner = inner or logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
+        """Format the record, then redact secrets from the whole line."""
         return redact(self.inner.format(record))
 
 

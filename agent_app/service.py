@@ -1,4 +1,4 @@
-"""ChatService: the one façade the UI and the CLI call (DESIGN §1–2)."""
+"""ChatService: the one façade the UI and the CLI call."""
 
 from __future__ import annotations
 
@@ -111,10 +111,14 @@ class ChatService:
         return catalog.model_options(self.settings, provider, self.ollama_models())
 
     # ---- threads -------------------------------------------------------------------------
-    def new_thread(self, user_id: str, title: str = "", options: Mapping[str, Any] | None = None) -> ThreadInfo:
+    def new_thread(
+        self, user_id: str, title: str = "", options: Mapping[str, Any] | None = None
+    ) -> ThreadInfo:
+        """Create a conversation for the user with these options."""
         return self.registry.create(user_id, title, merge_choices({}, options or {}))
 
     def list_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
+        """The user's conversations, newest first, optionally filtered by title."""
         return self.registry.list(user_id, query)
 
     def search_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
@@ -129,21 +133,26 @@ class ChatService:
             info
             for info in self.list_threads(user_id)[:CONTENT_SCAN_LIMIT]
             if info.id not in seen
-            and any(needle in (m.get("text") or "").casefold() for m in self.messages(user_id, info.id))
+            and any(
+                needle in (m.get("text") or "").casefold() for m in self.messages(user_id, info.id)
+            )
         ]
         return by_title + by_content
 
     def get_thread(self, user_id: str, thread_id: str) -> ThreadInfo:
+        """The user's conversation; NotFoundError if it is unknown or someone else's."""
         info = self.registry.get(user_id, thread_id)
         if info is None:  # unknown, or someone else's: the same answer
             raise NotFoundError(thread_id)
         return info
 
     def rename_thread(self, user_id: str, thread_id: str, title: str) -> None:
+        """Rename the user's conversation; NotFoundError if it is not theirs."""
         if not self.registry.rename(user_id, thread_id, title):
             raise NotFoundError(thread_id)
 
     def delete_thread(self, user_id: str, thread_id: str) -> None:
+        """Delete the user's conversation: its checkpoints and its registry row."""
         self.get_thread(user_id, thread_id)
         self.checkpointer.delete_thread(thread_id)
         self.registry.delete(user_id, thread_id)
@@ -166,6 +175,7 @@ class ChatService:
         return transcript.to_dicts(stored, self.registry.notes(thread_id))
 
     def export_thread(self, user_id: str, thread_id: str, fmt: str = "md") -> str:
+        """The conversation as Markdown (`md`) or JSON (`json`)."""
         msgs = self.messages(user_id, thread_id)
         info = self.get_thread(user_id, thread_id)
         if fmt == "json":
@@ -178,14 +188,23 @@ class ChatService:
 
     # ---- preferences ---------------------------------------------------------------------
     def get_prefs(self, user_id: str) -> dict[str, Any]:
+        """The user's stored preferences (language and the like)."""
         return self.registry.get_prefs(user_id)
 
     def set_prefs(self, user_id: str, **prefs: Any) -> None:
+        """Update some of the user's preferences."""
         self.registry.set_prefs(user_id, {**self.registry.get_prefs(user_id), **prefs})
 
     # ---- turns ---------------------------------------------------------------------------
-    def stream(self, thread_id: str, text: str, *, user_id: str, stop: threading.Event | None = None,
-               lang: str | None = None) -> Iterator[ev.Event]:
+    def stream(
+        self,
+        thread_id: str,
+        text: str,
+        *,
+        user_id: str,
+        stop: threading.Event | None = None,
+        lang: str | None = None,
+    ) -> Iterator[ev.Event]:
         """Run one turn: the user's text in, events out; ends with `done` or `error`."""
         lang = lang or self.settings.lang
         problem = self.check_input(text, lang)
@@ -202,13 +221,20 @@ class ChatService:
             return
         message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
-        answer = yield from metered(self._run(info, {"messages": [message]}, user_id, stop, lang),
-                                    self.budget, user_id)
+        answer = yield from metered(
+            self._run(info, {"messages": [message]}, user_id, stop, lang), self.budget, user_id
+        )
         if answer is not None:
             self._extract(info, user_id, message, answer, lang)
 
-    def retry(self, thread_id: str, *, user_id: str, stop: threading.Event | None = None,
-              lang: str | None = None) -> Iterator[ev.Event]:
+    def retry(
+        self,
+        thread_id: str,
+        *,
+        user_id: str,
+        stop: threading.Event | None = None,
+        lang: str | None = None,
+    ) -> Iterator[ev.Event]:
         """Answer the last user message again without storing it twice."""
         lang = lang or self.settings.lang
         info = self._thread_or_error(user_id, thread_id, lang)
@@ -216,10 +242,22 @@ class ChatService:
             yield info
             return
         refusal = admission_error(self.budget, user_id, lang)
-        yield from [refusal] if refusal is not None else metered(self._run(info, {"messages": []}, user_id, stop, lang), self.budget, user_id)
+        yield from (
+            [refusal]
+            if refusal is not None
+            else metered(
+                self._run(info, {"messages": []}, user_id, stop, lang), self.budget, user_id
+            )
+        )
 
-    def resume(self, thread_id: str, decisions: list[dict[str, Any]], *, user_id: str,
-               lang: str | None = None) -> Iterator[ev.Event]:
+    def resume(
+        self,
+        thread_id: str,
+        decisions: list[dict[str, Any]],
+        *,
+        user_id: str,
+        lang: str | None = None,
+    ) -> Iterator[ev.Event]:
         """Continue a paused turn with approval decisions ({'type': 'approve'|'reject'|'edit', …})."""
         lang = lang or self.settings.lang
         info = self._thread_or_error(user_id, thread_id, lang)
@@ -227,7 +265,15 @@ class ChatService:
             yield info
             return
         refusal = admission_error(self.budget, user_id, lang)
-        yield from [refusal] if refusal is not None else metered(self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang), self.budget, user_id)
+        yield from (
+            [refusal]
+            if refusal is not None
+            else metered(
+                self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang),
+                self.budget,
+                user_id,
+            )
+        )
 
     def _thread_or_error(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
         try:
@@ -241,11 +287,20 @@ class ChatService:
         if not text or not text.strip():
             return ev.Error("empty_input", t("error.empty_input", lang))
         if len(text) > self.settings.max_input_chars:
-            return ev.Error("input_rejected", t("error.input_too_long", lang, size=len(text), limit=self.settings.max_input_chars))
+            return ev.Error(
+                "input_rejected",
+                t(
+                    "error.input_too_long",
+                    lang,
+                    size=len(text),
+                    limit=self.settings.max_input_chars,
+                ),
+            )
         return None
 
-    def _run(self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None,
-             lang: str) -> Generator[ev.Event, None, AIMessage | None]:
+    def _run(
+        self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None, lang: str
+    ) -> Generator[ev.Event, None, AIMessage | None]:
         """One graph run on the thread's agent; returns the answer when the turn ended with `done`."""
         options = self.thread_options(info)
         try:
@@ -260,8 +315,17 @@ class ChatService:
             yield ev.Notice("model", notice)
         turn = TurnState()
         turn.deadline += self.settings.turn_deadline_s - 180.0
-        ctx = AgentContext(user_id=user_id, thread_id=info.id, lang=lang, turn=turn, collections=options.collections)
-        config: RunnableConfig = {**thread_config(info.id), "recursion_limit": self.settings.recursion_limit}
+        ctx = AgentContext(
+            user_id=user_id,
+            thread_id=info.id,
+            lang=lang,
+            turn=turn,
+            collections=options.collections,
+        )
+        config: RunnableConfig = {
+            **thread_config(info.id),
+            "recursion_limit": self.settings.recursion_limit,
+        }
         runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
         for event in runner:
             notes.take(event)
@@ -280,7 +344,9 @@ class ChatService:
         if runner.error is not None or runner.stopped:
             self._after_failure(info.id, runner)
             if runner.stopped:
-                return ev.Error("stopped", t("error.stopped", lang), partial=bool(runner.answer_parts))
+                return ev.Error(
+                    "stopped", t("error.stopped", lang), partial=bool(runner.answer_parts)
+                )
             err = runner.error
             assert err is not None
             return ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
@@ -289,7 +355,9 @@ class ChatService:
             return ev.Error("empty_answer", t("error.empty_answer", lang))
         return ev.Done(message_id=str(last.id or ""), thread_id=info.id)
 
-    def _keep_notes(self, info: ThreadInfo, runner: TurnStream, outcome: ev.Event, notes: TurnNotes) -> None:
+    def _keep_notes(
+        self, info: ThreadInfo, runner: TurnStream, outcome: ev.Event, notes: TurnNotes
+    ) -> None:
         """Store the turn's notes with its answer, or a failure mark on its user message."""
         stored = stored_messages(runner.agent, info.id)
         asked = next((m for m in reversed(stored) if isinstance(m, HumanMessage)), None)
@@ -303,12 +371,20 @@ class ChatService:
 
     def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
         """Leave a usable thread: no dangling tool call; input the provider blocked is not kept."""
-        if runner.error is not None and runner.error.kind == "content_filtered" and not runner.context.turn.streamed:
+        if (
+            runner.error is not None
+            and runner.error.kind == "content_filtered"
+            and not runner.context.turn.streamed
+        ):
             repair.drop_last_input(runner.agent, thread_id)
             return
-        repair.answer_dangling_calls(runner.agent, thread_id, t("tool.not_executed", runner.context.lang))
+        repair.answer_dangling_calls(
+            runner.agent, thread_id, t("tool.not_executed", runner.context.lang)
+        )
 
-    def _extract(self, info: ThreadInfo, user_id: str, message: HumanMessage, answer: AIMessage, lang: str) -> None:
+    def _extract(
+        self, info: ThreadInfo, user_id: str, message: HumanMessage, answer: AIMessage, lang: str
+    ) -> None:
         """Queue background memory extraction for the finished turn (never delays the answer)."""
         if self.memory is None or not self.settings.memory_extract:
             return
@@ -320,11 +396,18 @@ class ChatService:
             if extractor is None:
                 from agent_app.memory.extract import MemoryExtractor
 
-                extractor = self._extractors[choice.label] = MemoryExtractor(self.memory, self._factory(choice), lang=lang)
+                extractor = self._extractors[choice.label] = MemoryExtractor(
+                    self.memory, self._factory(choice), lang=lang
+                )
             # An answer written after untrusted text may repeat its orders: learn from it only as a suggestion.
             tainted = bool(turn_sources(stored_messages(self._state_graph(info), info.id)))
-            self.last_extraction = extractor.submit(user_id, [message, answer], thread_id=info.id,
-                                                    message_id=message.id, suggested=tainted)
+            self.last_extraction = extractor.submit(
+                user_id,
+                [message, answer],
+                thread_id=info.id,
+                message_id=message.id,
+                suggested=tainted,
+            )
         except AppError:
             log.warning("memory extraction not started", exc_info=True)
 
@@ -333,8 +416,12 @@ class ChatService:
         options = self.thread_options(info)
         lang = self.settings.lang
         try:  # no network here: a thread's history must show even when its server is down
-            return self.agents.get(prepare_choice(self.settings, options.model_choice(), probe=False), lang, options)
-        except AppError:  # its provider is not configured any more: the offline agent reads the same state
+            return self.agents.get(
+                prepare_choice(self.settings, options.model_choice(), probe=False), lang, options
+            )
+        except (
+            AppError
+        ):  # its provider is not configured any more: the offline agent reads the same state
             offline = prepare_choice(self.settings, ModelChoice("offline", "offline"), probe=False)
             return self.agents.get(offline, lang, options)
 

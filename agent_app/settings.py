@@ -142,10 +142,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model(self) -> str:
+        """The chat model: the configured one, else the provider's default."""
         return self.model or DEFAULT_MODELS[self.resolved_provider]
 
     @property
     def dashscope_base(self) -> str:
+        """The DashScope compatible-mode URL: the explicit base, else the region's."""
         return self.dashscope_api_base or REGION_BASES[self.dashscope_region]
 
     def with_overrides(self, **values: Any) -> Settings:

@@ -1,11 +1,11 @@
-"""Text hygiene: make any string safe to persist, index and display (RELIABILITY B7, D5, I5)."""
+"""Text hygiene: make any string safe to persist, index and display."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-# Unicode tag characters, zero-width and bidi controls used for smuggling (D5).
+# Unicode tag characters, zero-width and bidi controls used to smuggle hidden instructions.
 _INVISIBLE = re.compile(
     "[\U000e0000-\U000e007f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )

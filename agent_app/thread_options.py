@@ -40,7 +40,11 @@ class ThreadOptions:
         """The one place defaults are applied; tolerant of old or hand-edited rows."""
         raw = clean_choices(stored or {})
         provider = raw.get("provider") or settings.resolved_provider
-        default_model = settings.resolved_model if provider == settings.resolved_provider else DEFAULT_MODELS[provider]
+        default_model = (
+            settings.resolved_model
+            if provider == settings.resolved_provider
+            else DEFAULT_MODELS[provider]
+        )
         return cls(
             provider=provider,
             model=raw.get("model") or default_model,
@@ -54,7 +58,9 @@ class ThreadOptions:
 
     def model_choice(self) -> ModelChoice:
         """The provider/model part, as the model factory takes it."""
-        return ModelChoice(self.provider, self.model, thinking=self.thinking, temperature=self.temperature)
+        return ModelChoice(
+            self.provider, self.model, thinking=self.thinking, temperature=self.temperature
+        )
 
 
 FIELDS = frozenset(f.name for f in fields(ThreadOptions))

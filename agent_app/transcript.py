@@ -19,6 +19,7 @@ EDIT_NOTICE = (
 REJECT_PREFIX = "User rejected the tool call for `"
 """How the approval middleware words a rejection for the model."""
 
+
 def _text(msg: BaseMessage) -> str:
     text = msg.text
     return text if isinstance(text, str) else str(text())
@@ -34,13 +35,28 @@ def message_dict(msg: BaseMessage) -> dict[str, Any] | None:
         answer = "".join(p for k, p in parts if k == "token")
         reasoning = "".join(p for k, p in parts if k == "reasoning")
         reasoning = str(msg.additional_kwargs.get("reasoning_content") or "") + reasoning
-        calls = [{"id": c.get("id"), "name": c.get("name"), "args": c.get("args")} for c in msg.tool_calls]
-        return {"id": msg.id, "role": "assistant", "text": answer, "reasoning": reasoning,
-                "tool_calls": calls, "incomplete": bool(msg.response_metadata.get("incomplete"))}
+        calls = [
+            {"id": c.get("id"), "name": c.get("name"), "args": c.get("args")}
+            for c in msg.tool_calls
+        ]
+        return {
+            "id": msg.id,
+            "role": "assistant",
+            "text": answer,
+            "reasoning": reasoning,
+            "tool_calls": calls,
+            "incomplete": bool(msg.response_metadata.get("incomplete")),
+        }
     if isinstance(msg, ToolMessage):
-        return {"id": msg.id, "role": "tool", "text": _text(msg), "name": msg.name,
-                "tool_call_id": msg.tool_call_id, "status": msg.status,
-                "duration_ms": msg.response_metadata.get("duration_ms")}
+        return {
+            "id": msg.id,
+            "role": "tool",
+            "text": _text(msg),
+            "name": msg.name,
+            "tool_call_id": msg.tool_call_id,
+            "status": msg.status,
+            "duration_ms": msg.response_metadata.get("duration_ms"),
+        }
     return None
 
 
@@ -55,7 +71,9 @@ def tool_outcome(text: str, status: str | None) -> tuple[str, str]:
     return ("error" if status == "error" else "done"), text
 
 
-def to_dicts(messages: Sequence[BaseMessage], notes: Mapping[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def to_dicts(
+    messages: Sequence[BaseMessage], notes: Mapping[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Messages as dicts; each tool call carries the result answering it in the same message.
 
     `notes` (by message id) are the turn notes stored beside the messages: usage, sources, failures.
@@ -85,7 +103,10 @@ def to_dicts(messages: Sequence[BaseMessage], notes: Mapping[str, dict[str, Any]
 
 
 def to_json(title: str, thread_id: str, messages: list[dict[str, Any]]) -> str:
-    return json.dumps({"id": thread_id, "title": title, "messages": messages}, ensure_ascii=False, indent=2)
+    """A conversation export as JSON."""
+    return json.dumps(
+        {"id": thread_id, "title": title, "messages": messages}, ensure_ascii=False, indent=2
+    )
 
 
 def to_markdown(title: str, messages: list[dict[str, Any]]) -> str:
@@ -96,7 +117,9 @@ def to_markdown(title: str, messages: list[dict[str, Any]]) -> str:
             lines += ["**User:**", "", m["text"], ""]
         elif m["role"] == "assistant":
             for c in m.get("tool_calls") or []:
-                lines.append(f"> tool call `{c['name']}` {json.dumps(c['args'], ensure_ascii=False)}")
+                lines.append(
+                    f"> tool call `{c['name']}` {json.dumps(c['args'], ensure_ascii=False)}"
+                )
             if m["text"]:
                 lines += ["**Assistant:**", "", m["text"], ""]
         elif m["role"] == "tool":

@@ -18,6 +18,7 @@ class TurnNotes:
     notices: list[str] = field(default_factory=list)
 
     def take(self, event: ev.Event) -> None:
+        """Keep what the event says about the turn (usage, memories, sources, notices)."""
         if isinstance(event, ev.Usage):
             self.usage.append(asdict(event))
         elif isinstance(event, ev.MemoryUsed):
@@ -29,8 +30,12 @@ class TurnNotes:
 
     def as_dict(self) -> dict[str, Any]:
         """The notes worth storing (empty when the turn had none)."""
-        notes = {"usage": self.usage, "memories": self.memories, "citations": self.citations,
-                 "notices": self.notices}
+        notes = {
+            "usage": self.usage,
+            "memories": self.memories,
+            "citations": self.citations,
+            "notices": self.notices,
+        }
         return notes if any(notes.values()) else {}
 
 

@@ -17,9 +17,9 @@ class InvalidUserIdError(AppError):
 
 
 def check_user_id(user_id: object) -> str:
-    """The id, unchanged, when it is valid; else InvalidUserIdError.
+    r"""The id, unchanged, when it is valid; else InvalidUserIdError.
 
-    Refused rather than cleaned: cleaning made `bob\\x07` and `bob` one memory namespace while
+    Refused rather than cleaned: cleaning made `bob\x07` and `bob` one memory namespace while
     threads and documents kept them apart. An id that any cleaning would change is refused.
     """
     if not isinstance(user_id, str) or not 0 < len(user_id) <= MAX_USER_ID:

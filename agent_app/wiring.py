@@ -72,21 +72,36 @@ def open_knowledge(settings: Settings) -> KnowledgeService:
     return KnowledgeService(settings)
 
 
-def load_toolset(settings: Settings, knowledge: KnowledgeService | None, with_memory: bool,
-                 *, include_mcp: bool = True) -> Toolset:
+def load_toolset(
+    settings: Settings,
+    knowledge: KnowledgeService | None,
+    with_memory: bool,
+    *,
+    include_mcp: bool = True,
+) -> Toolset:
     """Every tool through the one loader: built-ins, service tools, tools/, entry points, MCP."""
     from agent_app.toolbox import load_tools
     from agent_app.toolbox.service_tools import service_tools
 
-    return load_tools(settings, extra_builtins=service_tools(knowledge, with_memory), include_mcp=include_mcp)
+    return load_tools(
+        settings, extra_builtins=service_tools(knowledge, with_memory), include_mcp=include_mcp
+    )
 
 
 def given_toolset(tools: Sequence[BaseTool]) -> Toolset:
     """A Toolset of exactly these tools (tests and embedding apps that bring their own)."""
     from agent_app.toolbox.registry import ToolInfo, Toolset, needs_approval
 
-    infos = [ToolInfo(name=t.name, source="", enabled=True, needs_approval=needs_approval(t),
-                      description=str(t.description or "")[:200]) for t in tools]
+    infos = [
+        ToolInfo(
+            name=t.name,
+            source="",
+            enabled=True,
+            needs_approval=needs_approval(t),
+            description=str(t.description or "")[:200],
+        )
+        for t in tools
+    ]
     return Toolset(tools=list(tools), infos=infos)
 
 

@@ -35,8 +35,11 @@ def _turn_overhead(turns: int) -> list[dict[str, object]]:
         ours_t, bare_t = [], []
         for i in range(turns):
             t0 = time.perf_counter()
-            for _ in bare.stream({"messages": [("user", f"q{i}")]}, {"configurable": {"thread_id": "b"}},
-                                 stream_mode=["messages", "updates"]):
+            for _ in bare.stream(
+                {"messages": [("user", f"q{i}")]},
+                {"configurable": {"thread_id": "b"}},
+                stream_mode=["messages", "updates"],
+            ):
                 pass
             t1 = time.perf_counter()
             for _ in svc.stream(thread, f"q{i}", user_id="u"):

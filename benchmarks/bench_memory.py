@@ -187,7 +187,9 @@ def turn_rows(turns: int, work: Path) -> list[dict]:
     from agent_app.storage.checkpoints import open_checkpointer
     from tests.scripted_model import ScriptedChatModel
 
-    store = SqliteFaissStore(work / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False)
+    store = SqliteFaissStore(
+        work / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False
+    )
     service = MemoryService(store)
     for i in range(200):
         service.add(f"u{i % 10}", f"fact {i}: likes topic {i * 31 % 97} and city {i % 13}")

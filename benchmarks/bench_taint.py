@@ -51,8 +51,12 @@ def _agents() -> tuple[Any, Any, Any]:
     tools = [lookup, add, note]
 
     def build() -> Any:
-        return graph.build_agent(settings, model=ScriptedChatModel(default=respond), tools=tools,
-                                 checkpointer=InMemorySaver())
+        return graph.build_agent(
+            settings,
+            model=ScriptedChatModel(default=respond),
+            tools=tools,
+            checkpointer=InMemorySaver(),
+        )
 
     def with_approval(make: Any) -> Any:
         real = graph.approval_middleware
@@ -64,8 +68,13 @@ def _agents() -> tuple[Any, Any, Any]:
 
     ours = with_approval(lambda *_a, **_k: real_rule(tools, ["note"], "ask"))
     # What main built before the rule: one HITL for the tool that declares needs_approval.
-    hitl = with_approval(lambda *_a, **_k: [HumanInTheLoopMiddleware(
-        interrupt_on={"note": {"allowed_decisions": ["approve", "edit", "reject"]}})])
+    hitl = with_approval(
+        lambda *_a, **_k: [
+            HumanInTheLoopMiddleware(
+                interrupt_on={"note": {"allowed_decisions": ["approve", "edit", "reject"]}}
+            )
+        ]
+    )
     bare = with_approval(lambda *_a, **_k: [])
     return ours, hitl, bare
 
@@ -74,8 +83,12 @@ def _turn(agent: Any, thread: str, i: int) -> float:
     from agent_app.agent.context import AgentContext
 
     started = time.perf_counter()
-    for _ in agent.stream({"messages": [("user", f"q{i}")]}, {"configurable": {"thread_id": thread}},
-                          context=AgentContext(user_id="u"), stream_mode=["messages", "updates"]):
+    for _ in agent.stream(
+        {"messages": [("user", f"q{i}")]},
+        {"configurable": {"thread_id": thread}},
+        context=AgentContext(user_id="u"),
+        stream_mode=["messages", "updates"],
+    ):
         pass
     return (time.perf_counter() - started) * 1000
 
@@ -88,8 +101,12 @@ def main() -> None:
         for n, agent in enumerate(agents):
             times[n].append(_turn(agent, f"t{n}", i))
     ours, hitl, bare = (p50(t) for t in times)
-    record([row("taint.tainted_turn_vs_declared_hitl_ms", ours, "ms", hitl),
-            row("taint.tainted_turn_vs_no_approval_ms", ours, "ms", bare)])
+    record(
+        [
+            row("taint.tainted_turn_vs_declared_hitl_ms", ours, "ms", hitl),
+            row("taint.tainted_turn_vs_no_approval_ms", ours, "ms", bare),
+        ]
+    )
 
 
 if __name__ == "__main__":

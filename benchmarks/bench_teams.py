@@ -36,11 +36,20 @@ def _open(tmp: Path, signed_in: bool) -> Any:
     from tests.helpers import scripted_service
     from tests.scripted_model import ScriptedChatModel
 
-    settings = Settings(data_dir=tmp, provider="offline", _env_file=None, memory_recall=False,
-                        auth="password" if signed_in else "none", requests_per_minute=0)
+    settings = Settings(
+        data_dir=tmp,
+        provider="offline",
+        _env_file=None,
+        memory_recall=False,
+        auth="password" if signed_in else "none",
+        requests_per_minute=0,
+    )
     cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    extra = {"accounts": open_accounts(settings, cheap), "budget": open_ledger(settings)} if signed_in else {
-        "accounts": None, "budget": None}
+    extra = (
+        {"accounts": open_accounts(settings, cheap), "budget": open_ledger(settings)}
+        if signed_in
+        else {"accounts": None, "budget": None}
+    )
     return scripted_service(settings, ScriptedChatModel(default=_echo), tools=[], **extra)
 
 
@@ -72,8 +81,10 @@ def _run(tmp: Path, users: int, turns: int, signed_in: bool, concurrent: bool) -
     lat: dict[str, list[float]] = {name: [] for name in names}
     t0 = time.perf_counter()
     if concurrent:
-        workers = [threading.Thread(target=_user_turns, args=(svc, n, tokens[n], turns, lat[n]))
-                   for n in names]
+        workers = [
+            threading.Thread(target=_user_turns, args=(svc, n, tokens[n], turns, lat[n]))
+            for n in names
+        ]
         for w in workers:
             w.start()
         for w in workers:
@@ -85,7 +96,12 @@ def _run(tmp: Path, users: int, turns: int, signed_in: bool, concurrent: bool) -
     problems = _audit(svc, names, turns, signed_in)
     svc.close()
     every = [x for xs in lat.values() for x in xs]
-    return {"turns_per_s": users * turns / wall, "p50": p50(every), "p95": p95(every), "problems": problems}
+    return {
+        "turns_per_s": users * turns / wall,
+        "p50": p50(every),
+        "p95": p95(every),
+        "problems": problems,
+    }
 
 
 def _audit(svc: Any, names: list[str], turns: int, signed_in: bool) -> int:
@@ -100,8 +116,12 @@ def _audit(svc: Any, names: list[str], turns: int, signed_in: bool) -> int:
         humans = [m["text"] for m in msgs if m["role"] == "user"]
         answers = [m["text"] for m in msgs if m["role"] == "assistant"]
         want = [f"{name}-{i}" for i in range(turns)]
-        problems += sum(a != b for a, b in zip(humans, want, strict=False)) + abs(len(humans) - turns)
-        problems += sum(f"[{q}]" not in a for q, a in zip(want, answers, strict=False)) + abs(len(answers) - turns)
+        problems += sum(a != b for a, b in zip(humans, want, strict=False)) + abs(
+            len(humans) - turns
+        )
+        problems += sum(f"[{q}]" not in a for q, a in zip(want, answers, strict=False)) + abs(
+            len(answers) - turns
+        )
         if signed_in and svc.budget.usage(name)[0]["requests"] != turns:
             problems += 1
     return problems

@@ -56,15 +56,18 @@ def bench_loading(rounds: int = 5) -> list[dict[str, object]]:
         _bare_import(_generate(base / "warm"))
         for r in range(rounds):  # fresh files each round: the loader remembers files it has seen
             bare.append(_bare_import(_generate(base / f"bare{r}")))
-            settings = settings.with_overrides(tools_dirs=str(_generate(base / f"ours{r}")),
-                                               data_dir=base / f"data{r}")
+            settings = settings.with_overrides(
+                tools_dirs=str(_generate(base / f"ours{r}")), data_dir=base / f"data{r}"
+            )
             for times in (cold, warm):
                 loader._outcomes.clear()  # what a restart does to the in-process memory
                 toolset = load_tools(settings, include_mcp=False)
                 assert len(toolset.tools) == 53, [i.reason for i in toolset.infos if not i.enabled]
                 times.append(toolset.timings_ms["modules"])
-    return [row("tools.load_50_modules_cold_ms", p50(cold), "ms", p50(bare)),
-            row("tools.load_50_modules_ms", p50(warm), "ms", p50(bare))]
+    return [
+        row("tools.load_50_modules_cold_ms", p50(cold), "ms", p50(bare)),
+        row("tools.load_50_modules_ms", p50(warm), "ms", p50(bare)),
+    ]
 
 
 def bench_mcp(rounds: int = 3) -> list[dict[str, object]]:
@@ -75,8 +78,11 @@ def bench_mcp(rounds: int = 3) -> list[dict[str, object]]:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "mcp.json"
-        config.write_text(json.dumps(
-            {"mcpServers": {"example": {"command": sys.executable, "args": [str(server)]}}}))
+        config.write_text(
+            json.dumps(
+                {"mcpServers": {"example": {"command": sys.executable, "args": [str(server)]}}}
+            )
+        )
         settings = Settings(data_dir=Path(tmp) / "data", tools_dirs="", _env_file=None)
         for _ in range(rounds):
             toolset = load_tools(settings, mcp_config=config)
@@ -101,7 +107,9 @@ def _per_call_us(graph, calls: int, guard=None) -> float:
 
     samples = []
     for i in range(calls):
-        message = AIMessage("", tool_calls=[{"id": f"c{i}", "name": "lookup", "args": {"key": "k"}}])
+        message = AIMessage(
+            "", tool_calls=[{"id": f"c{i}", "name": "lookup", "args": {"key": "k"}}]
+        )
         started = time.perf_counter()
         if guard is None:
             graph.invoke({"messages": [message]})

@@ -19,16 +19,22 @@ def record(rows: list[dict[str, object]]) -> None:
     for r in rows:
         base = r.get("baseline")
         ratio = r.get("ratio")
-        print(f"{r['name']:48} {r['value']:>12.3f} {r['unit']:6} "
-              f"{(f'{base:.3f}' if isinstance(base, float) else str(base)):>12} "
-              f"{(f'{ratio:.2f}' if isinstance(ratio, float) else '-'):>7}")
+        print(
+            f"{r['name']:48} {r['value']:>12.3f} {r['unit']:6} "
+            f"{(f'{base:.3f}' if isinstance(base, float) else str(base)):>12} "
+            f"{(f'{ratio:.2f}' if isinstance(ratio, float) else '-'):>7}"
+        )
 
 
 def row(name: str, value: float, unit: str, baseline: float | None) -> dict[str, object]:
     ratio = value / baseline if baseline else None
-    return {"name": name, "value": round(value, 4), "unit": unit,
-            "baseline": round(baseline, 4) if baseline is not None else None,
-            "ratio": round(ratio, 3) if ratio is not None else None}
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "unit": unit,
+        "baseline": round(baseline, 4) if baseline is not None else None,
+        "ratio": round(ratio, 3) if ratio is not None else None,
+    }
 
 
 def p50(values: list[float]) -> float:

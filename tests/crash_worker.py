@@ -12,7 +12,11 @@ def run(data_dir: str, thread_id: str, turns: int, tag: str) -> None:
     from tests.scripted_model import ScriptedChatModel, call
 
     settings = Settings(data_dir=Path(data_dir), provider="offline", _env_file=None)
-    model = ScriptedChatModel(default=lambda msgs: call("add", {"a": 1, "b": 2}) if msgs[-1].type == "human" else "answer " + tag)
+    model = ScriptedChatModel(
+        default=lambda msgs: (
+            call("add", {"a": 1, "b": 2}) if msgs[-1].type == "human" else "answer " + tag
+        )
+    )
     svc = scripted_service(settings, model)
     for i in range(turns):
         for _ in svc.stream(thread_id, f"{tag}-{i}", user_id="u"):

@@ -30,15 +30,35 @@ def answer(text: str) -> AIMessage:
     return AIMessage(content=text)
 
 
-def call(name: str, args: dict[str, Any] | None = None, *, text: str = "", call_id: str | None = None) -> AIMessage:
-    return AIMessage(content=text, tool_calls=[{"name": name, "args": args or {}, "id": call_id or f"call_{uuid.uuid4().hex[:8]}", "type": "tool_call"}])
+def call(
+    name: str, args: dict[str, Any] | None = None, *, text: str = "", call_id: str | None = None
+) -> AIMessage:
+    return AIMessage(
+        content=text,
+        tool_calls=[
+            {
+                "name": name,
+                "args": args or {},
+                "id": call_id or f"call_{uuid.uuid4().hex[:8]}",
+                "type": "tool_call",
+            }
+        ],
+    )
 
 
 def calls(*pairs: tuple[str, dict[str, Any]]) -> AIMessage:
-    return AIMessage(content="", tool_calls=[{"name": n, "args": a, "id": f"call_{uuid.uuid4().hex[:8]}", "type": "tool_call"} for n, a in pairs])
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {"name": n, "args": a, "id": f"call_{uuid.uuid4().hex[:8]}", "type": "tool_call"}
+            for n, a in pairs
+        ],
+    )
 
 
-def tool_then_answer(name: str, args: dict[str, Any], final: Callable[[str], str] = lambda r: f"result: {r}") -> Callable[[list[BaseMessage]], AIMessage]:
+def tool_then_answer(
+    name: str, args: dict[str, Any], final: Callable[[str], str] = lambda r: f"result: {r}"
+) -> Callable[[list[BaseMessage]], AIMessage]:
     """A responder: calls the tool unless the last message is its result, then answers."""
 
     def respond(messages: list[BaseMessage]) -> AIMessage:
@@ -62,7 +82,9 @@ def fill_placeholders(args: dict[str, Any], seen_text: str) -> dict[str, Any]:
     return json.loads(raw.replace("{memory_id}", memories[0][0] if memories else "none"))
 
 
-def obedient(first: tuple[str, dict[str, Any]], final: str = "done") -> Callable[[list[BaseMessage]], AIMessage]:
+def obedient(
+    first: tuple[str, dict[str, Any]], final: str = "done"
+) -> Callable[[list[BaseMessage]], AIMessage]:
     """A responder that makes `first` call, then obeys every `DO {"tool", "args"}` line in tool results.
 
     It stands for a model that follows instructions injected into a document or a web page: one
@@ -103,7 +125,12 @@ class ScriptedChatModel(BaseChatModel):
         return "scripted"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, AIMessage]:
-        self.bound_tools = [getattr(t, "name", None) or t.get("name", "?") if isinstance(t, dict) else getattr(t, "name", "?") for t in tools]
+        self.bound_tools = [
+            getattr(t, "name", None) or t.get("name", "?")
+            if isinstance(t, dict)
+            else getattr(t, "name", "?")
+            for t in tools
+        ]
         return self
 
     def _next(self, messages: list[BaseMessage]) -> AIMessage:
@@ -119,32 +146,60 @@ class ScriptedChatModel(BaseChatModel):
             return AIMessage(content=step)
         return step.model_copy(deep=True)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         msg = self._next(messages)
         msg.usage_metadata = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         msg = self._next(messages)
         text = msg.content if isinstance(msg.content, str) else ""
         for i in range(0, len(text), self.chunk_size):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text[i : i + self.chunk_size], id=msg.id))
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(content=text[i : i + self.chunk_size], id=msg.id)
+            )
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
         tool_chunks = [
-            {"name": c["name"], "args": __import__("json").dumps(c["args"], ensure_ascii=False), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+            {
+                "name": c["name"],
+                "args": __import__("json").dumps(c["args"], ensure_ascii=False),
+                "id": c["id"],
+                "index": i,
+                "type": "tool_call_chunk",
+            }
             for i, c in enumerate(msg.tool_calls)
         ]
         tool_chunks += [
-            {"name": c.get("name"), "args": c.get("args"), "id": c.get("id"), "index": len(tool_chunks) + i, "type": "tool_call_chunk"}
+            {
+                "name": c.get("name"),
+                "args": c.get("args"),
+                "id": c.get("id"),
+                "index": len(tool_chunks) + i,
+                "type": "tool_call_chunk",
+            }
             for i, c in enumerate(msg.invalid_tool_calls)
         ]
-        yield ChatGenerationChunk(message=AIMessageChunk(
-            content="", id=msg.id, tool_call_chunks=tool_chunks,
-            additional_kwargs=msg.additional_kwargs,
-            usage_metadata={"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
-            chunk_position="last",
-        ))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                id=msg.id,
+                tool_call_chunks=tool_chunks,
+                additional_kwargs=msg.additional_kwargs,
+                usage_metadata={"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+                chunk_position="last",
+            )
+        )

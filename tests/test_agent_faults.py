@@ -13,7 +13,12 @@ pytestmark = pytest.mark.unit
 
 
 def _bad_json_call(name: str = "echo_tool", raw: str = '{"text": "http://ex') -> AIMessage:
-    return AIMessage(content="", invalid_tool_calls=[{"name": name, "args": raw, "id": "bad1", "error": "json", "type": "invalid_tool_call"}])
+    return AIMessage(
+        content="",
+        invalid_tool_calls=[
+            {"name": name, "args": raw, "id": "bad1", "error": "json", "type": "invalid_tool_call"}
+        ],
+    )
 
 
 def _assert_no_dangling(svc, user, thread_id):
@@ -24,7 +29,9 @@ def _assert_no_dangling(svc, user, thread_id):
 
 
 def test_invalid_tool_json_is_not_executed_and_model_is_asked_again(settings):  # A10
-    model = ScriptedChatModel(script=[_bad_json_call(), call("echo_tool", {"text": "ok"}), answer("fixed")])
+    model = ScriptedChatModel(
+        script=[_bad_json_call(), call("echo_tool", {"text": "ok"}), answer("fixed")]
+    )
     svc = scripted_service(settings, model)
     th = svc.new_thread("u")
     res = collect(svc.stream(th.id, "fetch", user_id="u"))
@@ -59,7 +66,14 @@ def test_unknown_tool_never_executes(settings, name):  # A12
 
 def test_schema_violations_are_returned_to_the_model(settings):  # A13
     big = "x" * 1_000_000
-    model = ScriptedChatModel(script=[calls(("add", {"a": "two"}), ("add", {"a": 1}), ("echo_tool", {"text": big, "extra": 1})), answer("ok")])
+    model = ScriptedChatModel(
+        script=[
+            calls(
+                ("add", {"a": "two"}), ("add", {"a": 1}), ("echo_tool", {"text": big, "extra": 1})
+            ),
+            answer("ok"),
+        ]
+    )
     svc = scripted_service(settings, model)
     th = svc.new_thread("u")
     res = collect(svc.stream(th.id, "go", user_id="u"))
@@ -75,7 +89,9 @@ def test_schema_violations_are_returned_to_the_model(settings):  # A13
 def test_endless_tool_loop_ends_with_step_limit(settings):  # A14
     settings = settings.with_overrides(max_tool_calls=5, recursion_limit=12)
     counter = iter(range(10**6))
-    model = ScriptedChatModel(default=lambda msgs: call("echo_tool", {"text": f"again {next(counter)}"}))
+    model = ScriptedChatModel(
+        default=lambda msgs: call("echo_tool", {"text": f"again {next(counter)}"})
+    )
     svc = scripted_service(settings, model)
     th = svc.new_thread("u")
     res = collect(svc.stream(th.id, "loop", user_id="u"))
@@ -88,7 +104,11 @@ def test_endless_tool_loop_ends_with_step_limit(settings):  # A14
 
 
 def test_identical_calls_are_refused_after_two(settings):  # A14 dedup
-    model = ScriptedChatModel(default=lambda msgs: call("echo_tool", {"text": "same"}) if len(msgs) < 9 else answer("done"))
+    model = ScriptedChatModel(
+        default=lambda msgs: (
+            call("echo_tool", {"text": "same"}) if len(msgs) < 9 else answer("done")
+        )
+    )
     svc = scripted_service(settings, model)
     th = svc.new_thread("u")
     res = collect(svc.stream(th.id, "x", user_id="u"))
@@ -128,7 +148,10 @@ def test_dangling_tool_call_is_repaired_on_next_turn(settings):  # A17
     th = svc.new_thread("u")
     graph = svc._state_graph(th)
     cfg = {"configurable": {"thread_id": th.id}}
-    dangling = AIMessage(content="", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}])
+    dangling = AIMessage(
+        content="",
+        tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}],
+    )
     graph.update_state(cfg, {"messages": [HumanMessage("add please"), dangling]})
     res = collect(svc.stream(th.id, "hello?", user_id="u"))
     assert res.text == "next answer"
@@ -161,7 +184,9 @@ def test_tool_exceptions_and_odd_outputs_become_errors(settings):  # G6 via the 
         """Returns an unprintable object."""
         return Bad()
 
-    model = ScriptedChatModel(script=[calls(("boom", {}), ("huge", {}), ("odd", {})), answer("done")])
+    model = ScriptedChatModel(
+        script=[calls(("boom", {}), ("huge", {}), ("odd", {})), answer("done")]
+    )
     svc = scripted_service(settings, model, tools=[boom, huge, odd])
     th = svc.new_thread("u")
     res = collect(svc.stream(th.id, "go", user_id="u"))

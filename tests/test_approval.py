@@ -39,13 +39,24 @@ def test_pause_then_approve(settings):
     svc2 = scripted_service(settings, svc._factory(None), tools=[add, send_mail])
     assert [a.name for a in svc2.pending_approvals("u", th)] == ["send_mail"]
     done = collect(svc2.resume(th, [{"type": "approve"}], user_id="u"))
-    assert RAN == ["a@example.com"] and done.text == "mail sent" and isinstance(done.events[-1], ev.Done)
+    assert (
+        RAN == ["a@example.com"]
+        and done.text == "mail sent"
+        and isinstance(done.events[-1], ev.Done)
+    )
     assert svc2.pending_approvals("u", th) == []
 
 
 def test_edit_and_reject(settings):
-    svc = _svc(settings, [call("send_mail", {"to": "x@example.com"}), answer("edited"),
-                          call("send_mail", {"to": "y@example.com"}), answer("ok, not sent")])
+    svc = _svc(
+        settings,
+        [
+            call("send_mail", {"to": "x@example.com"}),
+            answer("edited"),
+            call("send_mail", {"to": "y@example.com"}),
+            answer("ok, not sent"),
+        ],
+    )
     th = svc.new_thread("u").id
     collect(svc.stream(th, "mail x", user_id="u"))
     edit = {"type": "edit", "edited_action": {"name": "send_mail", "args": {"to": "z@example.com"}}}
@@ -59,7 +70,9 @@ def test_edit_and_reject(settings):
 
 
 def test_read_only_tools_do_not_pause_unless_asked(settings):
-    svc = _svc(settings, [call("add", {"a": 1, "b": 1}), answer("2"), call("add", {"a": 1, "b": 1})])
+    svc = _svc(
+        settings, [call("add", {"a": 1, "b": 1}), answer("2"), call("add", {"a": 1, "b": 1})]
+    )
     th = svc.new_thread("u").id
     assert collect(svc.stream(th, "1+1", user_id="u")).text == "2"
     svc.set_thread_options("u", th, approval_mode="all")

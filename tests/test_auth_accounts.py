@@ -66,8 +66,9 @@ def test_lockout_after_n_failures_survives_a_restart(accounts, data_dir, hasher)
     statuses = [accounts.authenticate("bob", f"guess {i}").status for i in range(3)]
     assert statuses == ["invalid", "invalid", "locked"]
     accounts.close()
-    again = open_accounts(Settings(data_dir=data_dir, auth="password", login_max_failures=3),
-                          Passwords(hasher))
+    again = open_accounts(
+        Settings(data_dir=data_dir, auth="password", login_max_failures=3), Passwords(hasher)
+    )
     hasher.verifies.clear()
     result = again.authenticate("bob", "battery staple")  # the right password, but locked
     assert result.status == "locked" and result.token is None and result.retry_after_s > 60
@@ -97,8 +98,9 @@ def test_disabled_user_gets_the_generic_answer_and_live_sessions_end(accounts):
 
 
 def test_sessions_expire(data_dir, hasher):
-    store = open_accounts(Settings(data_dir=data_dir, auth="password", session_hours=0.5 / 3600),
-                          Passwords(hasher))
+    store = open_accounts(
+        Settings(data_dir=data_dir, auth="password", session_hours=0.5 / 3600), Passwords(hasher)
+    )
     store.add_user("carol", "long enough")
     token = store.authenticate("carol", "long enough").token
     assert store.session(token) is not None

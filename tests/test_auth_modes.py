@@ -12,10 +12,21 @@ from agent_app.settings import Settings
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize(("address", "expected"), [
-    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.8.0.1", True),
-    ("0.0.0.0", False), ("", False), (None, False), ("::", False), ("10.0.0.5", False),
-])
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.8.0.1", True),
+        ("0.0.0.0", False),
+        ("", False),
+        (None, False),
+        ("::", False),
+        ("10.0.0.5", False),
+    ],
+)
 def test_loopback_addresses(address, expected):
     assert is_loopback(address) is expected
 
@@ -47,8 +58,12 @@ def test_identity_header_is_believed_only_from_a_trusted_proxy(data_dir):
 
 
 def test_oidc_user_id_is_the_subject_not_the_email():
-    claims = {"is_logged_in": True, "sub": "1234567890", "iss": "https://accounts.google.com",
-              "email": "alice@example.com"}
+    claims = {
+        "is_logged_in": True,
+        "sub": "1234567890",
+        "iss": "https://accounts.google.com",
+        "email": "alice@example.com",
+    }
     user_id, name = oidc_user(claims)
     assert "1234567890" in user_id and "alice" not in user_id and name == "alice@example.com"
     changed_mail = oidc_user({**claims, "email": "alice@new.example.com"})

@@ -24,8 +24,9 @@ def usage(tokens_in: int, tokens_out: int) -> ev.Usage:
 def test_defaults_are_unlimited_alone_and_bounded_once_signed_in(data_dir):
     alone = default_limits(Settings(data_dir=data_dir))
     team = default_limits(Settings(data_dir=data_dir, auth="password"))
-    explicit = default_limits(Settings(data_dir=data_dir, auth="oidc", daily_token_budget=0,
-                                       requests_per_minute=5))
+    explicit = default_limits(
+        Settings(data_dir=data_dir, auth="oidc", daily_token_budget=0, requests_per_minute=5)
+    )
     assert (alone.daily_tokens, alone.rpm) == (0, 0)
     assert team.daily_tokens > 0 and team.rpm > 0
     assert (explicit.daily_tokens, explicit.rpm) == (0, 5)
@@ -88,6 +89,7 @@ def test_usage_rows_per_user_per_day(data_dir):
 
 # ---- through the real ChatService, ChatQwen and the DashScope loopback fake ----------------
 
+
 @pytest.fixture
 def fake():
     from tests.fakes import FakeDashScope
@@ -100,8 +102,14 @@ def _service(settings, fake, **limits):
     from agent_app.wiring import open_service
     from tests.conftest import CANARY
 
-    values = dict(provider="dashscope", dashscope_api_key=CANARY, dashscope_api_base=fake.base_url,
-                  max_retries=0, request_timeout=5.0, **limits)
+    values = dict(
+        provider="dashscope",
+        dashscope_api_key=CANARY,
+        dashscope_api_base=fake.base_url,
+        max_retries=0,
+        request_timeout=5.0,
+        **limits,
+    )
     return open_service(settings.with_overrides(**values), tools=[])
 
 

@@ -17,13 +17,27 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-        timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+def cli(
+    data_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 90,
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))
+    }
     full_env["AGENT_APP_MEMORY_EXTRACT"] = "false"  # it would consume the fake's scripted answers
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
-                          capture_output=True, text=True, env=full_env, cwd=ROOT, input=stdin, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        input=stdin,
+        timeout=timeout,
+    )
 
 
 def events(proc: subprocess.CompletedProcess[str]) -> list[dict]:
@@ -37,7 +51,11 @@ def fake():
 
 
 def _env(fake: FakeDashScope) -> dict[str, str]:
-    return {"DASHSCOPE_API_KEY": CANARY, "DASHSCOPE_API_BASE": fake.base_url, "AGENT_APP_TOOLS_DIRS": ""}
+    return {
+        "DASHSCOPE_API_KEY": CANARY,
+        "DASHSCOPE_API_BASE": fake.base_url,
+        "AGENT_APP_TOOLS_DIRS": "",
+    }
 
 
 def test_json_turn_and_continuation_in_a_new_process(data_dir, fake):
@@ -66,7 +84,13 @@ def test_json_error_exit_code_and_one_error_event(data_dir, fake):
 
 def test_json_text_is_verbatim_and_tools_show(data_dir, fake):
     fake.push(tool_calls([("calculator", {"expression": "6*7"})]), text("42"))
-    proc = cli(data_dir, "chat", "--json", "/new is not a command here", env={**_env(fake), "AGENT_APP_TOOLS_DIRS": "tools"})
+    proc = cli(
+        data_dir,
+        "chat",
+        "--json",
+        "/new is not a command here",
+        env={**_env(fake), "AGENT_APP_TOOLS_DIRS": "tools"},
+    )
     kinds = [e["type"] for e in events(proc)]
     assert "tool_start" in kinds and "tool_end" in kinds and kinds[-1] == "done"
     assert fake.chat_requests[0].json["messages"][-1]["content"] == "/new is not a command here"
@@ -86,7 +110,9 @@ def test_unknown_thread_is_a_clear_error(data_dir):
 
 def test_threads_list_rename_export_delete(data_dir, fake):
     fake.push(text("answer one"))
-    thread_id = events(cli(data_dir, "chat", "--json", "first question", env=_env(fake)))[-1]["thread_id"]
+    thread_id = events(cli(data_dir, "chat", "--json", "first question", env=_env(fake)))[-1][
+        "thread_id"
+    ]
     listed = json.loads(cli(data_dir, "threads", "list", "--json").stdout)
     assert [t["id"] for t in listed] == [thread_id] and listed[0]["title"] == "first question"
     assert cli(data_dir, "threads", "rename", thread_id, "Renamed").returncode == 0
@@ -123,9 +149,15 @@ def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(data_dir, fake):
     fake.push(text("slow " * 200, chunk=5, pause=0.05), text("after stop"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
     env.update(_env(fake), PYTHONUNBUFFERED="1", AGENT_APP_MEMORY_EXTRACT="false")
-    proc = subprocess.Popen([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "chat"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("tell me a long story\n")
     proc.stdin.flush()

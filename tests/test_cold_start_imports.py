@@ -26,7 +26,10 @@ def test_offline_chat_turn_does_not_import_the_web_readers_http_stack(tmp_path):
     env = {**os.environ, "AGENT_APP_PROVIDER": "offline"}
     out = subprocess.run(
         [sys.executable, "-c", PROBE, "--data-dir", str(tmp_path / "data"), "chat", "--json", "hi"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     *events, report = out.stdout.splitlines()

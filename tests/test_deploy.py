@@ -22,22 +22,37 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def entrypoint(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def entrypoint(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE_"))}
     clean.update({"AGENT_APP_PYTHON": sys.executable, "AGENT_APP_LANG": "en", **env})
-    return subprocess.run(["sh", str(ROOT / "docker" / "entrypoint.sh"), *args], capture_output=True,
-                          text=True, env=clean, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        ["sh", str(ROOT / "docker" / "entrypoint.sh"), *args],
+        capture_output=True,
+        text=True,
+        env=clean,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def healthcheck(port: int) -> int:
     env = {**os.environ, "AGENT_APP_PORT": str(port)}
-    return subprocess.run([sys.executable, str(ROOT / "docker" / "healthcheck.py")], env=env,
-                          timeout=30).returncode
+    return subprocess.run(
+        [sys.executable, str(ROOT / "docker" / "healthcheck.py")], env=env, timeout=30
+    ).returncode
 
 
 def test_entrypoint_refuses_an_open_public_instance_with_a_key(tmp_path):
-    proc = entrypoint(env={"AGENT_APP_DATA_DIR": str(tmp_path / "data"), "DASHSCOPE_API_KEY": "sk-live-0123456789",
-                           "AGENT_APP_ADDRESS": "0.0.0.0", "AGENT_APP_PORT": str(free_port())})
+    proc = entrypoint(
+        env={
+            "AGENT_APP_DATA_DIR": str(tmp_path / "data"),
+            "DASHSCOPE_API_KEY": "sk-live-0123456789",
+            "AGENT_APP_ADDRESS": "0.0.0.0",
+            "AGENT_APP_PORT": str(free_port()),
+        }
+    )
     assert proc.returncode == 2
     assert "AGENT_APP_AUTH=password" in proc.stderr and "AGENT_APP_ALLOW_OPEN" in proc.stderr
     assert "sk-live" not in proc.stderr + proc.stdout
@@ -56,9 +71,15 @@ def test_entrypoint_refuses_an_unwritable_data_dir(tmp_path):
 
 def test_entrypoint_passes_other_commands_to_the_cli(tmp_path):
     data = tmp_path / "data"
-    added = subprocess.run(["sh", str(ROOT / "docker" / "entrypoint.sh"), "users", "add", "ops", "--admin"],
-                           input="long-enough-pass\n", capture_output=True, text=True, cwd=ROOT, timeout=60,
-                           env={**os.environ, "AGENT_APP_PYTHON": sys.executable, "AGENT_APP_DATA_DIR": str(data)})
+    added = subprocess.run(
+        ["sh", str(ROOT / "docker" / "entrypoint.sh"), "users", "add", "ops", "--admin"],
+        input="long-enough-pass\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "AGENT_APP_PYTHON": sys.executable, "AGENT_APP_DATA_DIR": str(data)},
+    )
     assert added.returncode == 0, added.stderr
     listed = entrypoint("users", "list", env={"AGENT_APP_DATA_DIR": str(data)})
     assert listed.returncode == 0 and "ops" in listed.stdout and "admin" in listed.stdout
@@ -68,11 +89,24 @@ def test_entrypoint_starts_the_app_and_the_health_check_sees_it(tmp_path):
     port = free_port()
     assert healthcheck(port) == 1  # nothing listens yet
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE_"))}
-    clean.update({"AGENT_APP_PYTHON": sys.executable, "AGENT_APP_DATA_DIR": str(tmp_path / "data"),
-                  "AGENT_APP_ADDRESS": "127.0.0.1", "AGENT_APP_PORT": str(port),
-                  "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
-    proc = subprocess.Popen(["sh", str(ROOT / "docker" / "entrypoint.sh")], env=clean, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    clean.update(
+        {
+            "AGENT_APP_PYTHON": sys.executable,
+            "AGENT_APP_DATA_DIR": str(tmp_path / "data"),
+            "AGENT_APP_ADDRESS": "127.0.0.1",
+            "AGENT_APP_PORT": str(port),
+            "STREAMLIT_SERVER_HEADLESS": "true",
+            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+        }
+    )
+    proc = subprocess.Popen(
+        ["sh", str(ROOT / "docker" / "entrypoint.sh")],
+        env=clean,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while healthcheck(port) != 0:
@@ -111,11 +145,19 @@ def test_dockerfile_lints_clean_and_keeps_its_promises():
     lint = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     text = (ROOT / "Dockerfile").read_text()
-    assert "USER 10001" in text and 'VOLUME ["/data"]' in text and "_stcore/health" in (
-        ROOT / "docker" / "healthcheck.py").read_text()
-    assert not any(word in text for word in ("DASHSCOPE_API_KEY=", "OPENAI_API_KEY=", "secrets.toml"))
+    assert (
+        "USER 10001" in text
+        and 'VOLUME ["/data"]' in text
+        and "_stcore/health" in (ROOT / "docker" / "healthcheck.py").read_text()
+    )
+    assert not any(
+        word in text for word in ("DASHSCOPE_API_KEY=", "OPENAI_API_KEY=", "secrets.toml")
+    )
     shellcheck = shutil.which("shellcheck", path=str(BIN)) or shutil.which("shellcheck")
-    assert shellcheck and subprocess.run([shellcheck, str(ROOT / "docker" / "entrypoint.sh")]).returncode == 0
+    assert (
+        shellcheck
+        and subprocess.run([shellcheck, str(ROOT / "docker" / "entrypoint.sh")]).returncode == 0
+    )
     compose = (ROOT / "compose.yaml").read_text()
     assert "/data" in compose and "./tools:/app/tools:ro" in compose
 
@@ -132,9 +174,15 @@ tmpfs /tmp tmpfs rw 0 0
 """
 
 
-@pytest.mark.parametrize(("path", "reason"), [
-    ("/data", None), ("/data/sub", None), ("/app/data", "overlay"), ("/tmp/x", "tmpfs"),
-    ("/mount/src/agent-app/data", "cloud"),
-])
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/data", None),
+        ("/data/sub", None),
+        ("/app/data", "overlay"),
+        ("/tmp/x", "tmpfs"),
+        ("/mount/src/agent-app/data", "cloud"),
+    ],
+)
 def test_ephemeral_data_dirs_are_recognised(path, reason):
     assert ephemeral_reason(Path(path), MOUNTS) == reason

@@ -36,8 +36,14 @@ def test_search_after_another_user_uploads_returns_none_of_theirs(svc) -> None:
     alice, bob = svc.for_user("alice"), svc.for_user("bob")
     alice.add_files([("notes.txt", ALICE_TEXT.encode())], "docs")
     tool = search_knowledge_tool(svc)
-    runtime = ToolRuntime(state={}, context=AgentContext(user_id="alice"), config={},
-                          stream_writer=lambda _: None, tool_call_id="c1", store=None)
+    runtime = ToolRuntime(
+        state={},
+        context=AgentContext(user_id="alice"),
+        config={},
+        stream_writer=lambda _: None,
+        tool_call_id="c1",
+        store=None,
+    )
     # Alice searches first: the vector index is open and its counts cached in this process.
     assert all(h["source"] == "notes.txt" for h in alice.search(QUERY))
     # Bob owns data under the very same collection and file name.

@@ -47,7 +47,9 @@ def searcher():
 @pytest.fixture
 def svc(settings, pool, searcher):
     """The app wired as in production (loaded tool sources), its model the scripted searcher."""
-    s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="", lang="en")
+    s = settings.with_overrides(
+        provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="", lang="en"
+    )
     service = open_service(s, model_factory=lambda choice: searcher.model, include_mcp=False)
     service.knowledge._shared["parsers"] = pool  # one parse worker for the whole module
     service.knowledge._shared["own_parsers"] = False
@@ -55,7 +57,10 @@ def svc(settings, pool, searcher):
     kb.create_collection("docs")
     kb.add_files(
         [
-            ("退款政策.pdf", make_pdf(["总则", "第二章 退款政策\n自签收之日起七日内可无理由退货。"])),
+            (
+                "退款政策.pdf",
+                make_pdf(["总则", "第二章 退款政策\n自签收之日起七日内可无理由退货。"]),
+            ),
             ("恶意.txt", ("退款政策补充说明：" + INJECTION).encode()),
         ],
         "docs",
@@ -64,7 +69,9 @@ def svc(settings, pool, searcher):
     service.close()
 
 
-def _search(svc, searcher, query: str, user: str = "alice", **options) -> tuple[ToolMessage, list[ev.Event]]:
+def _search(
+    svc, searcher, query: str, user: str = "alice", **options
+) -> tuple[ToolMessage, list[ev.Event]]:
     """One turn whose model calls search_knowledge; returns what the tool handed the model."""
     searcher.query = query
     thread = svc.new_thread(user, options=options).id

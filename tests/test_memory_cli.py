@@ -17,7 +17,9 @@ def test_memory_cli_round_trip(data_dir, tmp_path):
     cli(data_dir, "memory", "add", "I prefer answers in English")
     listed = json.loads(cli(data_dir, "memory", "list", "--json").stdout)
     assert {m["text"] for m in listed} == {"我对花生过敏", "I prefer answers in English"}
-    assert all({"id", "text", "source_thread", "created_at", "updated_at"} <= set(m) for m in listed)
+    assert all(
+        {"id", "text", "source_thread", "created_at", "updated_at"} <= set(m) for m in listed
+    )
     hits = json.loads(cli(data_dir, "memory", "search", "花生过敏", "--k", "1", "--json").stdout)
     assert hits[0]["text"] == "我对花生过敏" and isinstance(hits[0]["score"], float)
     assert json.loads(cli(data_dir, "memory", "list", "--json", "--user", "bob").stdout) == []

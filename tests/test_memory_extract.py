@@ -20,7 +20,9 @@ TURN = [HumanMessage("我叫小王，对花生过敏。今天天气怎么样？"
 
 @pytest.fixture
 def service(tmp_path):
-    store = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False)
+    store = SqliteFaissStore(
+        tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False
+    )
     yield MemoryService(store)
     store.close()
 

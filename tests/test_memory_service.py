@@ -30,7 +30,9 @@ UNICODE = [
 
 @pytest.fixture
 def store(tmp_path):
-    s = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False)
+    s = SqliteFaissStore(
+        tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False
+    )
     yield s
     s.close()
 

@@ -27,7 +27,9 @@ CTX = mp.get_context("spawn")
 
 @pytest.fixture
 def store(tmp_path):
-    s = SqliteFaissStore(tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False)
+    s = SqliteFaissStore(
+        tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False
+    )
     yield s
     s.close()
 

@@ -25,8 +25,14 @@ def fake():
 
 
 def _svc(settings, fake, **over):
-    values = dict(provider="dashscope", dashscope_api_key=CANARY, dashscope_api_base=fake.base_url,
-                  max_retries=2, retry_base_delay=0.01, request_timeout=5.0)
+    values = dict(
+        provider="dashscope",
+        dashscope_api_key=CANARY,
+        dashscope_api_base=fake.base_url,
+        max_retries=2,
+        retry_base_delay=0.01,
+        request_timeout=5.0,
+    )
     svc = open_service(settings.with_overrides(**{**values, **over}), tools=[])
     return svc, svc.new_thread("u").id
 
@@ -73,8 +79,10 @@ def test_the_global_semaphore_bounds_parallel_model_calls(settings) -> None:
     model = ScriptedChatModel(default=slow_answer)
     svc = scripted_service(settings.with_overrides(max_concurrent_model_calls=1), model)
     threads_ = [svc.new_thread("u").id for _ in range(3)]
-    runs = [threading.Thread(target=lambda t=t: collect(svc.stream(t, "hi", user_id="u")))
-            for t in threads_]
+    runs = [
+        threading.Thread(target=lambda t=t: collect(svc.stream(t, "hi", user_id="u")))
+        for t in threads_
+    ]
     for run in runs:
         run.start()
     for run in runs:

@@ -25,14 +25,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _worker(data_dir: Path, thread_id: str, turns: int, tag: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.crash_worker", str(data_dir), thread_id, str(turns), tag],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.crash_worker", str(data_dir), thread_id, str(turns), tag],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.unit
 def test_durability_pragmas(settings):  # B2
     svc = scripted_service(settings, ScriptedChatModel())
-    assert pragmas(svc.checkpointer.conn) == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 30000}
+    assert pragmas(svc.checkpointer.conn) == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "busy_timeout": 30000,
+    }
     assert pragmas(svc.registry._conn)["journal_mode"] == "wal"  # thread titles: NORMAL is enough
     assert pragmas(svc.registry._conn)["synchronous"] == 1
     assert os.environ["LANGGRAPH_STRICT_MSGPACK"] == "true"
@@ -70,7 +78,10 @@ def test_two_processes_writing_lose_nothing(settings):  # B10
     svc = scripted_service(settings, ScriptedChatModel())
     t1, t2 = svc.new_thread("u").id, svc.new_thread("u").id
     turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "15"))
-    procs = [_worker(settings.data_dir, t1, turns, "p1"), _worker(settings.data_dir, t2, turns, "p2")]
+    procs = [
+        _worker(settings.data_dir, t1, turns, "p1"),
+        _worker(settings.data_dir, t2, turns, "p2"),
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)  # stdout is drained here too
         assert proc.returncode == 0, err.decode()[-2000:]
@@ -86,8 +97,14 @@ def test_tampered_checkpoint_blob_never_executes(settings, tmp_path):  # B6
     svc = scripted_service(settings, ScriptedChatModel(script=[answer("hi")]))
     thread_id = svc.new_thread("u").id
     collect(svc.stream(thread_id, "hello", user_id="u"))
-    evil_ext = ormsgpack.packb(ormsgpack.Ext(0, ormsgpack.packb(("os", "system", [f"touch {marker}"]))))
-    lc_json = b'{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"command": "touch ' + str(marker).encode() + b'"}}'
+    evil_ext = ormsgpack.packb(
+        ormsgpack.Ext(0, ormsgpack.packb(("os", "system", [f"touch {marker}"])))
+    )
+    lc_json = (
+        b'{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"command": "touch '
+        + str(marker).encode()
+        + b'"}}'
+    )
     conn = connect(settings.data_dir / "checkpoints.db")
     conn.execute("UPDATE checkpoints SET checkpoint=? WHERE thread_id=?", (evil_ext, thread_id))
     conn.execute("UPDATE writes SET type='json', value=? WHERE thread_id=?", (lc_json, thread_id))
@@ -104,7 +121,11 @@ def test_tampered_checkpoint_blob_never_executes(settings, tmp_path):  # B6
 @pytest.mark.unit
 def test_user_lc_dict_text_stays_plain_data(settings, tmp_path):  # B6: lc-keyed content
     marker = tmp_path / "pwned2"
-    text = '{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"x": "touch ' + str(marker) + '"}}'
+    text = (
+        '{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"x": "touch '
+        + str(marker)
+        + '"}}'
+    )
     svc = scripted_service(settings, ScriptedChatModel(script=[answer(text)]))
     thread_id = svc.new_thread("u").id
     collect(svc.stream(thread_id, text, user_id="u"))
@@ -113,11 +134,18 @@ def test_user_lc_dict_text_stays_plain_data(settings, tmp_path):  # B6: lc-keyed
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("raw, expected", [
-    ("a\ud800b", "a?b"), ("nul\x00byte", "nulbyte"), ("ok👩‍👩‍👧‍👦 مرحبا é 。，", "ok👩‍👩‍👧‍👦 مرحبا é 。，"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("a\ud800b", "a?b"),
+        ("nul\x00byte", "nulbyte"),
+        ("ok👩‍👩‍👧‍👦 مرحبا é 。，", "ok👩‍👩‍👧‍👦 مرحبا é 。，"),
+    ],
+)
 def test_odd_text_round_trips_after_sanitizing(settings, raw, expected):  # B7, I1
-    svc = scripted_service(settings, ScriptedChatModel(default=lambda msgs: answer(msgs[-1].content)))
+    svc = scripted_service(
+        settings, ScriptedChatModel(default=lambda msgs: answer(msgs[-1].content))
+    )
     thread_id = svc.new_thread("u", title=raw).id
     res = collect(svc.stream(thread_id, raw, user_id="u"))
     msgs = svc.messages("u", thread_id)
@@ -130,7 +158,9 @@ def test_debug_logging_never_shows_keys(capsys):  # H2
     register_secret(CANARY)
     configure_logging("DEBUG")
     try:
-        logging.getLogger("agent_app.test").debug("headers %s", {"Authorization": f"Bearer {CANARY}"})
+        logging.getLogger("agent_app.test").debug(
+            "headers %s", {"Authorization": f"Bearer {CANARY}"}
+        )
         logging.getLogger("agent_app.test").info("url https://x/?key=abc123&y=1 api_key=%s", CANARY)
         assert logging.getLogger("httpx").level == logging.WARNING
     finally:

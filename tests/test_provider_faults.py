@@ -34,8 +34,14 @@ def fake():
 
 
 def _svc(settings, fake, **over):
-    values = dict(provider="dashscope", dashscope_api_key=CANARY, dashscope_api_base=fake.base_url,
-                  max_retries=2, retry_base_delay=0.01, request_timeout=5.0)
+    values = dict(
+        provider="dashscope",
+        dashscope_api_key=CANARY,
+        dashscope_api_base=fake.base_url,
+        max_retries=2,
+        retry_base_delay=0.01,
+        request_timeout=5.0,
+    )
     values.update(over)
     svc = open_service(settings.with_overrides(**values), tools=[add, echo_tool])
     return svc, svc.new_thread("u").id
@@ -59,7 +65,10 @@ def test_streams_answer_and_reasoning_separately(settings, fake):
 
 
 def test_tool_call_deltas_and_parallel_calls(settings, fake):  # A11
-    fake.push(tool_calls([("echo_tool", {"text": "a"}), ("add", {"a": 1, "b": 2})], repeat_name=True), text("ok"))
+    fake.push(
+        tool_calls([("echo_tool", {"text": "a"}), ("add", {"a": 1, "b": 2})], repeat_name=True),
+        text("ok"),
+    )
     svc, th = _svc(settings, fake)
     res = collect(svc.stream(th, "go", user_id="u"))
     starts = [e for e in res.events if isinstance(e, ev.ToolStart)]
@@ -69,7 +78,11 @@ def test_tool_call_deltas_and_parallel_calls(settings, fake):  # A11
 
 
 def test_truncated_tool_json_is_never_executed(settings, fake):  # A10 on the real client
-    fake.push(tool_calls([("echo_tool", '{"text": "http://ex')]), tool_calls([("echo_tool", {"text": "ok"})]), text("done"))
+    fake.push(
+        tool_calls([("echo_tool", '{"text": "http://ex')]),
+        tool_calls([("echo_tool", {"text": "ok"})]),
+        text("done"),
+    )
     svc, th = _svc(settings, fake)
     res = collect(svc.stream(th, "go", user_id="u"))
     assert [s.args for s in res.events if isinstance(s, ev.ToolStart)] == [{"text": "ok"}]
@@ -160,7 +173,10 @@ def test_missing_key_is_a_clear_error(settings):  # A6
     svc = open_service(settings.with_overrides(provider="dashscope"), tools=[])
     th = svc.new_thread("u").id
     res = collect(svc.stream(th, "hello", user_id="u"))
-    assert res.errors[-1].kind == "provider_not_configured" and "DASHSCOPE_API_KEY" in res.errors[-1].message
+    assert (
+        res.errors[-1].kind == "provider_not_configured"
+        and "DASHSCOPE_API_KEY" in res.errors[-1].message
+    )
 
 
 def test_cut_stream_is_interrupted_not_stored_and_retry_does_not_duplicate(settings, fake):  # A7
@@ -254,7 +270,9 @@ def test_ollama_refuses_a_public_host(settings):  # A18
 
 def test_openai_compatible_endpoint(settings, fake):
     fake.push(text("<think>hmm</think>compatible answer", chunk=3))
-    s = settings.with_overrides(provider="openai", openai_base_url=fake.base_url, openai_api_key=CANARY, model="qwen-plus")
+    s = settings.with_overrides(
+        provider="openai", openai_base_url=fake.base_url, openai_api_key=CANARY, model="qwen-plus"
+    )
     svc = open_service(s, tools=[add])
     th = svc.new_thread("u").id
     res = collect(svc.stream(th, "hi", user_id="u"))
@@ -283,9 +301,13 @@ def test_stop_cuts_the_stream_at_the_next_token(settings, fake):
     for event in svc.stream(th, "long please", user_id="u", stop=stop):
         events.append(event)
         if isinstance(event, ev.Token) and started is None:
-            started = time.monotonic()  # from the stop on: the cold start of a loaded machine is not measured
+            started = (
+                time.monotonic()
+            )  # from the stop on: the cold start of a loaded machine is not measured
             stop.set()
-    assert started is not None and time.monotonic() - started < 3  # the rest of the answer would take 4 s
+    assert (
+        started is not None and time.monotonic() - started < 3
+    )  # the rest of the answer would take 4 s
     assert events[-1].type == "error" and events[-1].kind == "stopped"
     assert _roles(svc, th) in (["user"], [])
     assert collect(svc.stream(th, "again", user_id="u")).text == "next"

@@ -13,16 +13,26 @@ pytestmark = pytest.mark.integration
 
 
 def _svc(settings, model):
-    s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="")
+    s = settings.with_overrides(
+        provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs=""
+    )
     return open_service(s, model_factory=lambda choice: model)
 
 
 def test_remember_then_recall_in_a_new_conversation(settings):
-    model = ScriptedChatModel(script=[call("remember", {"text": "我对花生过敏"}), answer("记住了。"), answer("好的，避开花生。")])
+    model = ScriptedChatModel(
+        script=[
+            call("remember", {"text": "我对花生过敏"}),
+            answer("记住了。"),
+            answer("好的，避开花生。"),
+        ]
+    )
     svc = _svc(settings, model)
     first = svc.new_thread("alice").id
     res = collect(svc.stream(first, "记住：我对花生过敏", user_id="alice"))
-    assert any(isinstance(e, ev.ToolEnd) and e.error is None and "花生" in e.output for e in res.events)
+    assert any(
+        isinstance(e, ev.ToolEnd) and e.error is None and "花生" in e.output for e in res.events
+    )
     svc.close()
     svc = _svc(settings, model)
     second = svc.new_thread("alice").id
@@ -38,8 +48,12 @@ def test_remember_then_recall_in_a_new_conversation(settings):
 
 def test_knowledge_answer_carries_citations(settings, tmp_path):
     doc = tmp_path / "refund.md"
-    doc.write_text("# 售后\n\n退款政策：购买后三十天内可以无理由退款，需保留发票。\n", encoding="utf-8")
-    model = ScriptedChatModel(script=[call("search_knowledge", {"query": "退款政策"}), answer("可以退款 [1]。")])
+    doc.write_text(
+        "# 售后\n\n退款政策：购买后三十天内可以无理由退款，需保留发票。\n", encoding="utf-8"
+    )
+    model = ScriptedChatModel(
+        script=[call("search_knowledge", {"query": "退款政策"}), answer("可以退款 [1]。")]
+    )
     svc = _svc(settings, model)
     kb = svc.knowledge_for("alice")
     kb.create_collection("docs")

@@ -14,15 +14,18 @@ from tests.scripted_model import ScriptedChatModel, answer, call
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("raw, ok", [
-    ('{"tool": "add", "arguments": {"a": 1, "b": 2}}', True),
-    ('```json\n{"tool": "add", "arguments": {"a": 1, "b": 2}}\n```', True),
-    ('{"tool": "add", "arguments": {"a": 1, "b": 2', False),
-    ('{"tool": "rm_rf", "arguments": {}}', False),
-    ('{"tool": "add", "arguments": [1, 2]}', False),
-    ('{"tool": "add", "tool": "echo_tool", "arguments": {}}', False),
-    ("The answer is 3.", False),
-])
+@pytest.mark.parametrize(
+    "raw, ok",
+    [
+        ('{"tool": "add", "arguments": {"a": 1, "b": 2}}', True),
+        ('```json\n{"tool": "add", "arguments": {"a": 1, "b": 2}}\n```', True),
+        ('{"tool": "add", "arguments": {"a": 1, "b": 2', False),
+        ('{"tool": "rm_rf", "arguments": {}}', False),
+        ('{"tool": "add", "arguments": [1, 2]}', False),
+        ('{"tool": "add", "tool": "echo_tool", "arguments": {}}', False),
+        ("The answer is 3.", False),
+    ],
+)
 def test_text_tool_calls_are_strict(raw, ok):
     call_ = parse_text_call(raw, {"add", "echo_tool"})
     assert (call_ is not None) == ok
@@ -45,7 +48,9 @@ def test_ollama_model_without_tools_calls_them_in_json(settings):
         svc = open_service(s, tools=[add, echo_tool])
         th = svc.new_thread("u").id
         res = collect(svc.stream(th, "add 20 and 22", user_id="u"))
-        assert [(e.name, e.args) for e in res.events if isinstance(e, ev.ToolStart)] == [("add", {"a": 20, "b": 22})]
+        assert [(e.name, e.args) for e in res.events if isinstance(e, ev.ToolStart)] == [
+            ("add", {"a": 20, "b": 22})
+        ]
         assert res.text == "结果是 42"
         first = fake.chat_requests[0].json
         assert not first.get("tools") and "add" in first["messages"][0]["content"]
@@ -62,8 +67,13 @@ def test_small_native_model_sees_few_tools(settings):
 
 
 def test_plan_events_when_switched_on(settings):
-    todos = [{"content": "look up", "status": "in_progress"}, {"content": "answer", "status": "pending"}]
-    model = ScriptedChatModel(script=[call("write_todos", {"todos": todos}), AIMessage(content="done")])
+    todos = [
+        {"content": "look up", "status": "in_progress"},
+        {"content": "answer", "status": "pending"},
+    ]
+    model = ScriptedChatModel(
+        script=[call("write_todos", {"todos": todos}), AIMessage(content="done")]
+    )
     svc = scripted_service(settings, model)
     th = svc.new_thread("u", options={"plan": True}).id
     res = collect(svc.stream(th, "multi-step please", user_id="u"))

@@ -20,14 +20,22 @@ def test_repl_names_the_model_the_conversation_runs_on(data_dir):
     env = {"DASHSCOPE_API_KEY": CANARY, "AGENT_APP_TOOLS_DIRS": ""}
     proc = cli(data_dir, "chat", "--provider", "ollama", env=env, stdin="/model\n/quit\n")
     assert proc.returncode == 0, proc.stderr
-    shown = next(line[line.index("model: "):] for line in proc.stdout.splitlines() if "model: " in line)
+    shown = next(
+        line[line.index("model: ") :] for line in proc.stdout.splitlines() if "model: " in line
+    )
     threads = json.loads(cli(data_dir, "threads", "list", "--json", env=env).stdout)
-    svc = open_service(Settings(data_dir=data_dir, dashscope_api_key=CANARY, tools_dirs="", _env_file=None), tools=[])
+    svc = open_service(
+        Settings(data_dir=data_dir, dashscope_api_key=CANARY, tools_dirs="", _env_file=None),
+        tools=[],
+    )
     try:
         options = svc.thread_options(svc.get_thread(svc.settings.user, threads[0]["id"]))
     finally:
         svc.close()
-    assert (options.provider, options.model) == ("ollama", "qwen3:0.6b")  # what the picker shows and runs
+    assert (options.provider, options.model) == (
+        "ollama",
+        "qwen3:0.6b",
+    )  # what the picker shows and runs
     assert shown == f"model: {options.provider}:{options.model}"
 
 
@@ -36,19 +44,44 @@ def test_old_and_hand_edited_rows_fall_back_to_the_settings(settings):
     user = svc.settings.user
     try:
         odd = svc.new_thread(user)
-        svc.registry.set_options(user, odd.id, {
-            "provider": "nope", "model": "", "thinking": "yes", "temperature": "hot", "plan": None,
-            "approval_mode": "sometimes", "collections": "docs", "disabled_tools": 3, "legacy": 1,
-        })
+        svc.registry.set_options(
+            user,
+            odd.id,
+            {
+                "provider": "nope",
+                "model": "",
+                "thinking": "yes",
+                "temperature": "hot",
+                "plan": None,
+                "approval_mode": "sometimes",
+                "collections": "docs",
+                "disabled_tools": 3,
+                "legacy": 1,
+            },
+        )
         assert svc.thread_options(svc.get_thread(user, odd.id)) == svc.thread_options(None)
         assert svc.thread_options(None) == ThreadOptions(
-            provider="offline", model="offline", thinking=False, approval_mode="none", plan=True)
+            provider="offline", model="offline", thinking=False, approval_mode="none", plan=True
+        )
         old = svc.new_thread(user)
-        svc.registry.set_options(user, old.id, {"provider": "ollama", "collections": ["a", "a", "b"],
-                                                "disabled_tools": ["calculator"], "plan": False,
-                                                "temperature": 1})
+        svc.registry.set_options(
+            user,
+            old.id,
+            {
+                "provider": "ollama",
+                "collections": ["a", "a", "b"],
+                "disabled_tools": ["calculator"],
+                "plan": False,
+                "temperature": 1,
+            },
+        )
         options = svc.thread_options(svc.get_thread(user, old.id))
-        assert (options.provider, options.model, options.plan, options.temperature) == ("ollama", "qwen3:0.6b", False, 1.0)
+        assert (options.provider, options.model, options.plan, options.temperature) == (
+            "ollama",
+            "qwen3:0.6b",
+            False,
+            1.0,
+        )
         assert options.collections == ("a", "b") and options.disabled_tools == ("calculator",)
     finally:
         svc.close()
@@ -62,7 +95,11 @@ def test_set_thread_options_merges_and_refuses_unknown_names(settings):
         svc.set_thread_options(user, thread, provider="ollama", collections=[])
         options = svc.set_thread_options(user, thread, model="qwen3:4b", provider=None)
         assert (options.provider, options.model, options.collections) == ("ollama", "qwen3:4b", ())
-        assert svc.get_thread(user, thread).options == {"provider": "ollama", "collections": [], "model": "qwen3:4b"}
+        assert svc.get_thread(user, thread).options == {
+            "provider": "ollama",
+            "collections": [],
+            "model": "qwen3:4b",
+        }
         with pytest.raises(TypeError):
             svc.set_thread_options(user, thread, modle="typo")
     finally:

@@ -18,7 +18,9 @@ def test_history_shows_after_the_threads_provider_lost_its_configuration(setting
     assert isinstance(collect(svc.stream(thread, "question", user_id="u")).events[-1], ev.Done)
     svc.close()
     # The same data directory, now without the OpenAI endpoint the conversation was run on.
-    later = open_service(settings.with_overrides(openai_base_url=None, openai_api_key=None), tools=[])
+    later = open_service(
+        settings.with_overrides(openai_base_url=None, openai_api_key=None), tools=[]
+    )
     try:
         texts = [m["text"] for m in later.messages("u", thread)]
         assert texts == ["question", "stored answer"]

@@ -102,8 +102,9 @@ def test_importing_after_a_clean_probe_still_has_a_deadline(settings, tmp_path) 
     tools_dir.mkdir()
     (tools_dir / "two_faced.py").write_text(SLEEPS_AFTER_PROBE)
     started = time.monotonic()
-    toolset = load_tools(settings.with_overrides(tools_dirs=str(tools_dir)), include_mcp=False,
-                         import_timeout=1.0)
+    toolset = load_tools(
+        settings.with_overrides(tools_dirs=str(tools_dir)), include_mcp=False, import_timeout=1.0
+    )
     took = time.monotonic() - started
     row = toolset.info("two_faced")
     assert row is not None
@@ -133,12 +134,27 @@ def test_tool_prints_never_reach_the_json_event_stream(data_dir, tmp_path) -> No
     (tools_dir / "chatty.py").write_text(PRINTER)
     with FakeDashScope() as fake:
         fake.push(tool_calls([("chatty", {"text": "hi"})]), text("all done"))
-        env = {"DASHSCOPE_API_KEY": "sk-test", "DASHSCOPE_API_BASE": fake.base_url,
-               "AGENT_APP_TOOLS_DIRS": str(tools_dir), "AGENT_APP_MEMORY_EXTRACT": "false"}
+        env = {
+            "DASHSCOPE_API_KEY": "sk-test",
+            "DASHSCOPE_API_BASE": fake.base_url,
+            "AGENT_APP_TOOLS_DIRS": str(tools_dir),
+            "AGENT_APP_MEMORY_EXTRACT": "false",
+        }
         proc = subprocess.run(
-            [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "chat",
-             "--json", "use chatty"],
-            capture_output=True, text=True, timeout=120, env={**_base_env(), **env},
+            [
+                sys.executable,
+                "-m",
+                "agent_app.cli.main",
+                "--data-dir",
+                str(data_dir),
+                "chat",
+                "--json",
+                "use chatty",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**_base_env(), **env},
         )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()

@@ -31,8 +31,11 @@ def test_search_knowledge_shows_the_model_only_the_query(settings):
     try:
         tool = search_knowledge_tool(knowledge)
         parameters = convert_to_openai_tool(tool)["function"]["parameters"]
-        assert parameters == {"type": "object", "properties": {"query": {"type": "string"}},
-                              "required": ["query"]}
+        assert parameters == {
+            "type": "object",
+            "properties": {"query": {"type": "string"}},
+            "required": ["query"],
+        }
         assert tool._injected_args_keys == frozenset({"runtime"})
     finally:
         knowledge.close()

@@ -30,8 +30,13 @@ class Unprintable:
 def misbehave(kind: str) -> str:
     """A tool that misbehaves on request."""
     results = {
-        "int": 42, "none": None, "dict": {"a": [1, 2]}, "bytes": b"\xff\xfeok",
-        "huge": "x" * 50_000_000, "unprintable": Unprintable(), "nul": "a\x00b\ud800c",
+        "int": 42,
+        "none": None,
+        "dict": {"a": [1, 2]},
+        "bytes": b"\xff\xfeok",
+        "huge": "x" * 50_000_000,
+        "unprintable": Unprintable(),
+        "nul": "a\x00b\ud800c",
     }
     if kind == "raise":
         raise KeyError("sk-SECRET123456 missing at /srv/app/private/file.py")
@@ -44,16 +49,24 @@ def misbehave(kind: str) -> str:
 
 def call(settings, tool_obj, kind: str, **args: object) -> ToolMessage:
     """One call of `tool_obj` by the real agent (scripted model); the ToolMessage the model saw."""
-    model = ScriptedChatModel(script=[call_msg(tool_obj.name, {"kind": kind, **args}), answer("ok")])
+    model = ScriptedChatModel(
+        script=[call_msg(tool_obj.name, {"kind": kind, **args}), answer("ok")]
+    )
     svc = scripted_service(settings, model, tools=[tool_obj])
     result = collect(svc.stream(svc.new_thread("u").id, "go", user_id="u", lang="en"))
     assert isinstance(result.events[-1], ev.Done)  # the turn survived the tool
     return next(m for m in model.seen[1] if isinstance(m, ToolMessage))
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("int", "42"), ("dict", '{"a": [1, 2]}'), ("nul", "ab?c"), ("fine", "fine"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("int", "42"),
+        ("dict", '{"a": [1, 2]}'),
+        ("nul", "ab?c"),
+        ("fine", "fine"),
+    ],
+)
 def test_g6_non_string_results_become_clean_strings(settings, kind: str, expected: str) -> None:
     result = call(settings, misbehave, kind)
     assert result.status == "success" and result.content == expected
@@ -82,8 +95,13 @@ def test_a_tool_exception_is_its_message_for_the_model(settings) -> None:
 
 def test_interrupts_pass_through_for_approval() -> None:
     with pytest.raises(GraphInterrupt):
-        guarded_call(lambda: misbehave.func(kind="interrupt"), name="misbehave", call_id="c",
-                     timeout=5, lang="en")
+        guarded_call(
+            lambda: misbehave.func(kind="interrupt"),
+            name="misbehave",
+            call_id="c",
+            timeout=5,
+            lang="en",
+        )
 
 
 def test_preparing_copies_and_keeps_schema_and_metadata() -> None:
@@ -104,7 +122,10 @@ def test_async_only_tools_run_from_the_sync_agent_with_their_deadline(settings) 
     prepared = prepare_tool(slow, timeout=0.3)
     assert call(settings, prepared, "x").content == "awake"
     late = call(settings, prepared, "x", seconds=5)
-    assert late.status == "error" and late.content == "Error: tool slow timed out after 0.3 s; it gave no result."
+    assert (
+        late.status == "error"
+        and late.content == "Error: tool slow timed out after 0.3 s; it gave no result."
+    )
 
 
 def test_structured_results_are_left_alone() -> None:
@@ -113,15 +134,24 @@ def test_structured_results_are_left_alone() -> None:
         """Return a state update."""
         return Command(update={"x": x})
 
-    result = guarded_call(lambda: updates.func(x=1), name="updates", call_id="c", timeout=5, lang="en")
+    result = guarded_call(
+        lambda: updates.func(x=1), name="updates", call_id="c", timeout=5, lang="en"
+    )
     assert isinstance(result, Command)
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("text", "text"), (None, "(no output)"), (1.5, "1.5"), (True, "true"), ([1, "a"], '[1, "a"]'),
-    ([{"type": "text", "text": "hi"}, {"type": "image", "url": "u"}], "hi\n[image omitted]"),
-    ({"k": object()}, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("text", "text"),
+        (None, "(no output)"),
+        (1.5, "1.5"),
+        (True, "true"),
+        ([1, "a"], '[1, "a"]'),
+        ([{"type": "text", "text": "hi"}, {"type": "image", "url": "u"}], "hi\n[image omitted]"),
+        ({"k": object()}, None),
+    ],
+)
 def test_safe_tool_output_values(value: object, expected: str | None) -> None:
     out = safe_tool_output(value)
     assert isinstance(out, str)
@@ -136,6 +166,8 @@ def test_safe_tool_output_limit_and_surrogates() -> None:
 
 def test_describe_error_is_one_redacted_line() -> None:
     exc = OSError(2, "No such file or directory", "/home/u/.secrets/key.txt")
-    assert describe_error(exc) == "FileNotFoundError: [Errno 2] No such file or directory: 'key.txt'"
+    assert (
+        describe_error(exc) == "FileNotFoundError: [Errno 2] No such file or directory: 'key.txt'"
+    )
     assert describe_error(ValueError("a\nb\tc " * 100)).count("\n") == 0
     assert len(describe_error(ValueError("x" * 1000))) <= 240

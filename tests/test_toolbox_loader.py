@@ -82,7 +82,11 @@ def test_g1_broken_modules_are_disabled_and_the_rest_works(tmp_path: Path) -> No
     write(tools, "good.py", GOOD.format(name="double"))
     write(tools, "syntax.py", "def broken(:\n")
     write(tools, "missing_dep.py", "import definitely_not_installed_pkg\n")
-    write(tools, "raises.py", "raise RuntimeError('boom at /home/admin/secret/config.py sk-ABCDEF123456')\n")
+    write(
+        tools,
+        "raises.py",
+        "raise RuntimeError('boom at /home/admin/secret/config.py sk-ABCDEF123456')\n",
+    )
     write(tools, "exits.py", "import sys\nsys.exit(1)\n")
     write(tools, "empty.py", "VALUE = 1\n")
     toolset = load(tmp_path)
@@ -125,8 +129,12 @@ def test_g2_known_good_module_that_starts_hanging(tmp_path: Path) -> None:
     from agent_app.toolbox import loader
 
     marker = tmp_path / "hang-now"
-    write(tmp_path / "tools", "flaky.py", f"import os, time\nif os.path.exists({str(marker)!r}):\n"
-          "    time.sleep(600)\n" + GOOD.format(name="flaky"))
+    write(
+        tmp_path / "tools",
+        "flaky.py",
+        f"import os, time\nif os.path.exists({str(marker)!r}):\n"
+        "    time.sleep(600)\n" + GOOD.format(name="flaky"),
+    )
     assert load(tmp_path).get("flaky") is not None
     cache = json.loads((tmp_path / "data" / "tool_probe_cache.json").read_text())
     assert any("flaky.py" in key for key in cache["ok"])
@@ -144,10 +152,14 @@ def test_g2_known_good_module_that_starts_hanging(tmp_path: Path) -> None:
 def test_g2_the_probe_child_is_a_fresh_interpreter_not_a_fork(tmp_path: Path) -> None:
     """A fork of the (multi-threaded) app would carry its modules and locks; a spawned child not."""
     report = tmp_path / "child.json"
-    write(tmp_path / "tools", "reporter.py", "import json, os, sys\n"
-          f"if not os.path.exists({str(report)!r}):\n"
-          f"    open({str(report)!r}, 'w').write(json.dumps({{'pid': os.getpid(), "
-          "'pytest': 'pytest' in sys.modules}))\n" + GOOD.format(name="reporter"))
+    write(
+        tmp_path / "tools",
+        "reporter.py",
+        "import json, os, sys\n"
+        f"if not os.path.exists({str(report)!r}):\n"
+        f"    open({str(report)!r}, 'w').write(json.dumps({{'pid': os.getpid(), "
+        "'pytest': 'pytest' in sys.modules}))\n" + GOOD.format(name="reporter"),
+    )
     write(tmp_path / "tools", "zz_bad.py", "raise ImportError('nope')\n")
     toolset = load(tmp_path)
     child = json.loads(report.read_text())  # written by the first importer: the probe child
@@ -167,7 +179,10 @@ def test_g3_duplicates_are_rejected_deterministically(tmp_path: Path) -> None:
         toolset = load(tmp_path, first, second)
         shared = [i for i in toolset.infos if i.name == "shared"]
         assert [(Path(i.source).parent.name, Path(i.source).name, i.enabled) for i in shared] == [
-            ("first", "a_mod.py", True), ("first", "b_mod.py", False), ("second", "a_mod.py", False)]
+            ("first", "a_mod.py", True),
+            ("first", "b_mod.py", False),
+            ("second", "a_mod.py", False),
+        ]
         assert "already provided by" in shared[1].reason
         calc = [i for i in toolset.infos if i.name == "calculator"]
         assert [i.source for i in calc if i.enabled] == ["builtin"]
@@ -189,7 +204,10 @@ def test_g4_only_plain_files_directly_under_the_directory(tmp_path: Path) -> Non
     toolset = load(tmp_path)
     rows = {name: rows[0].reason for name, rows in rows_by_source(toolset).items()}
     assert toolset.get("from_os_py") is not None and sys.modules["os"] is os  # no shadowing
-    assert "file name not allowed" in rows["Bad-Name.py"] and "file name not allowed" in rows["dotted.name.py"]
+    assert (
+        "file name not allowed" in rows["Bad-Name.py"]
+        and "file name not allowed" in rows["dotted.name.py"]
+    )
     assert rows["link.py"] == rows["inner_link.py"] == "symbolic links are not loaded"
     assert rows["fifo.py"] == "not a regular file" and rows["big.py"] == "file larger than 1 MB"
     assert not {"nested.py", "_helper.py", "evil.py"} & set(rows)
@@ -222,7 +240,10 @@ def test_g5_loading_never_writes_into_tools(tmp_path: Path) -> None:
 
 @pytest.mark.unit
 def test_approval_declarations(tmp_path: Path) -> None:
-    write(tmp_path / "tools", "mixed.py", '''from langchain_core.tools import tool
+    write(
+        tmp_path / "tools",
+        "mixed.py",
+        '''from langchain_core.tools import tool
 
 NEEDS_APPROVAL = {"delete_note"}
 
@@ -246,18 +267,23 @@ def send_mail(to: str) -> str:
 
 
 send_mail.metadata = {"needs_approval": True}
-''')
+''',
+    )
     toolset = load(tmp_path)
     flags = {i.name: i.needs_approval for i in toolset.infos if i.source != "builtin"}
     assert flags == {"delete_note": True, "list_notes": False, "send_mail": True}
-    assert needs_approval(toolset.get("delete_note")) and not needs_approval(toolset.get("list_notes"))
+    assert needs_approval(toolset.get("delete_note")) and not needs_approval(
+        toolset.get("list_notes")
+    )
 
 
 @pytest.mark.unit
 def test_explicit_tools_list_and_reexports(tmp_path: Path, capsys) -> None:
     body = GOOD.format(name="one") + GOOD.format(name="two").split("\n", 1)[1]
     write(tmp_path / "tools", "listed.py", body + "\nTOOLS = [two]\nprint('noise at import')\n")
-    write(tmp_path / "tools", "reexport.py", "from agent_app.toolbox.calculator import calculator\n")
+    write(
+        tmp_path / "tools", "reexport.py", "from agent_app.toolbox.calculator import calculator\n"
+    )
     toolset = load(tmp_path)
     assert "two" in toolset.names and "one" not in toolset.names
     assert "no tools found" in rows_by_source(toolset)["reexport.py"][0].reason
@@ -285,17 +311,21 @@ def _install_example_package(site: Path, extra_entry_points: str = "") -> None:
     dist = site / f"agent_app_example_tools-{project['version']}.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
     lines = [f"{k} = {v}" for k, v in project["entry-points"]["agent_app.tools"].items()]
     (dist / "entry_points.txt").write_text(
-        "[agent_app.tools]\n" + "\n".join(lines) + "\n" + extra_entry_points)
+        "[agent_app.tools]\n" + "\n".join(lines) + "\n" + extra_entry_points
+    )
 
 
 @pytest.mark.integration
 def test_entry_point_package_loads_after_tools_dirs(tmp_path: Path, monkeypatch) -> None:
     site = tmp_path / "site"
-    _install_example_package(site, "direct = agent_app_example_tools:word_count\n"
-                                   "broken = agent_app_example_missing:tools\n")
+    _install_example_package(
+        site,
+        "direct = agent_app_example_tools:word_count\nbroken = agent_app_example_missing:tools\n",
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delitem(sys.modules, "agent_app_example_tools", raising=False)
     write(tmp_path / "tools", "wc.py", GOOD.format(name="word_count"))
@@ -322,7 +352,9 @@ def test_cli_tools_list_json_and_table(tmp_path: Path, monkeypatch, capsys) -> N
     monkeypatch.setenv("AGENT_APP_TOOLS_DIRS", str(tmp_path / "tools"))
     assert main(["--data-dir", str(tmp_path / "data"), "tools", "list", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)
-    assert all(set(item) == {"name", "source", "enabled", "reason", "needs_approval"} for item in items)
+    assert all(
+        set(item) == {"name", "source", "enabled", "reason", "needs_approval"} for item in items
+    )
     by_name = {item["name"]: item for item in items}
     assert by_name["cli_tool"]["enabled"] and not by_name["broken"]["enabled"]
     assert by_name["broken"]["reason"] == "ValueError: bad"

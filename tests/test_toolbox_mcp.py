@@ -33,7 +33,9 @@ def write_config(tmp_path: Path, servers: dict[str, object]) -> Path:
 
 
 def load(tmp_path: Path, config: Path):
-    settings = Settings(data_dir=tmp_path / "data", tools_dirs=str(tmp_path / "tools"), _env_file=None)
+    settings = Settings(
+        data_dir=tmp_path / "data", tools_dirs=str(tmp_path / "tools"), _env_file=None
+    )
     return load_tools(settings, mcp_config=config)
 
 
@@ -67,23 +69,32 @@ def test_changed_description_is_held_until_approved(tmp_path: Path, capsys) -> N
 
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "data" / "mcp.json").write_text(changed.read_text())
-    assert main(["--data-dir", str(tmp_path / "data"), "tools", "approve", "example/echo_text"]) == 0
+    assert (
+        main(["--data-dir", str(tmp_path / "data"), "tools", "approve", "example/echo_text"]) == 0
+    )
     assert "approved example/echo_text" in capsys.readouterr().out
     assert load(tmp_path, changed).info("echo_text").enabled
 
 
 def test_bad_servers_are_disabled_with_reasons_and_the_rest_loads(tmp_path: Path) -> None:
-    config = write_config(tmp_path, {
-        "good": stdio(),
-        "hangs": stdio("hang", connect_timeout=2),
-        "crashes": stdio("crash"),
-        "injected": stdio("injected"),
-        "missing": {"command": str(tmp_path / "no-such-binary"), "args": []},
-        "down": {"url": "http://127.0.0.1:9/mcp", "transport": "streamable_http", "connect_timeout": 3},
-        "weird": {"transport": "carrier-pigeon"},
-        "../bad name": stdio(),
-        "off": {**stdio(), "disabled": True},
-    })
+    config = write_config(
+        tmp_path,
+        {
+            "good": stdio(),
+            "hangs": stdio("hang", connect_timeout=2),
+            "crashes": stdio("crash"),
+            "injected": stdio("injected"),
+            "missing": {"command": str(tmp_path / "no-such-binary"), "args": []},
+            "down": {
+                "url": "http://127.0.0.1:9/mcp",
+                "transport": "streamable_http",
+                "connect_timeout": 3,
+            },
+            "weird": {"transport": "carrier-pigeon"},
+            "../bad name": stdio(),
+            "off": {**stdio(), "disabled": True},
+        },
+    )
     started = time.monotonic()
     toolset = load(tmp_path, config)
     assert time.monotonic() - started < 30

@@ -294,8 +294,13 @@ def test_model_picker_stores_choices_per_conversation(svc):
 
 
 def test_plan_is_shown_and_tools_can_be_switched_off(settings):
-    todos = [{"content": "find the numbers", "status": "completed"}, {"content": "add them", "status": "in_progress"}]
-    model = ScriptedChatModel(script=[call("write_todos", {"todos": todos}), answer("planned answer")])
+    todos = [
+        {"content": "find the numbers", "status": "completed"},
+        {"content": "add them", "status": "in_progress"},
+    ]
+    model = ScriptedChatModel(
+        script=[call("write_todos", {"todos": todos}), answer("planned answer")]
+    )
     service = scripted_service(settings, model)
     thread = service.new_thread(service.settings.user, options={"plan": True})
     at = _app(service, lang="en")
@@ -307,5 +312,7 @@ def test_plan_is_shown_and_tools_can_be_switched_off(settings):
     assert "write_todos" in model.bound_tools
     switch = next(m for m in at.multiselect if m.key == f"tools_{thread.id}")
     switch.unselect("echo_tool").run()
-    assert service.get_thread(service.settings.user, thread.id).options["disabled_tools"] == ["echo_tool"]
+    assert service.get_thread(service.settings.user, thread.id).options["disabled_tools"] == [
+        "echo_tool"
+    ]
     service.close()

@@ -77,7 +77,9 @@ def test_sources_and_usage_are_shown_again_after_a_reload(settings, tmp_path):
     model = ScriptedChatModel(
         script=[call("search_knowledge", {"query": "refunds"}), answer("Within 30 days [1].")]
     )
-    s = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="")
+    s = settings.with_overrides(
+        provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs=""
+    )
     svc = open_service(s, model_factory=lambda choice: model)
     kb = svc.knowledge_for(svc.settings.user)
     kb.create_collection("docs")

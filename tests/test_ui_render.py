@@ -241,10 +241,13 @@ def test_containers_and_code_keep_their_shape():
     )
 
 
-@pytest.mark.parametrize("text", [
-    "[x][y]\n\n[y]: https://evil.example/leak?d=1",
-    "<div>\nsee https://evil.example/in-html\n</div>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[x][y]\n\n[y]: https://evil.example/leak?d=1",
+        "<div>\nsee https://evil.example/in-html\n</div>",
+    ],
+)
 def test_bare_urls_in_definitions_and_html_blocks_become_code(text):  # GFM autolinks bare URLs
     out = sanitize_markdown(text)
     assert "`https://evil.example/" in out and "](https://evil" not in out

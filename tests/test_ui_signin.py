@@ -21,7 +21,9 @@ APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 def team(settings):
     """A password-mode service with an admin (alice) and a member (bob) who owns a conversation."""
     s = settings.with_overrides(auth="password", lang="en")
-    accounts = open_accounts(s, Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)))
+    accounts = open_accounts(
+        s, Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    )
     accounts.add_user("alice", "alice-password", is_admin=True)
     accounts.add_user("bob", "bob-password")
     svc = open_service(s, tools=[], accounts=accounts)
@@ -172,8 +174,13 @@ def _oidc_app(svc, claims: dict) -> AppTest:
 def test_oidc_sign_in_keys_data_by_subject_not_email(settings):
     from agent_app.auth.oidc import oidc_user
 
-    claims = {"is_logged_in": True, "sub": "g-1234", "iss": "https://accounts.google.com",
-              "email": "alice@example.com", "name": "Alice"}
+    claims = {
+        "is_logged_in": True,
+        "sub": "g-1234",
+        "iss": "https://accounts.google.com",
+        "email": "alice@example.com",
+        "name": "Alice",
+    }
     user_id = oidc_user(claims)[0]
     svc = open_service(settings.with_overrides(auth="oidc", lang="en", admins=user_id), tools=[])
     svc.rename_thread(user_id, svc.new_thread(user_id).id, "alice's roadmap")
@@ -186,8 +193,10 @@ def test_oidc_sign_in_keys_data_by_subject_not_email(settings):
     assert "alice's roadmap" in str(renamed.sidebar) + _texts(renamed)
     stranger = _oidc_app(svc, {**claims, "sub": "g-9999"})  # same e-mail, another subject
     assert "alice's roadmap" not in str(stranger.sidebar) + _texts(stranger)
-    assert svc.accounts.get(user_id).name == "alice@example.com" and svc.accounts.identity(
-        svc.accounts.get(user_id)).is_admin
+    assert (
+        svc.accounts.get(user_id).name == "alice@example.com"
+        and svc.accounts.identity(svc.accounts.get(user_id)).is_admin
+    )
     svc.accounts.set_disabled(user_id)
     blocked = _oidc_app(svc, claims)
     assert "This account is disabled" in _texts(blocked) and len(blocked.chat_input) == 0
@@ -195,8 +204,9 @@ def test_oidc_sign_in_keys_data_by_subject_not_email(settings):
 
 
 def test_header_mode_without_a_trusted_proxy_reaches_nothing(settings):
-    svc = open_service(settings.with_overrides(auth="header", lang="en", trusted_proxies="10.9.9.9/32"),
-                       tools=[])
+    svc = open_service(
+        settings.with_overrides(auth="header", lang="en", trusted_proxies="10.9.9.9/32"), tools=[]
+    )
     at = _app(svc)
     assert "You are not signed in" in _texts(at) and len(at.chat_input) == 0
     svc.close()

@@ -48,20 +48,36 @@ def refused(url: str, resolver: FakeResolver) -> tuple[str, RecordingBackend]:
     return info.value.detail, backend
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:80/", "http://127.0.0.1/", "http://localhost/", "http://LOCALHOST./",
-    "http://a.localhost/", "http://[::1]/", "http://0.0.0.0/", "http://[::]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:80/",
+        "http://127.0.0.1/",
+        "http://localhost/",
+        "http://LOCALHOST./",
+        "http://a.localhost/",
+        "http://[::1]/",
+        "http://0.0.0.0/",
+        "http://[::]/",
+    ],
+)
 def test_e1_loopback_and_unspecified_are_refused(url: str, resolver: FakeResolver) -> None:
     refused(url, resolver)
     assert "localhost" not in resolver.calls  # names on the list never even reach DNS
 
 
-@pytest.mark.parametrize("url", [
-    "http://169.254.169.254/latest/meta-data/", "http://100.100.100.200/latest/meta-data/",
-    "http://metadata.google.internal/computeMetadata/v1/", "http://metadata.example/",
-    "http://aws-meta.example/", "http://168.63.129.16/", "http://[fd00:ec2::254]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://metadata.example/",
+        "http://aws-meta.example/",
+        "http://168.63.129.16/",
+        "http://[fd00:ec2::254]/",
+    ],
+)
 def test_e2_cloud_metadata_is_refused(url: str, resolver: FakeResolver) -> None:
     refused(url, resolver)
 
@@ -72,20 +88,40 @@ def test_e2_alibaba_metadata_is_not_private_yet_blocked() -> None:
     assert blocked_reason(ip) == "cloud metadata address"
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.1/", "http://172.16.5.4/", "http://172.31.255.255/", "http://192.168.1.1/",
-    "http://100.64.0.1/", "http://100.127.255.254/", "http://[fc00::1]/", "http://[fe80::1]/",
-    "http://ten.example/", "http://cgnat.example/", "http://v6private.example/",
-    "http://224.0.0.1/", "http://240.0.0.1/", "http://198.18.0.1/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/",
+        "http://172.16.5.4/",
+        "http://172.31.255.255/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://100.127.255.254/",
+        "http://[fc00::1]/",
+        "http://[fe80::1]/",
+        "http://ten.example/",
+        "http://cgnat.example/",
+        "http://v6private.example/",
+        "http://224.0.0.1/",
+        "http://240.0.0.1/",
+        "http://198.18.0.1/",
+    ],
+)
 def test_e3_private_ranges_are_refused(url: str, resolver: FakeResolver) -> None:
     refused(url, resolver)
 
 
-@pytest.mark.parametrize("url", [
-    "http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/", "http://127.1/",
-    "http://0x7f.0.0.1/", "http://017700000001/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://017700000001/",
+    ],
+)
 def test_e4_numeric_spellings_are_decoded_then_refused(url: str, resolver: FakeResolver) -> None:
     detail, _ = refused(url, resolver)
     assert "127.0.0.1" in detail and "loopback" in detail
@@ -96,11 +132,20 @@ def test_e4_public_numeric_spelling_is_still_ambiguous(resolver: FakeResolver) -
     assert "8.8.8.8" in detail
 
 
-@pytest.mark.parametrize("url", [
-    "http://[::ffff:127.0.0.1]/", "http://[::ffff:a9fe:a9fe]/", "http://[64:ff9b::a9fe:a9fe]/",
-    "http://[64:ff9b::7f00:1]/", "http://[::127.0.0.1]/", "http://[2002:7f00:1::1]/",
-    "http://[64:ff9b:1::a00:1]/", "http://mapped.example/", "http://nat64.example/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[::127.0.0.1]/",
+        "http://[2002:7f00:1::1]/",
+        "http://[64:ff9b:1::a00:1]/",
+        "http://mapped.example/",
+        "http://nat64.example/",
+    ],
+)
 def test_e5_embedded_ipv4_is_extracted(url: str, resolver: FakeResolver) -> None:
     refused(url, resolver)
 
@@ -118,24 +163,49 @@ def test_e8_one_private_record_among_public_ones(url: str, resolver: FakeResolve
     assert "192.168.0.7" in detail or "::1" in detail
 
 
-@pytest.mark.parametrize("url", [
-    "http://evil.com\\@127.0.0.1/", "http://127.0.0.1#@evil.com/", "http://user@127.0.0.1:80@evil.com/",
-    "http://user:pw@public.example/", "http://public.example/#@127.0.0.1", "http://public.example%2f@x/",
-    "http://pub lic.example/", "http://public.example\t/", "http:\\\\127.0.0.1\\",
-    "http://аpple.com/", "http://xn--pple-43d.com/", "http://gοogle.com/",
-    "http://[fe80::1%25eth0]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.com\\@127.0.0.1/",
+        "http://127.0.0.1#@evil.com/",
+        "http://user@127.0.0.1:80@evil.com/",
+        "http://user:pw@public.example/",
+        "http://public.example/#@127.0.0.1",
+        "http://public.example%2f@x/",
+        "http://pub lic.example/",
+        "http://public.example\t/",
+        "http:\\\\127.0.0.1\\",
+        "http://аpple.com/",
+        "http://xn--pple-43d.com/",
+        "http://gοogle.com/",
+        "http://[fe80::1%25eth0]/",
+    ],
+)
 def test_e9_ambiguous_urls_are_refused_before_dns(url: str, resolver: FakeResolver) -> None:
     refused(url, resolver)
     assert resolver.calls == []
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd", "gopher://127.0.0.1:70/", "ftp://public.example/", "dict://x:11211/",
-    "data:text/html,hi", "javascript:alert(1)", "http://public.example:22/",
-    "http://public.example:6379/", "http://public.example:11434/", "https://public.example:8443/",
-    "//public.example/", "public.example", "", "http://", "http://:80/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:70/",
+        "ftp://public.example/",
+        "dict://x:11211/",
+        "data:text/html,hi",
+        "javascript:alert(1)",
+        "http://public.example:22/",
+        "http://public.example:6379/",
+        "http://public.example:11434/",
+        "https://public.example:8443/",
+        "//public.example/",
+        "public.example",
+        "",
+        "http://",
+        "http://:80/",
+    ],
+)
 def test_e10_only_http_https_on_allowed_ports(url: str, resolver: FakeResolver) -> None:
     refused(url, resolver)
     assert resolver.calls == []
@@ -143,7 +213,10 @@ def test_e10_only_http_https_on_allowed_ports(url: str, resolver: FakeResolver) 
 
 def test_e10_port_allowlist_is_a_policy_setting() -> None:
     policy = NetPolicy(allowed_ports=frozenset({80, 443, 8080}))
-    assert parse_url("http://public.example:8080/x?q=1", policy).url == "http://public.example:8080/x?q=1"
+    assert (
+        parse_url("http://public.example:8080/x?q=1", policy).url
+        == "http://public.example:8080/x?q=1"
+    )
 
 
 def test_request_is_rebuilt_from_parsed_parts() -> None:
@@ -160,8 +233,14 @@ def test_idn_single_script_names_are_punycoded() -> None:
 def test_tool_reports_refusal_as_text(resolver: FakeResolver) -> None:
     backend = RecordingBackend()
     tool = make_read_webpage(backend=backend)
-    out = tool.invoke({"type": "tool_call", "id": "c1", "name": "read_webpage",
-                       "args": {"url": "http://100.100.100.200/latest/meta-data/"}})
+    out = tool.invoke(
+        {
+            "type": "tool_call",
+            "id": "c1",
+            "name": "read_webpage",
+            "args": {"url": "http://100.100.100.200/latest/meta-data/"},
+        }
+    )
     assert out.status == "error" and out.content.startswith("URL not allowed")
     assert "Traceback" not in out.content and backend.attempts == []
 

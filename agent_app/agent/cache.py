@@ -28,9 +28,20 @@ BACKENDS = {"dashscope": "DashScope", "ollama": "Ollama", "openai": "OpenAI"}
 class AgentCache:
     """Builds each distinct agent once; every agent shares the checkpointer and the store."""
 
-    def __init__(self, settings: Settings, factory: Callable[[ModelChoice], BaseChatModel],
-                 checkpointer: BaseCheckpointSaver, store: BaseStore | None, tools: Sequence[BaseTool]) -> None:
-        self.settings, self.factory, self.checkpointer, self.store = settings, factory, checkpointer, store
+    def __init__(
+        self,
+        settings: Settings,
+        factory: Callable[[ModelChoice], BaseChatModel],
+        checkpointer: BaseCheckpointSaver,
+        store: BaseStore | None,
+        tools: Sequence[BaseTool],
+    ) -> None:
+        self.settings, self.factory, self.checkpointer, self.store = (
+            settings,
+            factory,
+            checkpointer,
+            store,
+        )
         self.tools = list(tools)
         self._agents: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
@@ -41,10 +52,23 @@ class AgentCache:
         usable = choice.supports_tools or choice.small
         tools = [t for t in self.tools if t.name not in disabled] if usable else []
         mode = options.approval_mode
-        approval = tuple(t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t)))
+        approval = tuple(
+            t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t))
+        )
         plan = options.plan and choice.supports_tools and not choice.small
-        key = (choice.provider, choice.model, choice.thinking, choice.temperature, choice.small,
-               choice.supports_tools, lang, tuple(t.name for t in tools), approval, plan, mode)
+        key = (
+            choice.provider,
+            choice.model,
+            choice.thinking,
+            choice.temperature,
+            choice.small,
+            choice.supports_tools,
+            lang,
+            tuple(t.name for t in tools),
+            approval,
+            plan,
+            mode,
+        )
         return self._cached(key, lambda: self._build(choice, tools, lang, approval, plan, mode))
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -64,18 +88,37 @@ class AgentCache:
             log.warning("fallback model %s is not configured", fb_choice.label)
             return None, ""
 
-    def _build(self, choice: ModelChoice, tools: list[BaseTool], lang: str,
-               approval: tuple[str, ...], plan: bool, mode: str = "ask") -> Any:
+    def _build(
+        self,
+        choice: ModelChoice,
+        tools: list[BaseTool],
+        lang: str,
+        approval: tuple[str, ...],
+        plan: bool,
+        mode: str = "ask",
+    ) -> Any:
         extra: list[AgentMiddleware] = []
         if choice.small and tools:
-            extra.append(SmallModelMiddleware(native_tools=choice.supports_tools,
-                                              max_tools=self.settings.small_model_tools))
+            extra.append(
+                SmallModelMiddleware(
+                    native_tools=choice.supports_tools, max_tools=self.settings.small_model_tools
+                )
+            )
         if plan:
             extra.append(TodoListMiddleware())  # type: ignore[arg-type]
         fallback, fallback_label = self._fallback(choice)
         return build_agent(
-            self.settings, model=self.factory(choice), tools=tools, checkpointer=self.checkpointer,
-            store=self.store, fallback=fallback, fallback_label=fallback_label, model_label=choice.label,
-            backend=BACKENDS.get(choice.provider, "model"), approval_tools=approval, approval_mode=mode, lang=lang,
+            self.settings,
+            model=self.factory(choice),
+            tools=tools,
+            checkpointer=self.checkpointer,
+            store=self.store,
+            fallback=fallback,
+            fallback_label=fallback_label,
+            model_label=choice.label,
+            backend=BACKENDS.get(choice.provider, "model"),
+            approval_tools=approval,
+            approval_mode=mode,
+            lang=lang,
             extra_middleware=extra,
         )

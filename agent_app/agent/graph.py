@@ -32,7 +32,7 @@ _SEM_LOCK = threading.Lock()
 
 
 def model_semaphore(limit: int) -> threading.BoundedSemaphore:
-    """One process-wide semaphore per limit: 50 sessions never make 50 parallel retries (A2)."""
+    """One process-wide semaphore per limit: 50 sessions never make 50 parallel retries."""
     with _SEM_LOCK:
         return _SEMAPHORES.setdefault(limit, threading.BoundedSemaphore(limit))
 
@@ -61,19 +61,32 @@ def build_agent(
     if fallback is not None:
         middleware.append(ProviderFallbackMiddleware(fallback, fallback_label))
     middleware += [
-        ProviderRetryMiddleware(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
-        ProviderCallMiddleware(semaphore=model_semaphore(settings.max_concurrent_model_calls),
-                               backend=backend, model_label=model_label),
+        ProviderRetryMiddleware(
+            max_retries=settings.max_retries, base_delay=settings.retry_base_delay
+        ),
+        ProviderCallMiddleware(
+            semaphore=model_semaphore(settings.max_concurrent_model_calls),
+            backend=backend,
+            model_label=model_label,
+        ),
     ]
     if store is not None and settings.memory_recall:
         from agent_app.memory.tools import format_memories, recall_for_prompt
 
-        middleware.append(MemoryRecallMiddleware(
-            settings.memory_recall_k, settings.recall_min_score, recall_for_prompt, format_memories))
+        middleware.append(
+            MemoryRecallMiddleware(
+                settings.memory_recall_k,
+                settings.recall_min_score,
+                recall_for_prompt,
+                format_memories,
+            )
+        )
     middleware += [
         ContextTrimMiddleware(settings.context_tokens),
         ToolCallValidationMiddleware(),
-        ToolGuardMiddleware(settings.max_tool_calls, [t.name for t in tools], timeout=settings.tool_timeout_s),
+        ToolGuardMiddleware(
+            settings.max_tool_calls, [t.name for t in tools], timeout=settings.tool_timeout_s
+        ),
     ]
     middleware.extend(approval_middleware(tools, approval_tools, approval_mode))
     middleware.extend(extra_middleware)

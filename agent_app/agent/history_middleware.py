@@ -23,7 +23,7 @@ MAX_REPAIRS = 2
 
 
 def repair_dangling(messages: list[AnyMessage], note: str) -> list[AnyMessage] | None:
-    """Insert a synthetic ToolMessage after every tool call that never got a result (A17)."""
+    """Answer each tool call left without a result with a synthetic one (providers reject gaps)."""
     answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
     repaired: list[AnyMessage] = []
     changed = False
@@ -40,7 +40,11 @@ def repair_dangling(messages: list[AnyMessage], note: str) -> list[AnyMessage] |
         while j < len(messages) and isinstance(messages[j], ToolMessage):
             j += 1
         for call in missing:
-            repaired.append(ToolMessage(note, tool_call_id=call["id"], name=call.get("name") or "", status="error"))
+            repaired.append(
+                ToolMessage(
+                    note, tool_call_id=call["id"], name=call.get("name") or "", status="error"
+                )
+            )
             answered.add(call["id"])
         changed = True
     if not changed:
@@ -66,13 +70,16 @@ def _stable_tool_order(messages: list[AnyMessage]) -> list[AnyMessage]:
 
 
 class HistoryRepairMiddleware(AgentMiddleware):
-    """A thread left with a tool call and no result gets one in the prompt (no provider 400, A17).
+    """A thread left with a tool call and no result gets one in the prompt (no provider 400).
 
     Works on the request, not the state, so it adds no graph step; the service repairs the
     stored state itself after a failed or stopped turn.
     """
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """Give dangling tool calls a "not executed" result before the model sees the history."""
         ctx = request.runtime.context if request.runtime else None
         lang = ctx.lang if isinstance(ctx, AgentContext) else "en"
         fixed = repair_dangling(list(request.messages), t("tool.not_executed", lang))
@@ -83,14 +90,19 @@ class HistoryRepairMiddleware(AgentMiddleware):
 
 
 class ToolCallValidationMiddleware(AgentMiddleware):
-    """Invalid tool-call JSON never executes; the model is asked to re-emit, at most twice (A10).
+    """Invalid tool-call JSON never executes; the model is asked to re-emit, at most twice.
 
     The repair happens inside the model call (no extra graph step); failed attempts are not
     stored. Valid sibling calls of an invalid one still run.
     """
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
-        known = {t.name if isinstance(t, BaseTool) else str(t.get("name", "")) for t in request.tools}
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """Send bad tool calls back to the model to re-emit, twice at most."""
+        known = {
+            t.name if isinstance(t, BaseTool) else str(t.get("name", "")) for t in request.tools
+        }
         ctx = request.runtime.context if request.runtime else None
         turn = ctx.turn if isinstance(ctx, AgentContext) else TurnState()
         current = request
@@ -109,7 +121,9 @@ class ToolCallValidationMiddleware(AgentMiddleware):
             current = request.override(messages=[*current.messages, ai, *self._notes(invalid)])
 
     @staticmethod
-    def _checked(request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse], known: set[str]) -> ModelResponse:
+    def _checked(
+        request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse], known: set[str]
+    ) -> ModelResponse:
         capture, token = current_capture(), None
         if capture is None:
             capture, token = start_capture()
@@ -119,7 +133,9 @@ class ToolCallValidationMiddleware(AgentMiddleware):
         finally:
             if token is not None:
                 stop_capture(token)
-        response.result = [enforce(m, capture, known) if isinstance(m, AIMessage) else m for m in response.result]
+        response.result = [
+            enforce(m, capture, known) if isinstance(m, AIMessage) else m for m in response.result
+        ]
         return response
 
     @staticmethod
@@ -133,7 +149,9 @@ class ToolCallValidationMiddleware(AgentMiddleware):
             ToolMessage(
                 "Error: the arguments were not a valid JSON object; nothing was executed. "
                 "Re-emit the call with valid JSON arguments.",
-                tool_call_id=c.get("id") or f"invalid-{i}", name=c.get("name") or "", status="error",
+                tool_call_id=c.get("id") or f"invalid-{i}",
+                name=c.get("name") or "",
+                status="error",
             )
             for i, c in enumerate(invalid)
         ]

@@ -1,5 +1,4 @@
-"""Middleware around each model call: retries and fallback (langchain's, with our rules), one
-guarded provider attempt, context trimming, memory recall."""
+"""Middleware around each model call: retries, fallback, the guarded attempt, trimming, recall."""
 
 from __future__ import annotations
 
@@ -43,15 +42,26 @@ def _write(event: dict[str, Any]) -> None:
 
 
 class ProviderCallMiddleware(AgentMiddleware):
-    """One model attempt: the turn's deadline, the global semaphore, the streamed-text watch,
-    every provider failure classified into one AppError, and a usage event."""
+    """One model attempt, guarded.
 
-    def __init__(self, *, semaphore: threading.BoundedSemaphore, backend: str = "model",
-                 model_label: str = "") -> None:
+    The turn's deadline, the global semaphore, the streamed-text watch, every provider failure
+    classified into one AppError, and a usage event.
+    """
+
+    def __init__(
+        self,
+        *,
+        semaphore: threading.BoundedSemaphore,
+        backend: str = "model",
+        model_label: str = "",
+    ) -> None:
         super().__init__()
         self.semaphore, self.backend, self.model_label = semaphore, backend, model_label
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """One provider call within the turn's deadline and the global limit, errors classified."""
         turn = _turn(request)
         if time.monotonic() > turn.deadline:
             raise StepLimitError("turn deadline")
@@ -74,13 +84,15 @@ class ProviderCallMiddleware(AgentMiddleware):
     def _emit_usage(response: ModelResponse, label: str, started: float) -> None:
         msg = next((m for m in response.result if isinstance(m, AIMessage)), None)
         usage = getattr(msg, "usage_metadata", None) or {}
-        _write({
-            "type": "usage",
-            "input_tokens": int(usage.get("input_tokens", 0)),
-            "output_tokens": int(usage.get("output_tokens", 0)),
-            "latency_ms": (time.perf_counter() - started) * 1000,
-            "model": label,
-        })
+        _write(
+            {
+                "type": "usage",
+                "input_tokens": int(usage.get("input_tokens", 0)),
+                "output_tokens": int(usage.get("output_tokens", 0)),
+                "latency_ms": (time.perf_counter() - started) * 1000,
+                "model": label,
+            }
+        )
 
 
 def may_retry(exc: Exception) -> bool:
@@ -89,16 +101,31 @@ def may_retry(exc: Exception) -> bool:
 
 
 class ProviderRetryMiddleware(ModelRetryMiddleware):
-    """langchain's retry loop (exponential backoff with jitter) on `may_retry` errors, waiting at
-    least the provider's Retry-After (capped) before the next attempt."""
+    """Langchain's retry loop (exponential backoff with jitter) on `may_retry` errors.
 
-    def __init__(self, *, max_retries: int, base_delay: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(max_retries=max_retries, retry_on=may_retry, on_failure="error",
-                         initial_delay=base_delay, max_delay=MAX_BACKOFF_S)
+    The next attempt waits at least the provider's Retry-After (capped).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int,
+        base_delay: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            max_retries=max_retries,
+            retry_on=may_retry,
+            on_failure="error",
+            initial_delay=base_delay,
+            max_delay=MAX_BACKOFF_S,
+        )
         self.sleep = sleep
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse | AIMessage:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse | AIMessage:
+        """Retry transient errors (never after answer text), honouring Retry-After."""
         attempts = [0]
 
         def attempt(req: ModelRequest) -> ModelResponse:
@@ -117,14 +144,20 @@ class ProviderRetryMiddleware(ModelRetryMiddleware):
 
 
 class ProviderFallbackMiddleware(ModelFallbackMiddleware):
-    """langchain's fallback loop, switching only when the primary's failure allows it: never after
-    answer text streamed, never past the turn's deadline or a stop; the switch is logged and shown."""
+    """Langchain's fallback loop, switching only when the primary's failure allows it.
+
+    Never after answer text streamed, never past the turn's deadline or a stop; the switch is
+    logged and shown.
+    """
 
     def __init__(self, fallback: BaseChatModel, label: str) -> None:
         super().__init__(fallback)
         self.label = label
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse | AIMessage:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse | AIMessage:
+        """Switch to the fallback model when the primary fails before any answer text."""
         turn, primary = _turn(request), request.model
         failures: list[Exception] = []
 
@@ -136,9 +169,15 @@ class ProviderFallbackMiddleware(ModelFallbackMiddleware):
                     failures.append(exc)
                     raise
             first = failures[0]
-            if turn.streamed or not isinstance(first, AppError) or isinstance(first, StepLimitError | StopRequestedError):
+            if (
+                turn.streamed
+                or not isinstance(first, AppError)
+                or isinstance(first, StepLimitError | StopRequestedError)
+            ):
                 raise first  # the base class then ends with this same error
-            log.warning("primary model failed (%s); switching to fallback %s", first.kind, self.label)
+            log.warning(
+                "primary model failed (%s); switching to fallback %s", first.kind, self.label
+            )
             turn.fallback_used = self.label
             _write({"type": "notice", "kind": "fallback", "model": self.label})
             return handler(req)
@@ -153,13 +192,20 @@ class ContextTrimMiddleware(AgentMiddleware):
         super().__init__()
         self.max_tokens = max_tokens
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """Trim the prompt (not the stored thread) to the budget, newest messages kept."""
         messages: list[Any] = list(request.messages)
         if count_tokens_approximately(messages) <= self.max_tokens:
             return handler(request)
         trimmed = trim_messages(
-            messages, max_tokens=self.max_tokens, strategy="last",
-            token_counter=count_tokens_approximately, start_on="human", allow_partial=False,
+            messages,
+            max_tokens=self.max_tokens,
+            strategy="last",
+            token_counter=count_tokens_approximately,
+            start_on="human",
+            allow_partial=False,
         )
         if not any(isinstance(m, HumanMessage) for m in trimmed):
             last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
@@ -171,12 +217,20 @@ class ContextTrimMiddleware(AgentMiddleware):
 class MemoryRecallMiddleware(AgentMiddleware):
     """Right before each model call, puts the user's most relevant memories into the system prompt."""
 
-    def __init__(self, k: int, min_score: float, recall: Callable[..., list[dict[str, Any]]],
-                 formatter: Callable[[list[dict[str, Any]], str], str]) -> None:
+    def __init__(
+        self,
+        k: int,
+        min_score: float,
+        recall: Callable[..., list[dict[str, Any]]],
+        formatter: Callable[[list[dict[str, Any]], str], str],
+    ) -> None:
         super().__init__()
         self.k, self.min_score, self.recall, self.formatter = k, min_score, recall, formatter
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """Put the user's relevant memories into the system prompt before the model call."""
         store, ctx = request.runtime.store, request.runtime.context
         if store is None or not isinstance(ctx, AgentContext):
             return handler(request)
@@ -192,8 +246,13 @@ class MemoryRecallMiddleware(AgentMiddleware):
         return handler(request.override(system_message=SystemMessage(content=text)))
 
     def _recall(self, store: Any, ctx: AgentContext, request: ModelRequest) -> list[dict[str, Any]]:
-        query = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")
+        query = next(
+            (m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), ""
+        )
         if not query.strip():
             return []
         items = self.recall(store, ctx.user_id, query, self.k, self.min_score)
-        return [{"id": i.get("id"), "text": str(i.get("text", "")), "score": i.get("score")} for i in items]
+        return [
+            {"id": i.get("id"), "text": str(i.get("text", "")), "score": i.get("score")}
+            for i in items
+        ]

@@ -24,4 +24,6 @@ def answer_dangling_calls(graph: Any, thread_id: str, note: str) -> None:
     """Give every tool call left without a result one (`note`), so the provider accepts the history."""
     fixed = repair_dangling(stored_messages(graph, thread_id), note)
     if fixed is not None:
-        graph.update_state(thread_config(thread_id), {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *fixed]})
+        graph.update_state(
+            thread_config(thread_id), {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES), *fixed]}
+        )

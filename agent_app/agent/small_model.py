@@ -1,4 +1,4 @@
-"""Small-model mode: few relevant tools, and a plain-JSON tool call in text as a fallback (issue 7)."""
+"""Small-model mode: few relevant tools, and a plain-JSON tool call in text as a fallback."""
 
 from __future__ import annotations
 
@@ -54,15 +54,22 @@ class SmallModelMiddleware(AgentMiddleware):
         super().__init__()
         self.native_tools, self.max_tools = native_tools, max_tools
 
-    def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+    def wrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]
+    ) -> ModelResponse:
+        """Offer a small model only the most relevant tools, natively or as JSON in text."""
         tools = [t for t in request.tools if isinstance(t, BaseTool)]
-        query = next((m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), "")
+        query = next(
+            (m.text for m in reversed(request.messages) if isinstance(m, HumanMessage)), ""
+        )
         chosen = select_tools(query, tools, self.max_tools)
         if self.native_tools:
             return handler(request.override(tools=list[Any](chosen)))
         lang = getattr(request.runtime.context, "lang", "zh") if request.runtime else "zh"
-        listing = "\n".join(f"- {t.name}: {t.description.strip()} args: {json.dumps(t.args, ensure_ascii=False)}"
-                            for t in chosen)
+        listing = "\n".join(
+            f"- {t.name}: {t.description.strip()} args: {json.dumps(t.args, ensure_ascii=False)}"
+            for t in chosen
+        )
         base = request.system_message.content if request.system_message else ""
         prompt = f"{base}\n\n{load_prompt('small_model_tools', lang).replace('{tools}', listing)}"
         response = handler(request.override(tools=[], system_message=SystemMessage(content=prompt)))

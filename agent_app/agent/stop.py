@@ -25,11 +25,14 @@ class StopSignal(BaseCallbackHandler):
         self.event = stop or threading.Event()
 
     def set(self) -> None:
+        """Ask the running turn to stop at its next token."""
         self.event.set()
 
     def is_set(self) -> bool:
+        """Whether the user asked to stop."""
         return self.event.is_set()
 
     def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        """End the model's stream at the first token after a stop request."""
         if self.event.is_set():
             raise StopRequestedError("stopped by the user")

@@ -45,8 +45,12 @@ def source_of(tool: BaseTool, call: dict[str, Any], message: ToolMessage) -> lis
     kind = _meta(tool, UNTRUSTED)
     kind = kind if kind in ("document", "web") else "tool"
     if kind == "document" and isinstance(message.artifact, list):
-        names = dict.fromkeys(str(h.get("source", "")) for h in message.artifact if isinstance(h, dict))
-        return [Source("document", n[:MAX_LABEL]) for n in names if n] or [Source("tool", tool.name)]
+        names = dict.fromkeys(
+            str(h.get("source", "")) for h in message.artifact if isinstance(h, dict)
+        )
+        return [Source("document", n[:MAX_LABEL]) for n in names if n] or [
+            Source("tool", tool.name)
+        ]
     url = (call.get("args") or {}).get("url") if isinstance(call.get("args"), dict) else None
     if kind == "web" and isinstance(url, str):
         return [Source("web", url[:MAX_LABEL])]
@@ -65,9 +69,13 @@ def turn_sources(messages: Sequence[AnyMessage]) -> list[Source]:
     """Untrusted sources whose text entered this turn, oldest first, without repeats."""
     seen: dict[Source, None] = {}
     for msg in current_turn(messages):
-        for mark in (msg.response_metadata or {}).get(MARK, []) if isinstance(msg, ToolMessage) else []:
+        for mark in (
+            (msg.response_metadata or {}).get(MARK, []) if isinstance(msg, ToolMessage) else []
+        ):
             if isinstance(mark, dict):
-                seen.setdefault(Source(str(mark.get("kind", "tool")), str(mark.get("label", ""))), None)
+                seen.setdefault(
+                    Source(str(mark.get("kind", "tool")), str(mark.get("label", ""))), None
+                )
     return list(seen)
 
 
@@ -94,7 +102,12 @@ def foreign_urls(args: Any, user_text: str) -> list[str]:
         found += _URL.findall(text)
         bare = text.strip()
         # An address argument without a scheme ("evil.example/x") is a URL too.
-        if _URL_KEYS.search(key) and bare and not _URL.search(bare) and not any(c.isspace() for c in bare):
+        if (
+            _URL_KEYS.search(key)
+            and bare
+            and not _URL.search(bare)
+            and not any(c.isspace() for c in bare)
+        ):
             found.append(bare)
     said = user_text.rstrip("/")
     return [u for u in dict.fromkeys(found) if u.rstrip("/.,;)") not in said]
@@ -114,10 +127,14 @@ class TaintPolicy:
 
     def __init__(self, tools: Sequence[BaseTool]) -> None:
         # A tool that asks for approval has effects worth asking about, whatever else it declares.
-        self.side_effects = {t.name for t in tools if _meta(t, SIDE_EFFECTS) or _meta(t, "needs_approval")}
+        self.side_effects = {
+            t.name for t in tools if _meta(t, SIDE_EFFECTS) or _meta(t, "needs_approval")
+        }
         self.possible = any(_meta(tool, UNTRUSTED) for tool in tools)
 
-    def reason(self, call: Mapping[str, Any], messages: Sequence[AnyMessage], lang: str) -> str | None:
+    def reason(
+        self, call: Mapping[str, Any], messages: Sequence[AnyMessage], lang: str
+    ) -> str | None:
         """None when the call may run unasked; otherwise the (localized) reason to ask."""
         sources = turn_sources(messages)
         if not sources:
@@ -139,27 +156,43 @@ class TaintMiddleware(AgentMiddleware):
         super().__init__()
         self.policy, self.refuse = policy, refuse
 
-    def wrap_tool_call(self, request: ToolCallRequest,
-                       handler: Callable[[ToolCallRequest], ToolMessage | Command]) -> ToolMessage | Command:
+    def wrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command]
+    ) -> ToolMessage | Command:
+        """Run the call, marking an untrusted tool's result; refuse guarded calls when told to."""
         call = request.tool_call
         if self.refuse:
             # The model reads this refusal: its reason stays in English like every tool message.
             reason = self.policy.reason(call, request.state.get("messages", []), "en")
             if reason is not None:
-                return ToolMessage(t("approval.refused", "en", reason=reason), tool_call_id=call.get("id") or "",
-                                   name=call.get("name"), status="error")
+                return ToolMessage(
+                    t("approval.refused", "en", reason=reason),
+                    tool_call_id=call.get("id") or "",
+                    name=call.get("name"),
+                    status="error",
+                )
         result = handler(request)
-        if isinstance(result, ToolMessage) and _meta(request.tool, UNTRUSTED) and request.tool is not None:
-            marks = [{"kind": s.kind, "label": s.label} for s in source_of(request.tool, dict(call), result)]
+        if (
+            isinstance(result, ToolMessage)
+            and _meta(request.tool, UNTRUSTED)
+            and request.tool is not None
+        ):
+            marks = [
+                {"kind": s.kind, "label": s.label}
+                for s in source_of(request.tool, dict(call), result)
+            ]
             result.response_metadata = {**(result.response_metadata or {}), MARK: marks}
         return result
 
 
-def approval_middleware(tools: Sequence[BaseTool], approval_tools: Collection[str],
-                        mode: str = "ask") -> list[AgentMiddleware]:
+def approval_middleware(
+    tools: Sequence[BaseTool], approval_tools: Collection[str], mode: str = "ask"
+) -> list[AgentMiddleware]:
     """The taint marker plus one HumanInTheLoopMiddleware asking for declared and guarded calls."""
     policy = TaintPolicy(tools)
-    out: list[AgentMiddleware] = [TaintMiddleware(policy, refuse=mode == "none")] if policy.possible else []
+    out: list[AgentMiddleware] = (
+        [TaintMiddleware(policy, refuse=mode == "none")] if policy.possible else []
+    )
     if mode == "none":
         return out
 

@@ -23,8 +23,14 @@ def approvals(interrupts: Iterable[Interrupt]) -> list[ev.ApprovalRequired]:
     for intr in interrupts:
         value = intr.value if isinstance(intr.value, dict) else {}
         for req in value.get("action_requests", []):
-            out.append(ev.ApprovalRequired(req.get("id") or intr.id, req.get("name", ""), req.get("args") or {},
-                                           str(req.get("description") or "")))
+            out.append(
+                ev.ApprovalRequired(
+                    req.get("id") or intr.id,
+                    req.get("name", ""),
+                    req.get("args") or {},
+                    str(req.get("description") or ""),
+                )
+            )
     return out
 
 

@@ -2,7 +2,7 @@
 
 LangChain's chunk merging runs a partial-JSON parser that turns a truncated
 '{"url": "http://ex' into a complete call, so a cut or malformed call would run
-(RELIABILITY A10). We capture the raw argument text while it streams and move any
+We capture the raw argument text while it streams and move any
 call whose text is not one strict JSON object into `invalid_tool_calls`.
 """
 
@@ -31,15 +31,19 @@ class RawToolArgs(BaseCallbackHandler):
         """Answer text reached the stream: a retry would show it twice."""
 
     def reset_calls(self) -> None:
+        """Forget the calls of the previous model attempt."""
         self.calls, self.streamed = {}, False
 
     def on_llm_new_token(self, token: Any, *, chunk: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Record the raw tool-call argument text as it streams."""
         if token:
             self.text_seen = True
         message = getattr(chunk, "message", None)
         for part in getattr(message, "tool_call_chunks", None) or []:
             self.streamed = True
-            entry = self.calls.setdefault(part.get("index") or 0, {"id": None, "name": "", "args": ""})
+            entry = self.calls.setdefault(
+                part.get("index") or 0, {"id": None, "name": "", "args": ""}
+            )
             if part.get("id"):
                 entry["id"] = part["id"]
             if part.get("name"):
@@ -62,6 +66,7 @@ def start_capture() -> tuple[RawToolArgs, Any]:
 
 
 def stop_capture(token: Any) -> None:
+    """Stop recording raw tool-call arguments for this context."""
     _capture.reset(token)
 
 
@@ -89,7 +94,7 @@ def strict_object(raw: str) -> dict[str, Any] | None:
 
 
 def repeated_name(name: str, known: set[str]) -> str:
-    """'get_weatherget_weather' → 'get_weather': DashScope repeats names in parallel deltas (A11)."""
+    """'get_weatherget_weather' → 'get_weather': DashScope repeats names in parallel deltas."""
     if name in known or not name:
         return name
     for tool in known:
@@ -101,7 +106,9 @@ def repeated_name(name: str, known: set[str]) -> str:
 def enforce(message: AIMessage, capture: RawToolArgs, known: set[str] | None = None) -> AIMessage:
     """Move calls whose raw streamed arguments are not strict JSON objects to invalid_tool_calls."""
     if known and any(c.get("name") not in known for c in message.tool_calls):
-        fixed = [{**c, "name": repeated_name(c.get("name") or "", known)} for c in message.tool_calls]
+        fixed = [
+            {**c, "name": repeated_name(c.get("name") or "", known)} for c in message.tool_calls
+        ]
         message = message.model_copy(update={"tool_calls": fixed})
     if not capture.streamed or not message.tool_calls:
         return message
@@ -113,8 +120,15 @@ def enforce(message: AIMessage, capture: RawToolArgs, known: set[str] | None = N
         if raw is None or strict_object(raw["args"]) is not None:
             valid.append(call)
             continue
-        invalid.append({"name": call.get("name"), "args": raw["args"][:2000], "id": call.get("id"),
-                        "error": "arguments are not one valid JSON object", "type": "invalid_tool_call"})
+        invalid.append(
+            {
+                "name": call.get("name"),
+                "args": raw["args"][:2000],
+                "id": call.get("id"),
+                "error": "arguments are not one valid JSON object",
+                "type": "invalid_tool_call",
+            }
+        )
     if len(valid) == len(message.tool_calls):
         return message
     return message.model_copy(update={"tool_calls": valid, "invalid_tool_calls": invalid})

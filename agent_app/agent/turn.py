@@ -1,4 +1,4 @@
-"""One turn: run the graph, translate its stream into typed events (DESIGN §2), notice a pause."""
+"""One turn: run the graph, translate its stream into typed events, notice a pause."""
 
 from __future__ import annotations
 
@@ -33,10 +33,19 @@ def _custom_event(data: dict[str, Any], lang: str) -> list[ev.Event]:
     if kind == "tool_start":
         return [ev.ToolStart(data["call_id"], data["name"], data.get("args") or {})]
     if kind == "tool_end":
-        out: list[ev.Event] = [ev.ToolEnd(data["call_id"], data.get("output", ""), data.get("error"), data.get("duration_ms", 0.0))]
+        out: list[ev.Event] = [
+            ev.ToolEnd(
+                data["call_id"],
+                data.get("output", ""),
+                data.get("error"),
+                data.get("duration_ms", 0.0),
+            )
+        ]
         return out + _citations(data.get("artifact"))
     if kind == "usage":
-        return [ev.Usage(data["input_tokens"], data["output_tokens"], data["latency_ms"], data["model"])]
+        return [
+            ev.Usage(data["input_tokens"], data["output_tokens"], data["latency_ms"], data["model"])
+        ]
     if kind == "memory_used":
         return [ev.MemoryUsed(data["items"])]
     if kind == "notice":
@@ -51,16 +60,30 @@ def _citations(artifact: Any) -> list[ev.Event]:
     out: list[ev.Event] = []
     for hit in artifact:
         if isinstance(hit, dict) and "chunk_id" in hit:
-            out.append(ev.Citation(str(hit.get("source", "")), hit.get("page"), str(hit["chunk_id"]),
-                                   float(hit.get("score", 0.0)), str(hit.get("text", ""))[:500]))
+            out.append(
+                ev.Citation(
+                    str(hit.get("source", "")),
+                    hit.get("page"),
+                    str(hit["chunk_id"]),
+                    float(hit.get("score", 0.0)),
+                    str(hit.get("text", ""))[:500],
+                )
+            )
     return out
 
 
 class TurnStream:
     """Iterates graph events for one run; remembers whether text was streamed or the run paused."""
 
-    def __init__(self, agent: Any, payload: Any, config: RunnableConfig, context: AgentContext,
-                 stop: threading.Event | None = None, durability: str = "exit") -> None:
+    def __init__(
+        self,
+        agent: Any,
+        payload: Any,
+        config: RunnableConfig,
+        context: AgentContext,
+        stop: threading.Event | None = None,
+        durability: str = "exit",
+    ) -> None:
         self.agent, self.payload, self.context = agent, payload, context
         self.stop = StopSignal(stop)
         callbacks = config.get("callbacks")
@@ -89,9 +112,14 @@ class TurnStream:
             self.error = classify(exc, streamed=self.context.turn.streamed)
 
     def _run(self) -> Iterator[ev.Event]:
-        stream = self.agent.stream(self.payload, self.config, context=self.context, version="v2",
-                                   stream_mode=["messages", "custom", "updates", "values"],
-                                   durability=self.durability)
+        stream = self.agent.stream(
+            self.payload,
+            self.config,
+            context=self.context,
+            version="v2",
+            stream_mode=["messages", "custom", "updates", "values"],
+            durability=self.durability,
+        )
         for part in stream:
             if self.stop.is_set():
                 self.stopped = True

@@ -1,4 +1,4 @@
-"""Who is using the app: accounts, sessions and the four sign-in modes (DESIGN §10)."""
+"""Who is using the app: accounts, sessions and the four sign-in modes."""
 
 from agent_app.auth.accounts import AccountStore, LoginResult, open_accounts
 from agent_app.auth.identity import Identity, local_identity

@@ -64,6 +64,7 @@ class UserRow:
     last_login: float | None
 
     def to_dict(self) -> dict[str, Any]:
+        """The account as plain data."""
         return dict(self.__dict__)
 
 
@@ -93,6 +94,7 @@ class AccountStore:
             self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
+        """Close the accounts database."""
         self._conn.close()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
@@ -101,6 +103,7 @@ class AccountStore:
 
     # ---- accounts ------------------------------------------------------------------------
     def add_user(self, name: str, password: str, *, is_admin: bool = False) -> UserRow:
+        """Create a password account; AccountError if the name is invalid or taken."""
         who = normalize_name(name)
         if not valid_name(who):
             raise AccountError(who, key="auth.error.bad_name")
@@ -118,7 +121,9 @@ class AccountStore:
     @staticmethod
     def _checked_password(password: str) -> str:
         if not MIN_PASSWORD_CHARS <= len(password or "") <= MAX_PASSWORD_CHARS:
-            raise AccountError("password length", key="auth.error.weak_password", n=MIN_PASSWORD_CHARS)
+            raise AccountError(
+                "password length", key="auth.error.weak_password", n=MIN_PASSWORD_CHARS
+            )
         return password
 
     def get(self, ref: str) -> UserRow:
@@ -133,10 +138,12 @@ class AccountStore:
         return UserRow(row[0], row[1], bool(row[2]), bool(row[3]), row[4], row[5], row[6])
 
     def list_users(self) -> list[UserRow]:
+        """Every account, by name."""
         rows = self._exec("SELECT user_id FROM users ORDER BY name").fetchall()
         return [self.get(r[0]) for r in rows]
 
     def set_disabled(self, ref: str, disabled: bool = True) -> UserRow:
+        """Disable (ending its sessions) or re-enable an account."""
         user = self.get(ref)
         self._exec("UPDATE users SET disabled=? WHERE user_id=?", (int(disabled), user.user_id))
         if disabled:
@@ -144,11 +151,13 @@ class AccountStore:
         return self.get(user.user_id)
 
     def set_admin(self, ref: str, is_admin: bool = True) -> UserRow:
+        """Grant or revoke the admin role."""
         user = self.get(ref)
         self._exec("UPDATE users SET is_admin=? WHERE user_id=?", (int(is_admin), user.user_id))
         return self.get(user.user_id)
 
     def reset_password(self, ref: str, password: str) -> UserRow:
+        """Set a new password, clear failed sign-ins and end the account's sessions."""
         user = self.get(ref)
         if user.mode != "password":
             raise AccountError(ref, key="auth.error.not_password", name=user.name)
@@ -159,6 +168,7 @@ class AccountStore:
         return user
 
     def identity(self, user: UserRow) -> Identity:
+        """The principal every service call sees for this account."""
         is_admin = user.is_admin or user.user_id in admin_ids(self.settings)
         return Identity(user.user_id, user.name, is_admin, user.mode)
 
@@ -167,14 +177,21 @@ class AccountStore:
         self._exec(
             "INSERT INTO users (user_id, name, mode, created_at, last_login) VALUES (?,?,?,?,?) "
             "ON CONFLICT(user_id) DO UPDATE SET last_login=excluded.last_login",
-            (user_id, f"{name} ({user_id})" if self._name_taken(name, user_id) else name,
-             mode, time.time(), time.time()),
+            (
+                user_id,
+                f"{name} ({user_id})" if self._name_taken(name, user_id) else name,
+                mode,
+                time.time(),
+                time.time(),
+            ),
         )
         user = self.get(user_id)
         return None if user.disabled else self.identity(user)
 
     def _name_taken(self, name: str, user_id: str) -> bool:
-        row = self._exec("SELECT 1 FROM users WHERE name=? AND user_id<>?", (name, user_id)).fetchone()
+        row = self._exec(
+            "SELECT 1 FROM users WHERE name=? AND user_id<>?", (name, user_id)
+        ).fetchone()
         return row is not None
 
     # ---- sign-in -------------------------------------------------------------------------
@@ -197,7 +214,10 @@ class AccountStore:
         self._exec("DELETE FROM login_failures WHERE name=?", (who,))
         self._exec("UPDATE users SET last_login=? WHERE user_id=?", (now, row[0]))
         if self.passwords.needs_rehash(row[1]):
-            self._exec("UPDATE users SET pw_hash=? WHERE user_id=?", (self.passwords.hash(password), row[0]))
+            self._exec(
+                "UPDATE users SET pw_hash=? WHERE user_id=?",
+                (self.passwords.hash(password), row[0]),
+            )
         user = self.get(row[0])
         return LoginResult("ok", self.identity(user), self.start_session(user.user_id))
 
@@ -222,7 +242,8 @@ class AccountStore:
                 if failures >= limit:
                     until = now + self.settings.login_lockout_minutes * 60
                     self._conn.execute(
-                        "UPDATE login_failures SET failures=0, locked_until=? WHERE name=?", (until, who)
+                        "UPDATE login_failures SET failures=0, locked_until=? WHERE name=?",
+                        (until, who),
                     )
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -234,6 +255,7 @@ class AccountStore:
 
     # ---- sessions ------------------------------------------------------------------------
     def start_session(self, user_id: str) -> str:
+        """A new session token for the user (only its hash is stored)."""
         token = secrets.token_urlsafe(32)
         expires = time.time() + self.settings.session_hours * 3600
         self._exec("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))
@@ -252,10 +274,12 @@ class AccountStore:
         return self.identity(self.get(row[0])) if row else None
 
     def end_session(self, token: str | None) -> None:
+        """End the session with this token, if any."""
         if token:
             self._exec("DELETE FROM sessions WHERE token_hash=?", (_digest(token),))
 
     def end_sessions_of(self, user_id: str) -> None:
+        """End every session of the user."""
         self._exec("DELETE FROM sessions WHERE user_id=?", (user_id,))
 
 

@@ -23,6 +23,7 @@ def is_loopback(address: str | None) -> bool:
 
 
 def has_provider_key(settings: Settings) -> bool:
+    """Whether a provider key is configured."""
     return any(
         key is not None and key.get_secret_value()
         for key in (settings.dashscope_api_key, settings.openai_api_key)

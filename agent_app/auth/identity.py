@@ -26,6 +26,7 @@ def normalize_name(name: str) -> str:
 
 
 def valid_name(name: str) -> bool:
+    """Whether an account name is allowed (after normalization)."""
     return bool(NAME_RE.match(normalize_name(name)))
 
 

@@ -26,6 +26,7 @@ class Passwords:
         return self.hasher.hash(secrets.token_urlsafe(24))
 
     def hash(self, password: str) -> str:
+        """An Argon2id hash of the password."""
         return self.hasher.hash(password)
 
     def check(self, stored: str | None, password: str) -> bool:
@@ -40,6 +41,7 @@ class Passwords:
         return ok and target is stored
 
     def needs_rehash(self, stored: str) -> bool:
+        """Whether a stored hash uses outdated parameters (or is unreadable)."""
         try:
             return self.hasher.check_needs_rehash(stored)
         except InvalidHashError:

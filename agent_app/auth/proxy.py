@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def trusted_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks whose proxies are believed, from the settings (bad entries skipped)."""
     nets = []
     for part in settings.trusted_proxies.split(","):
         part = part.strip()

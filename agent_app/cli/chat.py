@@ -20,6 +20,7 @@ EXIT_OK, EXIT_ERROR, EXIT_APPROVAL = 0, 1, 3
 
 
 def register(sub: Any) -> None:
+    """Add the `chat` command and its options."""
     p = sub.add_parser("chat", help="chat in the terminal (or one JSON-lines turn with --json)")
     p.add_argument("text", nargs="?", help="the message (one-shot mode)")
     p.add_argument("--json", action="store_true", help="print one JSON event per line and exit")
@@ -27,10 +28,17 @@ def register(sub: Any) -> None:
     p.add_argument("--provider", choices=["dashscope", "ollama", "openai", "offline"])
     p.add_argument("--model")
     p.add_argument("--lang", choices=["zh", "en"])
-    p.add_argument("--approve", choices=["ask", "all", "none"], default=None,
-                   help="ask: pause on tools that need approval; all: ask for every tool; none: never ask")
-    p.add_argument("--resume", metavar="DECISION",
-                   help="continue a paused turn (--json --thread ID): approve, reject, or an edit as JSON args")
+    p.add_argument(
+        "--approve",
+        choices=["ask", "all", "none"],
+        default=None,
+        help="ask: pause on tools that need approval; all: ask for every tool; none: never ask",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="DECISION",
+        help="continue a paused turn (--json --thread ID): approve, reject, or an edit as JSON args",
+    )
     add_user_arg(p)
     p.set_defaults(func=run)
 
@@ -49,11 +57,14 @@ def _thread(svc: ChatService, user: str, args: argparse.Namespace) -> str:
     else:
         thread_id = svc.new_thread(user).id
     if args.provider or args.model or args.approve:
-        svc.set_thread_options(user, thread_id, provider=args.provider, model=args.model, approval_mode=args.approve)
+        svc.set_thread_options(
+            user, thread_id, provider=args.provider, model=args.model, approval_mode=args.approve
+        )
     return thread_id
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run `agent-app chat`: one JSON-lines turn, a resumed approval, or the interactive loop."""
     try:
         svc, user, lang = _open(args)
     except AppError as err:

@@ -11,6 +11,7 @@ from agent_app.settings import Settings, load_settings
 
 
 def add_user_arg(parser: argparse.ArgumentParser) -> None:
+    """Add the `--user` option shared by the commands that act for a user."""
     parser.add_argument("--user", default=None, help="user id (default: the local user)")
 
 
@@ -20,6 +21,7 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
 
 
 def user_of(args: argparse.Namespace, settings: Settings) -> str:
+    """The user the command acts for: `--user`, else the configured local user."""
     return getattr(args, "user", None) or settings.user
 
 

@@ -14,12 +14,26 @@ from agent_app.cli.common import settings_from
 from agent_app.errors import AppError
 from agent_app.settings import Settings, mask
 
-PACKAGES = ("langchain", "langchain-core", "langgraph", "langgraph-checkpoint", "langgraph-checkpoint-sqlite",
-            "langchain-qwq", "langchain-ollama", "langchain-openai", "faiss-cpu", "streamlit", "dashscope",
-            "httpx", "pypdf", "python-docx")
+PACKAGES = (
+    "langchain",
+    "langchain-core",
+    "langgraph",
+    "langgraph-checkpoint",
+    "langgraph-checkpoint-sqlite",
+    "langchain-qwq",
+    "langchain-ollama",
+    "langchain-openai",
+    "faiss-cpu",
+    "streamlit",
+    "dashscope",
+    "httpx",
+    "pypdf",
+    "python-docx",
+)
 
 
 def register(sub: Any) -> None:
+    """Add the `doctor` command and its options."""
     p = sub.add_parser("doctor", help="check configuration, providers, data directory and versions")
     p.add_argument("--json", action="store_true")
     p.add_argument("--offline", action="store_true", help="do not contact any provider")
@@ -29,7 +43,10 @@ def register(sub: Any) -> None:
 def _provider_check(settings: Settings) -> tuple[str, str]:
     provider = settings.resolved_provider
     if provider == "offline":
-        return "warn", "no model configured (offline mode): set DASHSCOPE_API_KEY or AGENT_APP_PROVIDER=ollama"
+        return (
+            "warn",
+            "no model configured (offline mode): set DASHSCOPE_API_KEY or AGENT_APP_PROVIDER=ollama",
+        )
     if provider == "ollama":
         from agent_app.providers.ollama_check import capabilities, check_server
 
@@ -38,7 +55,10 @@ def _provider_check(settings: Settings) -> tuple[str, str]:
             caps = capabilities(settings.ollama_host, settings.resolved_model)
         except AppError as err:
             return "fail", err.user_message("en")
-        return "ok", f"Ollama {version} at {settings.ollama_host}; {settings.resolved_model}: {', '.join(sorted(caps)) or '?'}"
+        return (
+            "ok",
+            f"Ollama {version} at {settings.ollama_host}; {settings.resolved_model}: {', '.join(sorted(caps)) or '?'}",
+        )
     return _http_check(settings, provider)
 
 
@@ -54,7 +74,9 @@ def _http_check(settings: Settings, provider: str) -> tuple[str, str]:
         return "fail", f"{provider} unreachable at {base} ({type(exc).__name__})"
     if resp.status_code in (401, 403):
         return "fail", f"{provider} rejected the key {mask(secret)}"
-    return ("ok" if resp.status_code < 500 else "warn"), f"{provider} reachable at {base} (HTTP {resp.status_code})"
+    return (
+        "ok" if resp.status_code < 500 else "warn"
+    ), f"{provider} reachable at {base} (HTTP {resp.status_code})"
 
 
 def _data_dir_check(settings: Settings) -> tuple[str, str]:
@@ -70,6 +92,7 @@ def _data_dir_check(settings: Settings) -> tuple[str, str]:
 
 
 def collect(settings: Settings, offline: bool = False) -> dict[str, Any]:
+    """The doctor report: configuration (keys masked), checks and versions."""
     checks: dict[str, tuple[str, str]] = {
         "data_dir": _data_dir_check(settings),
         "provider": ("skip", "not checked (--offline)") if offline else _provider_check(settings),
@@ -82,18 +105,28 @@ def collect(settings: Settings, offline: bool = False) -> dict[str, Any]:
             versions[name] = "missing"
     return {
         "config": {
-            "provider": settings.resolved_provider, "model": settings.resolved_model,
-            "fallback_model": settings.fallback_model, "dashscope_region": settings.dashscope_region,
-            "dashscope_api_key": mask(settings.dashscope_api_key), "openai_api_key": mask(settings.openai_api_key),
-            "ollama_host": settings.ollama_host, "embedding_provider": settings.embedding_provider,
-            "data_dir": str(settings.data_dir), "strict_msgpack": os.environ.get("LANGGRAPH_STRICT_MSGPACK"),
+            "provider": settings.resolved_provider,
+            "model": settings.resolved_model,
+            "fallback_model": settings.fallback_model,
+            "dashscope_region": settings.dashscope_region,
+            "dashscope_api_key": mask(settings.dashscope_api_key),
+            "openai_api_key": mask(settings.openai_api_key),
+            "ollama_host": settings.ollama_host,
+            "embedding_provider": settings.embedding_provider,
+            "data_dir": str(settings.data_dir),
+            "strict_msgpack": os.environ.get("LANGGRAPH_STRICT_MSGPACK"),
         },
         "checks": {k: {"status": s, "detail": d} for k, (s, d) in checks.items()},
-        "versions": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, **versions},
+        "versions": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            **versions,
+        },
     }
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the doctor report as text or JSON."""
     report = collect(settings_from(args), offline=args.offline)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

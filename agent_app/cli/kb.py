@@ -1,4 +1,4 @@
-"""`agent-app kb`: add, search, list, remove and re-index knowledge-base documents (DESIGN §6)."""
+"""`agent-app kb`: add, search, list, remove and re-index knowledge-base documents."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ DEFAULT_COLLECTION = "default"
 
 
 def register(sub: Any) -> None:
+    """Add the `kb` command and its subcommands."""
     p = sub.add_parser("kb", help="knowledge base: add, search, list, remove documents")
     ops = p.add_subparsers(dest="op", required=True)
     add = ops.add_parser("add", help="add files or directories (walked) to a collection")

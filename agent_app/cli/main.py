@@ -14,8 +14,11 @@ COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd",
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command module's subcommand registered."""
     parser = argparse.ArgumentParser(prog="agent-app", description="Qwen-first agent chat.")
-    parser.add_argument("--data-dir", help="data directory (default: $AGENT_APP_DATA_DIR or ./data)")
+    parser.add_argument(
+        "--data-dir", help="data directory (default: $AGENT_APP_DATA_DIR or ./data)"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
@@ -30,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `agent-app` with these arguments; returns the exit code."""
     from agent_app.logsetup import configure_logging
 
     configure_logging()

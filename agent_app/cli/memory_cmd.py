@@ -13,10 +13,21 @@ from agent_app.errors import AppError
 if TYPE_CHECKING:
     from agent_app.memory.service import MemoryService
 
-FIELDS = ("id", "text", "score", "status", "source_thread", "source_message", "kind", "created_at", "updated_at")
+FIELDS = (
+    "id",
+    "text",
+    "score",
+    "status",
+    "source_thread",
+    "source_message",
+    "kind",
+    "created_at",
+    "updated_at",
+)
 
 
 def register(sub: Any) -> None:
+    """Add the `memory` command and its subcommands."""
     p = sub.add_parser("memory", help="what the assistant remembers about a user")
     ops = p.add_subparsers(dest="op", required=True)
     ls = ops.add_parser("list", help="all memories, newest last")
@@ -71,19 +82,25 @@ def _run_op(mem: MemoryService, user: str, args: argparse.Namespace) -> int:
         print(mem.confirm(user, args.id)["id"])
     elif args.op == "export":
         items = [_item(i) for i in mem.export(user)]
-        Path(args.file).write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
+        Path(args.file).write_text(
+            json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         print(f"{len(items)} memories written")
     elif args.op == "import":
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
         print(f"{mem.import_items(user, data)} memories imported")
     elif args.op == "forget-all":
-        if not args.yes and input("forget every memory of this user? [y/N] ").strip().lower() != "y":
+        if (
+            not args.yes
+            and input("forget every memory of this user? [y/N] ").strip().lower() != "y"
+        ):
             return 1
         print(f"{mem.forget_all(user)} memories forgotten")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one `agent-app memory` subcommand against the memory store."""
     from agent_app.memory.service import MemoryService
     from agent_app.wiring import open_memory_store
 

@@ -30,6 +30,7 @@ class Repl:
         self.svc, self.user, self.thread_id, self.lang = svc, user, thread_id, lang
 
     def loop(self, first: str | None = None) -> int:
+        """Read and answer lines until end of input; returns the exit code."""
         print(f"{DIM}agent-app — conversation {self.thread_id[:8]} · /help for commands{RESET}")
         pending = first
         while True:
@@ -47,10 +48,16 @@ class Repl:
                 self.turn(line)
 
     def command(self, line: str) -> None:
+        """Run one /command typed at the prompt."""
         name, _, arg = line.partition(" ")
         try:
-            handler = {"/new": self._new, "/threads": self._threads, "/switch": self._switch,
-                       "/model": self._model, "/help": lambda _a: print(HELP)}.get(name)
+            handler = {
+                "/new": self._new,
+                "/threads": self._threads,
+                "/switch": self._switch,
+                "/model": self._model,
+                "/help": lambda _a: print(HELP),
+            }.get(name)
             if handler is None:
                 print(f"unknown command {name}; /help lists them")
             else:
@@ -87,6 +94,7 @@ class Repl:
         print(f"model: {options.provider}:{options.model}")
 
     def turn(self, text: str) -> None:
+        """Stream one answer; Ctrl-C stops it and the conversation goes on."""
         stop = threading.Event()
         events = self.svc.stream(self.thread_id, text, user_id=self.user, stop=stop, lang=self.lang)
         try:
@@ -94,7 +102,9 @@ class Repl:
             # Ask only once the paused run has ended: its checkpoint is what resume continues from.
             while asks:
                 decisions = [self.decide(ask) for ask in asks]
-                asks = self.show(self.svc.resume(self.thread_id, decisions, user_id=self.user, lang=self.lang))
+                asks = self.show(
+                    self.svc.resume(self.thread_id, decisions, user_id=self.user, lang=self.lang)
+                )
         except KeyboardInterrupt:
             stop.set()
             for event in events:  # let the service close the turn cleanly
@@ -113,13 +123,16 @@ class Repl:
         return asks
 
     def render(self, event: ev.Event) -> None:
+        """Print one event of the turn as it arrives."""
         out = sys.stdout
         if isinstance(event, ev.Token):
             out.write(event.text)
         elif isinstance(event, ev.Reasoning):
             out.write(f"{DIM}{event.text}{RESET}")
         elif isinstance(event, ev.ToolStart):
-            out.write(f"\n{DIM}⚙ {event.name} {json.dumps(event.args, ensure_ascii=False)[:200]}{RESET}\n")
+            out.write(
+                f"\n{DIM}⚙ {event.name} {json.dumps(event.args, ensure_ascii=False)[:200]}{RESET}\n"
+            )
         elif isinstance(event, ev.ToolEnd):
             status = f"✗ {event.error[:200]}" if event.error else f"✓ {event.output[:200]}"
             out.write(f"{DIM}  {status} ({event.duration_ms:.0f} ms){RESET}\n")
@@ -136,7 +149,10 @@ class Repl:
         if answer.startswith("e"):
             raw = input("new arguments (JSON): ")
             try:
-                decision = {"type": "edit", "edited_action": {"name": event.name, "args": json.loads(raw)}}
+                decision = {
+                    "type": "edit",
+                    "edited_action": {"name": event.name, "args": json.loads(raw)},
+                }
             except ValueError:
                 decision = {"type": "reject", "message": "invalid arguments"}
         elif answer.startswith("y"):

@@ -13,6 +13,7 @@ from agent_app.errors import AppError
 
 
 def register(sub: Any) -> None:
+    """Add the `threads` command and its subcommands."""
     p = sub.add_parser("threads", help="list, rename, delete or export conversations")
     ops = p.add_subparsers(dest="op", required=True)
     ls = ops.add_parser("list", help="conversations, newest first")
@@ -33,6 +34,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one `agent-app threads` subcommand."""
     from agent_app.wiring import open_service
 
     settings = settings_from(args)

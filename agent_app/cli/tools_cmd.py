@@ -31,8 +31,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table: NAME, SOURCE, STATUS, APPROVAL, REASON."""
     header = ("NAME", "SOURCE", "STATUS", "APPROVAL", "REASON")
     lines = [
-        (r["name"], r["source"], "enabled" if r["enabled"] else "disabled",
-         "ask" if r["needs_approval"] else "-", r["reason"])
+        (
+            r["name"],
+            r["source"],
+            "enabled" if r["enabled"] else "disabled",
+            "ask" if r["needs_approval"] else "-",
+            r["reason"],
+        )
         for r in rows
     ]
     widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(4)]

@@ -14,6 +14,7 @@ APP = Path(__file__).resolve().parents[1] / "ui" / "entry.py"
 
 
 def register(sub: Any) -> None:
+    """Add the `ui` command and its options."""
     p = sub.add_parser("ui", help="start the browser app (Streamlit)")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1")
@@ -21,6 +22,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Start Streamlit on the packaged app script; returns its exit code."""
     from agent_app.auth.exposure import open_exposure, refusal_message
     from agent_app.cli.common import settings_from
 
@@ -30,9 +32,20 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.data_dir:
         env["AGENT_APP_DATA_DIR"] = args.data_dir
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(args.port),
-           "--server.address", args.address]
-    if os.name == "posix":  # become Streamlit: a container's SIGTERM (PID 1) then reaches the server
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+    ]
+    if (
+        os.name == "posix"
+    ):  # become Streamlit: a container's SIGTERM (PID 1) then reaches the server
         sys.stdout.flush()
         os.execve(sys.executable, cmd, env)
     return subprocess.call(cmd, env=env)

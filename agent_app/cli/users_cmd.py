@@ -13,6 +13,7 @@ from agent_app.errors import AppError
 
 
 def register(sub: Any) -> None:
+    """Add the `users` command and its subcommands."""
     p = sub.add_parser("users", help="sign-in accounts and per-user budgets")
     ops = p.add_subparsers(dest="op", required=True)
     add = ops.add_parser("add", help="create an account (password from stdin or a prompt)")
@@ -20,9 +21,11 @@ def register(sub: Any) -> None:
     add.add_argument("--admin", action="store_true", help="may open the Admin page")
     ls = ops.add_parser("list", help="every account")
     ls.add_argument("--json", action="store_true")
-    for op, text in (("disable", "end the account's sessions and refuse sign-in"),
-                     ("enable", "allow sign-in again"),
-                     ("reset-password", "set a new password (stdin or prompt); ends sessions")):
+    for op, text in (
+        ("disable", "end the account's sessions and refuse sign-in"),
+        ("enable", "allow sign-in again"),
+        ("reset-password", "set a new password (stdin or prompt); ends sessions"),
+    ):
         ops.add_parser(op, help=text).add_argument("name")
     adm = ops.add_parser("admin", help="grant (or --revoke) the admin role")
     adm.add_argument("name")
@@ -48,6 +51,7 @@ def read_password(confirm: bool = True) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one `agent-app users` subcommand."""
     from agent_app.auth import open_accounts
     from agent_app.budget import open_ledger
 
@@ -85,8 +89,10 @@ def _dispatch(args: argparse.Namespace, accounts: Any, ledger: Any) -> int:
         if args.json:
             print(json.dumps(rows, ensure_ascii=False))
         for r in rows if not args.json else []:
-            print(f"{r['day']}  {r['user_id']:<24} {r['input_tokens'] + r['output_tokens']:>9} tokens"
-                  f"  {r['requests']:>5} turns")
+            print(
+                f"{r['day']}  {r['user_id']:<24} {r['input_tokens'] + r['output_tokens']:>9} tokens"
+                f"  {r['requests']:>5} turns"
+            )
     return 0
 
 
@@ -94,13 +100,21 @@ def _print_users(accounts: Any, ledger: Any, as_json: bool) -> None:
     rows = []
     for user in accounts.list_users():
         limits = ledger.limits_for(user.user_id)
-        rows.append({**user.to_dict(), "daily_tokens": limits.daily_tokens, "rpm": limits.rpm,
-                     "tokens_today": ledger.tokens_today(user.user_id)})
+        rows.append(
+            {
+                **user.to_dict(),
+                "daily_tokens": limits.daily_tokens,
+                "rpm": limits.rpm,
+                "tokens_today": ledger.tokens_today(user.user_id),
+            }
+        )
     if as_json:
         print(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
-        flags = ",".join(f for f, on in (("admin", r["is_admin"]), ("disabled", r["disabled"])) if on)
+        flags = ",".join(
+            f for f, on in (("admin", r["is_admin"]), ("disabled", r["disabled"])) if on
+        )
         print(f"{r['name']:<24} {r['mode']:<9} {flags or '-':<15} today {r['tokens_today']} tokens")
 
 
@@ -117,5 +131,9 @@ def _limit(value: str | None, current: int | None) -> int | None:
 def _set_budget(args: argparse.Namespace, accounts: Any, ledger: Any) -> None:
     user = accounts.get(args.name)
     current = ledger.overrides().get(user.user_id, (None, None))
-    limits = ledger.set_limits(user.user_id, _limit(args.tokens, current[0]), _limit(args.rpm, current[1]))
-    print(f"{user.name}: {limits.daily_tokens or 'unlimited'} tokens/day, {limits.rpm or 'unlimited'} turns/min")
+    limits = ledger.set_limits(
+        user.user_id, _limit(args.tokens, current[0]), _limit(args.rpm, current[1])
+    )
+    print(
+        f"{user.name}: {limits.daily_tokens or 'unlimited'} tokens/day, {limits.rpm or 'unlimited'} turns/min"
+    )

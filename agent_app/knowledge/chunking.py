@@ -1,4 +1,4 @@
-"""Chinese-aware chunking: sentence punctuation first, headings as context, pages kept (D5 clean)."""
+"""Chinese-aware chunking: sentence ends first, headings as context, pages kept, hidden text out."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Chunk:
 
     @property
     def index_text(self) -> str:
+        """The text that is embedded and indexed: heading path and body, normalized."""
         return normalize_for_index(f"{self.heading}\n{self.text}" if self.heading else self.text)
 
 
@@ -53,7 +54,7 @@ def chunk_sections(
     overlap: int = CHUNK_OVERLAP,
     max_chunks: int = MAX_CHUNKS,
 ) -> list[Chunk]:
-    """Split parsed sections into chunks; refuse documents over the chunk budget (C12)."""
+    """Split parsed sections into chunks; refuse documents over the chunk budget."""
     total = sum(len(s.get("text") or "") for s in sections)
     if total / max(1, size - overlap) > max_chunks * 1.5:
         raise DocumentError("too_many_chunks", limit=max_chunks)  # refuse before doing the work

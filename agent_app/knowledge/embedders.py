@@ -26,7 +26,9 @@ class Embedder(Protocol):
     batch_size: int
     fusion_weight: float
 
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalized float32 vectors, one row per text."""
+        ...
 
 
 class OfflineKBEmbedder:
@@ -42,6 +44,7 @@ class OfflineKBEmbedder:
         self.name = self._inner.name
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed with the offline n-gram hashing embedder."""
         return self._inner.embed_array(texts)
 
 
@@ -56,6 +59,7 @@ class LangChainEmbedder:
         self.batch_size = batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed in batches through the LangChain client; rows L2-normalized."""
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             rows.extend(self._inner.embed_documents(texts[start : start + self.batch_size]))
@@ -63,6 +67,7 @@ class LangChainEmbedder:
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """L2-normalize each row in place (zero rows stay zero)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     np.divide(matrix, norms, out=matrix, where=norms > 0)
     return matrix
@@ -83,8 +88,8 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def _dashscope(settings: Settings) -> Embedder:
-    # langchain-community is imported here only: it is heavy and warns on import (DESIGN §3).
-    with warnings.catch_warnings():  # its sunset notice is known (DESIGN §3); keep logs quiet
+    # langchain-community is imported here only: it is heavy and warns on import.
+    with warnings.catch_warnings():  # its sunset notice is known; keep logs quiet
         warnings.simplefilter("ignore", DeprecationWarning)
         from langchain_community.embeddings import DashScopeEmbeddings
 

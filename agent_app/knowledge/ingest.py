@@ -39,6 +39,7 @@ class IngestProgress:
 
     @property
     def fraction(self) -> float:
+        """How far the document is, from 0 to 1, across the ingest stages."""
         step = STAGES.index(self.stage) if self.stage in STAGES else len(STAGES) - 1
         inner = self.done / self.total if self.total else 1.0
         return min(1.0, (step + (inner if self.stage != "indexed" else 1.0)) / len(STAGES))
@@ -58,12 +59,13 @@ class IngestResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (for JSON and the UI)."""
         return asdict(self)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-document budgets (RELIABILITY C2, C4, C5, C12)."""
+    """Per-document budgets: file size, parse time and memory, chunk count."""
 
     max_file_bytes: int = 20 * 1024 * 1024
     max_chunks: int = 5_000
@@ -317,5 +319,5 @@ def _chunk_from_json(ordinal: int, row: dict[str, Any]) -> Chunk:
 
 
 def name_key(name: str) -> str:
-    """NFC form: the same name typed in NFC or NFD is the same document (C11)."""
+    """NFC form: the same name typed in NFC or NFD is the same document."""
     return unicodedata.normalize("NFC", name)

@@ -180,7 +180,7 @@ def parse_pdf(path: str) -> list[Section]:
             pages = [(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
     except DocumentError:
         raise
-    except LimitReachedError as exc:  # pypdf's decompression caps (Flate/LZW bombs, C4)
+    except LimitReachedError as exc:  # pypdf's decompression caps (Flate/LZW bombs)
         raise DocumentError("bomb") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise DocumentError("corrupt") from exc
@@ -228,7 +228,7 @@ def _try_empty_password(reader: Any) -> bool:
 
 @contextlib.contextmanager
 def _shared_fonts() -> Iterator[None]:
-    """pypdf re-parses a font's ToUnicode map on every page; share it within one document."""
+    """Pypdf re-parses a font's ToUnicode map on every page; share it within one document."""
     try:
         from pypdf.generic import _font
     except ImportError:  # pypdf layout changed: run uncached

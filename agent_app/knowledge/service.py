@@ -83,6 +83,7 @@ class KnowledgeService:
     # -- wiring (lazy: nothing heavy at construction) ------------------------------------------
     @property
     def embedder(self) -> Embedder:
+        """The embedder, created on first use and shared with the per-user views."""
         with self._lock:
             if self._shared["embedder"] is None:
                 self._shared["embedder"] = make_embedder(self.settings)
@@ -90,6 +91,7 @@ class KnowledgeService:
 
     @property
     def parsers(self) -> ParserPool:
+        """The parse worker pool, started on first use and shared with the per-user views."""
         with self._lock:
             if self._shared["parsers"] is None:
                 self._shared["parsers"] = pool = ParserPool(size=2)
@@ -239,6 +241,7 @@ class KnowledgeService:
         }
 
     def needs_reindex(self) -> bool:
+        """Whether stored chunks were embedded by another embedder than the configured one."""
         indexed = self.store.get_meta("embedder")
         return bool(indexed) and indexed != self.embedder.name and self._has_chunks()
 
@@ -288,7 +291,7 @@ def _error_text(stored: str | None, lang: str) -> str | None:
 
 
 def _refuse_tools_dir(upload_root: Path, tools_dirs: str) -> None:
-    """Uploads must never land where tools are loaded from (RELIABILITY C11, G5)."""
+    """Uploads must never land where tools are loaded from (an upload would become code)."""
     root = os.path.realpath(upload_root)
     for entry in filter(None, tools_dirs.split(os.pathsep)):
         tools = os.path.realpath(entry)

@@ -1,4 +1,4 @@
-"""File-type sniffing by magic bytes; an extension that lies about the content is rejected (C9)."""
+"""File-type sniffing by magic bytes; an extension that lies about the content is rejected."""
 
 from __future__ import annotations
 

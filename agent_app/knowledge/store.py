@@ -59,6 +59,7 @@ class KnowledgeStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path)
@@ -72,6 +73,7 @@ class KnowledgeStore:
             yield conn
 
     def close(self) -> None:
+        """Close this thread's connection."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -79,14 +81,17 @@ class KnowledgeStore:
 
     # -- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
+        """A value from the knowledge base's meta table, or None."""
         row = self.conn.execute("SELECT value FROM kb_meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        """Set a meta value inside the caller's transaction."""
         conn.execute("INSERT OR REPLACE INTO kb_meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- collections ------------------------------------------------------------------------
     def ensure_collection(self, owner: str, name: str) -> int:
+        """The id of the user's collection with this name, created if missing."""
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO kb_collections (owner, name, created_at) VALUES (?, ?, ?)",
@@ -98,12 +103,14 @@ class KnowledgeStore:
         return int(row[0])
 
     def collection_id(self, owner: str, name: str) -> int | None:
+        """The id of the user's collection with this name, or None."""
         row = self.conn.execute(
             "SELECT id FROM kb_collections WHERE owner = ? AND name = ?", (owner, name)
         ).fetchone()
         return int(row[0]) if row else None
 
     def list_collections(self, owner: str) -> list[dict[str, Any]]:
+        """The user's collections with document and chunk counts."""
         rows = self.conn.execute(
             "SELECT c.id, c.name, c.created_at, COUNT(d.id), COALESCE(SUM(d.chunk_count), 0) "
             "FROM kb_collections c LEFT JOIN kb_documents d "
@@ -130,6 +137,7 @@ class KnowledgeStore:
     def find_document(
         self, collection_id: int, *, name_key: str | None = None, content_hash: str | None = None
     ) -> dict[str, Any] | None:
+        """A document of the collection by name key or by content hash, or None."""
         where = "name_key = ?" if name_key is not None else "content_hash = ? AND status = 'ready'"
         arg = name_key if name_key is not None else content_hash
         row = self.conn.execute(
@@ -139,6 +147,7 @@ class KnowledgeStore:
         return _doc_dict(row, extra=("stored_name",)) if row else None
 
     def list_documents(self, collection_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """The documents of these collections."""
         ids = list(collection_ids)
         if not ids:
             return []
@@ -150,6 +159,7 @@ class KnowledgeStore:
         return [_doc_dict(row) for row in rows]
 
     def stored_names(self, collection_id: int) -> list[str]:
+        """The stored file names of a collection's documents."""
         rows = self.conn.execute(
             "SELECT stored_name FROM kb_documents WHERE collection_id = ? AND stored_name IS NOT NULL",
             (collection_id,),
@@ -164,6 +174,7 @@ class KnowledgeStore:
         return [r[0] for r in rows]
 
     def is_stored_name(self, stored_name: str) -> bool:
+        """Whether some document's stored file has this name."""
         row = self.conn.execute(
             "SELECT 1 FROM kb_documents WHERE stored_name = ? LIMIT 1", (stored_name,)
         ).fetchone()
@@ -183,6 +194,7 @@ class KnowledgeStore:
     def insert_document(
         self, conn: sqlite3.Connection, collection_id: int, doc: dict[str, Any]
     ) -> int:
+        """Insert a document row inside the caller's transaction; returns its id."""
         now = time.time()
         cur = conn.execute(
             "INSERT INTO kb_documents (collection_id, name, name_key, content_hash, stored_name, kind, "
@@ -251,6 +263,7 @@ class KnowledgeStore:
         return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
 
     def document_chunks(self, document_id: int, limit: int) -> list[dict[str, Any]]:
+        """The first `limit` chunks of a document, in order."""
         rows = self.conn.execute(
             "SELECT id, ordinal, text, page, heading FROM kb_chunks WHERE document_id = ? "
             "ORDER BY ordinal LIMIT ?",
@@ -293,6 +306,7 @@ class KnowledgeStore:
         return {t: n for t in terms if (n := self._df.get(t)) is not None}
 
     def chunk_count(self) -> int:
+        """How many chunks are stored, over all collections."""
         return int(self.conn.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()[0])
 
     def bm25(self, match: str, limit: int) -> list[tuple[int, float, str]]:

@@ -40,8 +40,12 @@ def search_knowledge_tool(knowledge: KnowledgeService, *, k: int = 5) -> BaseToo
     searches nothing (None, never chosen, means all of the user's collections).
     """
 
-    @tool("search_knowledge", description=DESCRIPTION, args_schema=_QueryArgs,
-          response_format="content_and_artifact")
+    @tool(
+        "search_knowledge",
+        description=DESCRIPTION,
+        args_schema=_QueryArgs,
+        response_format="content_and_artifact",
+    )
     def search_knowledge(query: str, runtime: ToolRuntime) -> tuple[str, list[dict[str, Any]]]:
         ctx = runtime.context
         user, lang = getattr(ctx, "user_id", "local"), getattr(ctx, "lang", knowledge.settings.lang)
@@ -49,7 +53,9 @@ def search_knowledge_tool(knowledge: KnowledgeService, *, k: int = 5) -> BaseToo
         if collections is not None and not collections:
             return t("kb.tool_no_collections", lang), []
         try:
-            hits = knowledge.for_user(user).search(query, list(collections) if collections else None, k)
+            hits = knowledge.for_user(user).search(
+                query, list(collections) if collections else None, k
+            )
         except AppError as exc:
             return exc.user_message(lang), []
         if not hits:

@@ -71,6 +71,7 @@ class KBVectors:
         collection_id: int,
         vectors: np.ndarray,
     ) -> None:
+        """Insert the chunks' vectors inside the caller's transaction."""
         owner = str(collection_id)
         insert_vectors(conn, NAME, [(owner, str(c), vectors[n]) for n, c in enumerate(chunk_ids)])
 
@@ -123,6 +124,7 @@ class KBVectors:
         return self._index
 
     def close(self) -> None:
+        """Close the vector index (a final snapshot is written if anything changed)."""
         with self._lock:
             if self._index is not None:
                 self._index.close()

@@ -45,7 +45,7 @@ class ParseWorker:
         self._jobs = 0
 
     def _start(self) -> JsonChild:
-        # Secrets stay in the parent: the child gets a minimal environment (RELIABILITY D1).
+        # Secrets stay in the parent: the child gets a minimal environment.
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env["PYTHONPATH"] = _PACKAGE_ROOT
         self._jobs = 0
@@ -137,6 +137,7 @@ class ParserPool:
     def parse(
         self, path: str, kind: str, timeout: float = DEFAULT_TIMEOUT_S
     ) -> list[dict[str, Any]]:
+        """Parse a file in an idle worker process; returns its sections."""
         worker = self._idle.get()
         try:
             return worker.parse(path, kind, timeout)
@@ -145,6 +146,7 @@ class ParserPool:
 
     def prepare(self, path: str, kind: str, chunking: dict[str, int], timeout: float = DEFAULT_TIMEOUT_S,
                 on_stage: Stage | None = None) -> dict[str, Any]:  # fmt: skip
+        """Parse and chunk a file in an idle worker process, reporting stages."""
         worker = self._idle.get()
         try:
             return worker.prepare(path, kind, chunking, timeout, on_stage)
@@ -152,6 +154,7 @@ class ParserPool:
             self._idle.put(worker)
 
     def close(self) -> None:
+        """Stop every worker process."""
         for worker in self._all:
             worker.close()
 

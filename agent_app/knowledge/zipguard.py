@@ -1,4 +1,4 @@
-"""DOCX pre-flight checks done before anything is decompressed for real (RELIABILITY C7, C8)."""
+"""DOCX pre-flight checks done before anything is decompressed for real (zip bombs, entities)."""
 
 from __future__ import annotations
 

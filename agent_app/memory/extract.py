@@ -143,7 +143,9 @@ class MemoryExtractor:
                     "memory extraction skipped: %d turns already queued", len(self._pending)
                 )
                 return None
-            future = self._pool.submit(self.run, user_id, list(messages), thread_id, message_id, suggested)
+            future = self._pool.submit(
+                self.run, user_id, list(messages), thread_id, message_id, suggested
+            )
             self._pending.add(future)
         future.add_done_callback(self._done)
         return future
@@ -170,7 +172,11 @@ class MemoryExtractor:
             return []
 
     def _store(
-        self, user_id: str, update: dict[str, Any], thread_id: str | None, message_id: str | None,
+        self,
+        user_id: str,
+        update: dict[str, Any],
+        thread_id: str | None,
+        message_id: str | None,
         suggested: bool = False,
     ) -> dict[str, Any]:
         if update.get("replaces") and not suggested:  # a suggestion never rewrites a memory
@@ -197,4 +203,5 @@ class MemoryExtractor:
             future.exception(timeout=timeout)
 
     def close(self) -> None:
+        """Stop the background worker, dropping extractions not yet started."""
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -132,9 +132,11 @@ class LexicalScorer:
 
     @classmethod
     def from_counts(cls, n: int, docs: Iterable[Iterable[str]]) -> LexicalScorer:
+        """A scorer from `n` documents' units (document frequencies counted)."""
         return cls(n, Counter(u for doc in docs for u in set(doc)))
 
     def idf(self, unit: str) -> float:
+        """The unit's inverse document frequency, smoothed by the dictionary prior."""
         df = self.df.get(unit, 0) + PRIOR_DOCS * prior_rate(unit)
         return max(0.0, math.log((self.n + PRIOR_DOCS + 1.0) / (df + 0.5)))
 

@@ -32,7 +32,7 @@ class MemoryInputError(AppError):
 
 
 def memory_namespace(user_id: str) -> tuple[str, str]:
-    """The store namespace of a user's memories; every read and write goes through it (B13, D8)."""
+    """The store namespace of a user's memories; every read and write goes through it (no leaks)."""
     if not isinstance(user_id, str) or not user_id.strip():
         raise MemoryInputError("empty user id", key="memory.bad_user")
     user = check_user_id(user_id)  # the rule threads and documents use too: no cleaning here
@@ -134,8 +134,15 @@ class MemoryService:
         items = self.store.search(memory_namespace(user), limit=limit, offset=offset)
         return [{k: v for k, v in to_dict(it).items() if k != "score"} for it in items]
 
-    def search(self, user: str, query: str, k: int = 5, *, min_score: float | None = None,
-               confirmed_only: bool = False) -> Items:
+    def search(
+        self,
+        user: str,
+        query: str,
+        k: int = 5,
+        *,
+        min_score: float | None = None,
+        confirmed_only: bool = False,
+    ) -> Items:
         """This user's memories relevant to `query`, best first, each with a score in [0, 1].
 
         Only memories above the store's calibrated recall floor come back (none for a question
@@ -145,8 +152,9 @@ class MemoryService:
         query = clean_text(query if isinstance(query, str) else "").strip()
         if not query or k <= 0:
             return []
-        found = self._relevant(memory_namespace(user), query, k,
-                               CONFIRMED_ONLY if confirmed_only else None)
+        found = self._relevant(
+            memory_namespace(user), query, k, CONFIRMED_ONLY if confirmed_only else None
+        )
         items = [to_dict(it) for it in found]
         return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score][:k]
 

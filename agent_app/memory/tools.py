@@ -73,13 +73,21 @@ def remember(text: str, runtime: ToolRuntime) -> str:
         user, service = _user_and_service(runtime)
         thread, message = _source(runtime)
         suggested = _tainted(runtime)
-        item = service.add(user, text, source_thread=thread, source_message=message, kind="manual",
-                           suggested=suggested)
+        item = service.add(
+            user,
+            text,
+            source_thread=thread,
+            source_message=message,
+            kind="manual",
+            suggested=suggested,
+        )
     except AppError as exc:
         return _failed(exc)
     if item["status"] == SUGGESTED:
-        return (f"Stored memory {item['id']} as a suggestion: it is not used until the user confirms "
-                f"it on the Memory page. Text: {item['text']}")
+        return (
+            f"Stored memory {item['id']} as a suggestion: it is not used until the user confirms "
+            f"it on the Memory page. Text: {item['text']}"
+        )
     verb = "Updated existing memory" if item.get("merged") else "Saved memory"
     return f"{verb} {item['id']}: {item['text']}"
 
@@ -120,7 +128,9 @@ def recall_for_prompt(
 ) -> list[dict[str, Any]]:
     """The user's memories relevant to `query` (score ≥ min_score), for the system prompt; [] on failure."""
     try:
-        return MemoryService(store).search(user_id, query, k, min_score=min_score, confirmed_only=True)
+        return MemoryService(store).search(
+            user_id, query, k, min_score=min_score, confirmed_only=True
+        )
     except Exception:  # recall is an aid: a store failure must not fail the turn
         log.warning("memory recall failed for this turn", exc_info=True)
         return []

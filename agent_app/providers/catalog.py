@@ -33,7 +33,11 @@ def configured_providers(settings: Settings, ollama_models: Sequence[str]) -> li
 
 def model_options(settings: Settings, provider: str, ollama_models: Sequence[str]) -> list[str]:
     """Suggested models for a provider; the configured default comes first."""
-    default = settings.resolved_model if provider == settings.resolved_provider else DEFAULT_MODELS[provider]
+    default = (
+        settings.resolved_model
+        if provider == settings.resolved_provider
+        else DEFAULT_MODELS[provider]
+    )
     listed: Sequence[str] = {
         "dashscope": DASHSCOPE_MODELS,
         "ollama": ollama_models,

@@ -1,4 +1,4 @@
-"""Chat model factory: one place that knows how each provider's client is built (DESIGN §3)."""
+"""Chat model factory: one place that knows how each provider's client is built."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class ModelChoice:
 
     @property
     def label(self) -> str:
+        """`provider:model`, as shown to the user."""
         return f"{self.provider}:{self.model}"
 
 

@@ -1,4 +1,4 @@
-"""Turn any provider exception into one AppError with a clear kind (RELIABILITY A1–A8, A18)."""
+"""Turn any provider exception into one AppError with a clear kind (auth, quota, timeout…)."""
 
 from __future__ import annotations
 

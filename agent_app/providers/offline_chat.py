@@ -24,6 +24,7 @@ class OfflineChatModel(BaseChatModel):
         return "agent-app-offline"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, AIMessage]:
+        """Accept tools and ignore them: the offline model never calls one."""
         return self
 
     def _answer(self) -> str:

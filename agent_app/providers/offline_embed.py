@@ -41,7 +41,9 @@ class OfflineEmbedder(Embeddings):
         return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts offline (character n-gram hashing)."""
         return self.embed_array(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
+        """Embed one query offline."""
         return self.embed_array([text])[0].tolist()

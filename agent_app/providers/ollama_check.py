@@ -55,7 +55,9 @@ def capabilities(host: str, model: str, *, timeout: float = 5.0) -> set[str]:
     except httpx.HTTPError as exc:
         raise ProviderUnavailableError(type(exc).__name__, backend="Ollama") from None
     if resp.status_code == 404:
-        raise ProviderUnavailableError("model missing", key="error.model_not_found", backend="Ollama")
+        raise ProviderUnavailableError(
+            "model missing", key="error.model_not_found", backend="Ollama"
+        )
     if resp.status_code >= 400:
         raise ProviderUnavailableError(f"status {resp.status_code}", backend="Ollama")
     try:

@@ -13,6 +13,7 @@ class ThinkSplitter:
         self._inside = False
 
     def feed(self, text: str) -> list[tuple[str, str]]:
+        """Split a streamed piece into (kind, text) parts; an unfinished tag waits for more."""
         self._buf += text
         out: list[tuple[str, str]] = []
         while self._buf:
@@ -34,6 +35,7 @@ class ThinkSplitter:
         return out
 
     def flush(self) -> list[tuple[str, str]]:
+        """The text still held back at the end of the stream."""
         rest, self._buf = self._buf, ""
         return [("reasoning" if self._inside else "token", rest)] if rest else []
 

@@ -28,6 +28,7 @@ class PruningSqliteSaver(SqliteSaver):
     def put(
         self, config: RunnableConfig, checkpoint: Any, metadata: Any, new_versions: Any
     ) -> RunnableConfig:
+        """Store the checkpoint, then drop the thread's oldest beyond the ones kept."""
         saved = super().put(config, checkpoint, metadata, new_versions)
         conf = saved["configurable"]
         self.prune_thread(str(conf["thread_id"]), str(conf.get("checkpoint_ns", "")))

@@ -1,4 +1,4 @@
-"""SQLite connections with the durability settings the app relies on (RELIABILITY B2, B10)."""
+"""SQLite connections with the durability settings the app relies on (crash-safe, multi-process)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 BUSY_TIMEOUT_MS = 30_000
 
 
-def connect(path: Path | str, *, check_same_thread: bool = False, synchronous: str = "FULL") -> sqlite3.Connection:
+def connect(
+    path: Path | str, *, check_same_thread: bool = False, synchronous: str = "FULL"
+) -> sqlite3.Connection:
     """Open a connection in WAL mode, synchronous=FULL (by default), with a busy timeout."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

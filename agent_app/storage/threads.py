@@ -52,6 +52,7 @@ class ThreadInfo:
     """The choices stored for this conversation (JSON); `ChatService.thread_options` resolves them."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The registry row as plain data."""
         return {
             "id": self.id,
             "title": self.title,
@@ -77,16 +78,22 @@ class ThreadRegistry:
             self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
+        """Close the registry's connection."""
         self._conn.close()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
             return self._conn.execute(sql, params)
 
-    def create(self, user_id: str, title: str = "", options: dict[str, Any] | None = None) -> ThreadInfo:
+    def create(
+        self, user_id: str, title: str = "", options: dict[str, Any] | None = None
+    ) -> ThreadInfo:
+        """Register a new conversation owned by the user."""
         check_user_id(user_id)
         now = time.time()
-        info = ThreadInfo(str(uuid.uuid4()), user_id, clean_text(title)[:TITLE_MAX], now, now, options or {})
+        info = ThreadInfo(
+            str(uuid.uuid4()), user_id, clean_text(title)[:TITLE_MAX], now, now, options or {}
+        )
         self._exec(
             "INSERT INTO threads VALUES (?,?,?,?,?,?)",
             (info.id, user_id, info.title, now, now, json.dumps(info.options)),
@@ -94,16 +101,19 @@ class ThreadRegistry:
         return info
 
     def get(self, user_id: str, thread_id: str) -> ThreadInfo | None:
+        """The user's conversation, or None (also when someone else owns it)."""
         check_user_id(user_id)
         cur = self._exec("SELECT * FROM threads WHERE id=? AND user_id=?", (thread_id, user_id))
         row = cur.fetchone()
         return _row(row) if row else None
 
     def exists_for_other(self, user_id: str, thread_id: str) -> bool:
+        """Whether another user owns a conversation with this id."""
         cur = self._exec("SELECT 1 FROM threads WHERE id=? AND user_id<>?", (thread_id, user_id))
         return cur.fetchone() is not None
 
     def list(self, user_id: str, query: str = "", limit: int = 500) -> list[ThreadInfo]:
+        """The user's conversations, newest first, optionally filtered by title."""
         check_user_id(user_id)
         sql, params = "SELECT * FROM threads WHERE user_id=?", [user_id]
         if query:
@@ -114,6 +124,7 @@ class ThreadRegistry:
         return [_row(r) for r in self._exec(sql, (*params, limit)).fetchall()]
 
     def rename(self, user_id: str, thread_id: str, title: str) -> bool:
+        """Rename the user's conversation; False if it was not theirs."""
         cur = self._exec(
             "UPDATE threads SET title=?, updated_at=? WHERE id=? AND user_id=?",
             (clean_text(title).strip()[:TITLE_MAX], time.time(), thread_id, user_id),
@@ -121,6 +132,7 @@ class ThreadRegistry:
         return cur.rowcount > 0
 
     def touch(self, user_id: str, thread_id: str, title_if_empty: str = "") -> None:
+        """Mark the conversation as just used, titling it if it has no title yet."""
         title = clean_text(" ".join(title_if_empty.split()))[:TITLE_MAX]
         self._exec(
             "UPDATE threads SET updated_at=?, title=CASE WHEN title='' THEN ? ELSE title END "
@@ -129,12 +141,14 @@ class ThreadRegistry:
         )
 
     def set_options(self, user_id: str, thread_id: str, options: dict[str, Any]) -> None:
+        """Store the conversation's options."""
         self._exec(
             "UPDATE threads SET options=? WHERE id=? AND user_id=?",
             (json.dumps(options, ensure_ascii=False), thread_id, user_id),
         )
 
     def delete(self, user_id: str, thread_id: str) -> bool:
+        """Remove the user's conversation; False if it was not theirs."""
         cur = self._exec("DELETE FROM threads WHERE id=? AND user_id=?", (thread_id, user_id))
         if cur.rowcount > 0:
             self._exec("DELETE FROM turn_notes WHERE thread_id=?", (thread_id,))
@@ -143,7 +157,9 @@ class ThreadRegistry:
     def set_note(self, thread_id: str, message_id: str, notes: dict[str, Any]) -> None:
         """Keep a turn's notes beside one stored message (empty notes remove them)."""
         if not notes:
-            self._exec("DELETE FROM turn_notes WHERE thread_id=? AND message_id=?", (thread_id, message_id))
+            self._exec(
+                "DELETE FROM turn_notes WHERE thread_id=? AND message_id=?", (thread_id, message_id)
+            )
             return
         self._exec(
             "INSERT INTO turn_notes VALUES (?,?,?) ON CONFLICT(thread_id, message_id) DO UPDATE SET notes=excluded.notes",
@@ -152,14 +168,18 @@ class ThreadRegistry:
 
     def notes(self, thread_id: str) -> dict[str, dict[str, Any]]:
         """Every note of a conversation by message id (the caller has checked its owner)."""
-        rows = self._exec("SELECT message_id, notes FROM turn_notes WHERE thread_id=?", (thread_id,)).fetchall()
+        rows = self._exec(
+            "SELECT message_id, notes FROM turn_notes WHERE thread_id=?", (thread_id,)
+        ).fetchall()
         return {mid: json.loads(raw) for mid, raw in rows}
 
     def get_prefs(self, user_id: str) -> dict[str, Any]:
+        """The user's preferences, {} when none are stored."""
         row = self._exec("SELECT prefs FROM user_prefs WHERE user_id=?", (user_id,)).fetchone()
         return json.loads(row[0]) if row else {}
 
     def set_prefs(self, user_id: str, prefs: dict[str, Any]) -> None:
+        """Store the user's preferences."""
         self._exec(
             "INSERT INTO user_prefs VALUES (?,?) ON CONFLICT(user_id) DO UPDATE SET prefs=excluded.prefs",
             (user_id, json.dumps(prefs, ensure_ascii=False)),

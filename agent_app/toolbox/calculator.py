@@ -1,4 +1,4 @@
-"""Safe calculator: an AST allowlist evaluator with size caps, never eval (RELIABILITY F1-F4)."""
+"""Safe calculator: an AST allowlist evaluator with size caps, never eval."""
 
 from __future__ import annotations
 

@@ -12,8 +12,14 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 # IANA names only: letters, digits, '_', '+', '-' and '/' between parts; no '..' or absolute paths.
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
-_ALIASES = {"beijing": "Asia/Shanghai", "china": "Asia/Shanghai", "北京": "Asia/Shanghai",
-            "utc": "UTC", "gmt": "UTC", "z": "UTC"}
+_ALIASES = {
+    "beijing": "Asia/Shanghai",
+    "china": "Asia/Shanghai",
+    "北京": "Asia/Shanghai",
+    "utc": "UTC",
+    "gmt": "UTC",
+    "z": "UTC",
+}
 
 
 def resolve_zone(name: str) -> ZoneInfo:

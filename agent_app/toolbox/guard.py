@@ -136,10 +136,16 @@ def tool_timeout(tool: BaseTool | None, default: float) -> float:
 
 
 def guarded_call(
-    run: Callable[[], ToolMessage | Command], *, name: str, call_id: str, timeout: float,
-    lang: str, max_output: int = MAX_TOOL_OUTPUT,
+    run: Callable[[], ToolMessage | Command],
+    *,
+    name: str,
+    call_id: str,
+    timeout: float,
+    lang: str,
+    max_output: int = MAX_TOOL_OUTPUT,
 ) -> ToolMessage | Command:
     """One tool call: a deadline, diverted stdout, every failure an error message, output bounded."""
+
     def error(text: str) -> ToolMessage:
         return ToolMessage(text, tool_call_id=call_id, name=name, status="error")
 

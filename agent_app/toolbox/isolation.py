@@ -53,11 +53,17 @@ class ProbeResult:
 
 
 def probe(
-    jobs: Sequence[Job], *, timeout: float = 3.0, budget: float = 30.0,
+    jobs: Sequence[Job],
+    *,
+    timeout: float = 3.0,
+    budget: float = 30.0,
     stats: dict[str, float] | None = None,
 ) -> Iterator[tuple[int, ProbeResult]]:
-    """Start the host now; the iterator yields (index, result) for every job, in order, as soon
-    as the host reports it. `stats["probe_start_ms"]` is how long the host took to boot."""
+    """Start the host now; the iterator yields (index, result) for every job, in order.
+
+    Each result comes as soon as the host reports it. `stats["probe_start_ms"]` is how long the
+    host took to boot.
+    """
     host = JsonChild([sys.executable, "-c", _PROBE_CODE])  # the app's environment: a module
     # may read its configuration at import
     host.send({"sys_path": sys.path, "timeout": timeout, "jobs": [asdict(j) for j in jobs]})
@@ -139,8 +145,10 @@ def _run_importer(jobs: Sequence[Job], start: int, timeout: float, out: Any) -> 
                 chunk = os.read(read_fd, 65536)
                 if not chunk:  # the importer died: os._exit, a crash, or an OOM kill
                     if current < len(jobs):
-                        write_message(out, {"i": current, "ok": False,
-                                            "reason": "import crashed the interpreter"})
+                        write_message(
+                            out,
+                            {"i": current, "ok": False, "reason": "import crashed the interpreter"},
+                        )
                     return current + 1
                 buffer += chunk
                 continue
@@ -198,8 +206,11 @@ class KnownGood:
 def import_with_deadline(
     jobs: Sequence[Job], timeout: float
 ) -> dict[Job, tuple[list[BaseTool] | None, str]]:
-    """Import sources on one worker thread; the caller sleeps until it is done, or until one
-    import overruns `timeout` (that job is abandoned and a new worker takes the rest)."""
+    """Import sources on one worker thread, each within `timeout`.
+
+    The caller sleeps until it is done, or until one import overruns `timeout` (that job is
+    abandoned and a new worker takes the rest).
+    """
     from agent_app.toolbox.guard import describe_error
 
     outcomes: dict[Job, tuple[list[BaseTool] | None, str]] = {}
@@ -209,8 +220,12 @@ def import_with_deadline(
         progress = [(0, time.monotonic())]  # (index, started) replaced as one object
         done = threading.Event()
 
-        def work(batch: list[Job] = pending, local: dict = local, progress: list = progress,
-                 done: threading.Event = done) -> None:
+        def work(
+            batch: list[Job] = pending,
+            local: dict = local,
+            progress: list = progress,
+            done: threading.Event = done,
+        ) -> None:
             for index, job in enumerate(batch):
                 progress[0] = (index, time.monotonic())
                 try:
@@ -230,5 +245,5 @@ def import_with_deadline(
             if hung.kind == "file":
                 sys.modules.pop(module_name(hung.target), None)
             outcomes[hung] = (None, f"import timed out after {timeout:g} s")
-        pending = pending[index + 1:]
+        pending = pending[index + 1 :]
     return outcomes

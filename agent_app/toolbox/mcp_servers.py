@@ -1,4 +1,4 @@
-"""MCP servers from mcp.json: connect with timeouts, pin each tool's description and schema by hash (G7)."""
+"""MCP servers from mcp.json: connect with timeouts, pin each tool's description and schema by hash."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ class ServerSpec:
 
 def find_config(data_dir: Path, explicit: Path | None = None) -> Path | None:
     """mcp.json in the data directory, else in the working (project) directory."""
-    candidates = [explicit] if explicit else [Path(data_dir) / CONFIG_NAME, Path.cwd() / CONFIG_NAME]
+    candidates = (
+        [explicit] if explicit else [Path(data_dir) / CONFIG_NAME, Path.cwd() / CONFIG_NAME]
+    )
     return next((path for path in candidates if path and path.is_file()), None)
 
 
@@ -61,7 +63,11 @@ def _connection(entry: dict[str, Any]) -> dict[str, Any]:
             raise ValueError("command must be a string and args a list of strings")
         if env is not None and not all(isinstance(v, str) for v in dict(env).values()):
             raise ValueError("env values must be strings")
-        conn: dict[str, Any] = {"transport": "stdio", "command": entry["command"], "args": list(args)}
+        conn: dict[str, Any] = {
+            "transport": "stdio",
+            "command": entry["command"],
+            "args": list(args),
+        }
         if env is not None:
             conn["env"] = dict(env)
         if isinstance(entry.get("cwd"), str):
@@ -95,12 +101,15 @@ def read_config(path: Path) -> tuple[list[ServerSpec], list[tuple[str, str]]]:
             continue
         try:
             approval = entry.get("needs_approval")
-            specs.append(ServerSpec(
-                name=name, connection=_connection(entry),
-                needs_approval=None if approval is None else bool(approval),
-                connect_timeout=float(entry.get("connect_timeout", 10.0)),
-                call_timeout=float(entry.get("timeout", 30.0)),
-            ))
+            specs.append(
+                ServerSpec(
+                    name=name,
+                    connection=_connection(entry),
+                    needs_approval=None if approval is None else bool(approval),
+                    connect_timeout=float(entry.get("connect_timeout", 10.0)),
+                    call_timeout=float(entry.get("timeout", 30.0)),
+                )
+            )
         except (ValueError, TypeError) as exc:
             refused.append((name, f"invalid entry: {describe_error(exc)}"))
     return specs, refused
@@ -141,8 +150,9 @@ async def _fetch_tools(specs: list[ServerSpec]) -> list[list[BaseTool] | str]:
 
     async def one(spec: ServerSpec) -> list[BaseTool] | str:
         try:
-            return await asyncio.wait_for(client.get_tools(server_name=spec.name),
-                                          spec.connect_timeout)
+            return await asyncio.wait_for(
+                client.get_tools(server_name=spec.name), spec.connect_timeout
+            )
         except TimeoutError:
             return f"MCP server did not answer within {spec.connect_timeout:g} s"
         except Exception as exc:  # a crashed or unreachable server must not stop the app
@@ -161,8 +171,12 @@ def load_servers(specs: list[ServerSpec]) -> list[tuple[ServerSpec, list[BaseToo
 def fingerprint(tool: BaseTool) -> str:
     """sha256 of what the model sees: name, description and input schema."""
     schema = tool.args_schema if isinstance(tool.args_schema, dict) else tool.args
-    blob = json.dumps({"name": tool.name, "description": tool.description, "schema": schema},
-                      sort_keys=True, ensure_ascii=False, default=str)
+    blob = json.dumps(
+        {"name": tool.name, "description": tool.description, "schema": schema},
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -178,10 +192,12 @@ class PinStore:
         self.dirty = False
 
     def approve(self, key: str, digest: str) -> None:
+        """Trust a tool's current description and schema."""
         self.pins[key] = {"sha256": digest, "approved_at": datetime.now(UTC).isoformat()}
         self.dirty = True
 
     def save(self) -> None:
+        """Write the pins atomically, if they changed."""
         if not self.dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +231,11 @@ def apply_approval_policy(tool: BaseTool, spec: ServerSpec) -> BaseTool:
     read_only = bool((tool.metadata or {}).get("readOnlyHint"))
     wanted = spec.needs_approval if spec.needs_approval is not None else not read_only
     # A server's output is text nobody vouches for; a tool not annotated read-only may change things.
-    tool.metadata = {**(tool.metadata or {}), "untrusted_output": True, "side_effects": not read_only}
+    tool.metadata = {
+        **(tool.metadata or {}),
+        "untrusted_output": True,
+        "side_effects": not read_only,
+    }
     return mark_needs_approval(tool, wanted)
 
 

@@ -52,7 +52,7 @@ class Rejected:
 
 
 class _SourceOnlyLoader(SourceFileLoader):
-    """Compiles from source every time: never reads or writes __pycache__ inside tools/ (G5)."""
+    """Compiles from source every time: never uses __pycache__ in tools/ (no planted .pyc)."""
 
     def get_code(self, fullname: str) -> types.CodeType:
         return self.source_to_code(self.get_data(self.path), self.path)
@@ -113,8 +113,15 @@ def discover_entry_points() -> list[Job]:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist is not None else "unknown"
         version = ep.dist.version if ep.dist is not None else ""
-        found.append(Job("entry_point", f"{ep.name} = {ep.value}", f"entry point {dist}:{ep.name}",
-                         ep.name, f"{dist}=={version}"))
+        found.append(
+            Job(
+                "entry_point",
+                f"{ep.name} = {ep.value}",
+                f"entry point {dist}:{ep.name}",
+                ep.name,
+                f"{dist}=={version}",
+            )
+        )
     return sorted(found, key=lambda job: job.label)
 
 
@@ -162,8 +169,11 @@ def tools_of_module(module: types.ModuleType) -> list[BaseTool]:
     if declared is not None:
         tools = list(declared)
     else:
-        tools = [v for v in vars(module).values()
-                 if isinstance(v, BaseTool) and _defined_here(v, module.__name__)]
+        tools = [
+            v
+            for v in vars(module).values()
+            if isinstance(v, BaseTool) and _defined_here(v, module.__name__)
+        ]
     if not all(isinstance(tool, BaseTool) for tool in tools):
         raise TypeError("TOOLS must contain only tool objects (use @tool)")
     if not tools:

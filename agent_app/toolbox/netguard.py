@@ -1,4 +1,4 @@
-"""URL and IP policy for outbound fetches: parse strictly, resolve once, check every address (E1-E10)."""
+"""URL and IP policy for outbound fetches: parse strictly, resolve once, check every address."""
 
 from __future__ import annotations
 
@@ -22,8 +22,14 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # 192.0.0.192 (Oracle) pass `is_global`, and 100.100.100.200 (Alibaba) is not `is_private`.
 METADATA_IPS = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "168.63.129.16",
-              "192.0.0.192", "fd00:ec2::254")
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "100.100.100.200",
+        "168.63.129.16",
+        "192.0.0.192",
+        "fd00:ec2::254",
+    )
 )
 # Names checked in addition to the resolved-address check, never instead of it.
 BLOCKED_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", "instance-data"})
@@ -54,9 +60,19 @@ class NetPolicy:
     max_redirects: int = 5
     max_output_chars: int = 20_000
     content_types: frozenset[str] = frozenset(
-        {"text/html", "application/xhtml+xml", "text/plain", "text/markdown", "text/csv",
-         "application/json", "application/ld+json", "text/xml", "application/xml",
-         "application/rss+xml", "application/atom+xml"}
+        {
+            "text/html",
+            "application/xhtml+xml",
+            "text/plain",
+            "text/markdown",
+            "text/csv",
+            "application/json",
+            "application/ld+json",
+            "text/xml",
+            "application/xml",
+            "application/rss+xml",
+            "application/atom+xml",
+        }
     )
     verify_tls: bool = True
 
@@ -74,6 +90,7 @@ class Target:
 
     @property
     def url(self) -> str:
+        """The URL of the validated target (default ports left out)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         default = {"http": 80, "https": 443}[self.scheme]
         netloc = host if self.port == default else f"{host}:{self.port}"
@@ -225,7 +242,7 @@ def resolve_checked(target: Target, policy: NetPolicy) -> list[str]:
 
 
 def egress_env_problems(env: Mapping[str, str] | None = None) -> list[str]:
-    """Start-up check (E12): settings that would weaken the egress policy."""
+    """Start-up check: settings that would weaken the egress policy."""
     env = os.environ if env is None else env
     problems = []
     if env.get("LANGCHAIN_ENV", "").lower().startswith("local"):

@@ -1,4 +1,4 @@
-"""An httpx transport that connects only to addresses netguard validated (DNS rebinding, E7)."""
+"""An httpx transport that connects only to addresses netguard validated (no DNS rebinding)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import httpx
 
 
 class DeadlineStream(httpcore.NetworkStream):
-    """Bounds every read and write by one absolute deadline: a slow drip of headers or body
-    bytes cannot keep a request alive past it (each single read would otherwise get a fresh
-    timeout)."""
+    """Bounds every read and write by one absolute deadline.
+
+    A slow drip of headers or body bytes cannot keep a request alive past it (each single read
+    would otherwise get a fresh timeout).
+    """
 
     def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
         self._inner, self._deadline = inner, deadline
@@ -28,12 +30,15 @@ class DeadlineStream(httpcore.NetworkStream):
         return left if timeout is None else min(timeout, left)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read, with the timeout cut to what is left of the deadline."""
         return self._inner.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write, with the timeout cut to what is left of the deadline."""
         self._inner.write(buffer, self._left(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
+        """Close the connection."""
         self._inner.close()
 
     def start_tls(
@@ -42,11 +47,14 @@ class DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
+        """Upgrade to TLS, with the timeout cut to what is left of the deadline."""
         left = self._left(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left),
-                              self._deadline)
+        return DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, left), self._deadline
+        )
 
     def get_extra_info(self, info: str) -> Any:
+        """Pass through to the wrapped stream."""
         return self._inner.get_extra_info(info)
 
 
@@ -78,6 +86,7 @@ class PinnedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
+        """Connect to the validated address only, whatever the host name resolves to now."""
         with self._lock:
             addresses = self._pins.get((host.lower().strip("[]"), port), ())
         if not addresses:
@@ -86,7 +95,10 @@ class PinnedBackend(httpcore.NetworkBackend):
         for address in addresses:
             try:
                 stream = self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address,
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
@@ -102,9 +114,11 @@ class PinnedBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
+        """Refuse: the web reader never connects to a local socket."""
         raise httpcore.ConnectError("unix sockets are not allowed")
 
     def sleep(self, seconds: float) -> None:
+        """Sleep, as the default backend does."""
         self._inner.sleep(seconds)
 
 

@@ -67,6 +67,7 @@ class Toolset:
 
     @property
     def names(self) -> list[str]:
+        """The names of the enabled tools."""
         return [tool.name for tool in self.tools]
 
 
@@ -92,28 +93,47 @@ class Registry:
             self._owners[name] = source
             self._tools.append(tool)
         self._infos.append(
-            ToolInfo(name=name[:64], source=source, enabled=not reason, reason=reason,
-                     needs_approval=needs_approval(tool), description=description, kind=kind)
+            ToolInfo(
+                name=name[:64],
+                source=source,
+                enabled=not reason,
+                reason=reason,
+                needs_approval=needs_approval(tool),
+                description=description,
+                kind=kind,
+            )
         )
         return not reason
 
     def add_all(self, tools: Iterable[BaseTool], source: str, kind: Kind) -> None:
+        """Register tools from one source."""
         for tool in tools:
             self.add(tool, source, kind)
 
     def fail(self, name: str, source: str, reason: str, kind: Kind) -> None:
         """Record a module, entry point or server that produced no tools."""
         logger.warning("tool source %s disabled: %s", source, reason)
-        self._infos.append(ToolInfo(name=name, source=source, enabled=False, reason=reason, kind=kind))
+        self._infos.append(
+            ToolInfo(name=name, source=source, enabled=False, reason=reason, kind=kind)
+        )
 
     def disable(self, tool: BaseTool, source: str, reason: str, kind: Kind) -> None:
         """Record a tool that loaded but is not allowed to run (e.g. an unapproved MCP change)."""
         logger.warning("tool %r from %s disabled: %s", tool.name, source, reason)
         self._infos.append(
-            ToolInfo(name=tool.name, source=source, enabled=False, reason=reason,
-                     needs_approval=needs_approval(tool),
-                     description=str(tool.description or "")[:500], kind=kind)
+            ToolInfo(
+                name=tool.name,
+                source=source,
+                enabled=False,
+                reason=reason,
+                needs_approval=needs_approval(tool),
+                description=str(tool.description or "")[:500],
+                kind=kind,
+            )
         )
 
     def toolset(self, timings_ms: dict[str, float] | None = None) -> Toolset:
-        return Toolset(tools=list(self._tools), infos=list(self._infos), timings_ms=timings_ms or {})
+        """Everything registered so far, with load timings."""
+        return Toolset(
+            tools=list(self._tools), infos=list(self._infos), timings_ms=timings_ms or {}
+        )

@@ -1,4 +1,4 @@
-"""read_webpage: fetch a public page over pinned, re-validated hops with size/time caps (E1-E12, D2)."""
+"""read_webpage: fetch a public page over pinned, re-validated hops with size and time caps."""
 
 from __future__ import annotations
 
@@ -116,8 +116,9 @@ def _to_page(response: httpx.Response, target: Target, policy: NetPolicy, deadli
         title, text = html_to_text(text) if is_html else ("", tidy(text))
     except HtmlTooDeepError:
         raise FetchError("the page is nested too deeply to read") from None
-    return Page(url=target.url, status=response.status_code, content_type=mime, title=title,
-                text=text)
+    return Page(
+        url=target.url, status=response.status_code, content_type=mime, title=title, text=text
+    )
 
 
 def fetch(
@@ -131,8 +132,11 @@ def fetch(
 
     deadline = time.monotonic() + policy.timeout_s
     pinned = PinnedBackend(inner=backend, deadline=deadline)
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate",
-               "Accept": "text/html,text/plain,application/json,application/xml;q=0.9,*/*;q=0.1"}
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "gzip, deflate",
+        "Accept": "text/html,text/plain,application/json,application/xml;q=0.9,*/*;q=0.1",
+    }
     transport = PinnedTransport(pinned, verify=policy.verify_tls)
     with httpx.Client(transport=transport, trust_env=False, headers=headers) as client:
         target = parse_url(url, policy)
@@ -153,7 +157,7 @@ def fetch(
 
 
 def render_untrusted(page: Page, limit: int) -> str:
-    """Wrap page text as quoted, labelled data with its provenance (D2, D9)."""
+    """Wrap page text as quoted, labelled data with its provenance (data, not instructions)."""
     text = strip_invisible(page.text).replace(FENCE, "[marker removed]")
     title = strip_invisible(page.title).replace(FENCE, "[marker removed]")[:300]
     body = truncate((f"Title: {title}\n\n" if title else "") + text, limit)

@@ -67,8 +67,14 @@ def main() -> None:
         ),
     ]
     if identity.is_admin and service().accounts is not None:
-        pages.append(st.Page(admin.page, title=tr("ui.nav.admin"), icon=":material/shield_person:",
-                             url_path="admin"))
+        pages.append(
+            st.Page(
+                admin.page,
+                title=tr("ui.nav.admin"),
+                icon=":material/shield_person:",
+                url_path="admin",
+            )
+        )
     nav = st.navigation(pages)
     _language_switch()
     signin.account_box(service(), identity)

@@ -52,13 +52,16 @@ def status_state(outcome: str) -> StatusState:
 
 
 def tool_args(args: dict[str, Any]) -> None:
+    """Show a tool call's arguments as JSON."""
     st.caption(tr("ui.tool.args"))
     st.code(truncate(json.dumps(args, ensure_ascii=False, indent=2), OUTPUT_LIMIT), language="json")
 
 
 def tool_result(output: str, outcome: str) -> None:
     """A tool's result as plain text (tool output is untrusted: never Markdown)."""
-    caption = {"error": "ui.tool.error", "rejected": "ui.tool.reason"}.get(outcome, "ui.tool.result")
+    caption = {"error": "ui.tool.error", "rejected": "ui.tool.reason"}.get(
+        outcome, "ui.tool.result"
+    )
     if outcome == "rejected" and not output:
         return
     st.caption(tr(caption))
@@ -82,6 +85,7 @@ def tool_step(
 
 
 def thinking(text: str) -> None:
+    """Show the model's reasoning in a collapsed expander."""
     with st.expander(tr("ui.thinking"), icon=":material/psychology:", expanded=False):
         md(text)
 
@@ -130,4 +134,5 @@ def turn_notes(meta: dict[str, Any]) -> None:
 
 
 def retry_button(on_click: Callable[[], None]) -> None:
+    """The Retry button under a failed turn."""
     st.button(tr("ui.retry"), key="retry", icon=":material/refresh:", on_click=on_click)

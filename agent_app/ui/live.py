@@ -105,8 +105,11 @@ class LiveTurn:
         if self._plan_box is None:
             self._plan_box = st.empty()
         marks = {"completed": ":material/check_circle:", "in_progress": ":material/pending:"}
-        lines = [f"- {marks.get(str(t.get('status')), ':material/radio_button_unchecked:')} "
-                 f"{sanitize_markdown(str(t.get('content', '')))}" for t in todos]
+        lines = [
+            f"- {marks.get(str(t.get('status')), ':material/radio_button_unchecked:')} "
+            f"{sanitize_markdown(str(t.get('content', '')))}"
+            for t in todos
+        ]
         self._plan_box.markdown(f"**{tr('ui.plan')}**\n\n" + "\n".join(lines))
 
     @staticmethod

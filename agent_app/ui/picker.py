@@ -44,7 +44,9 @@ def _on_ask(svc: ChatService, info: ThreadInfo | None, key: str) -> None:
     _save(svc, info, approval_mode="all" if st.session_state[key] else default)
 
 
-def _collections(svc: ChatService, info: ThreadInfo | None, tid: str, chosen: tuple[str, ...]) -> None:
+def _collections(
+    svc: ChatService, info: ThreadInfo | None, tid: str, chosen: tuple[str, ...]
+) -> None:
     kb = knowledge(svc)
     names = [c["name"] for c in kb.list_collections()] if kb is not None else []
     if not names:
@@ -109,7 +111,9 @@ def _on_tools(svc: ChatService, info: ThreadInfo | None, key: str, names: list[s
     _save(svc, info, disabled_tools=[n for n in names if n not in chosen])
 
 
-def _tool_switches(svc: ChatService, info: ThreadInfo | None, choice: ThreadOptions, tid: str) -> None:
+def _tool_switches(
+    svc: ChatService, info: ThreadInfo | None, choice: ThreadOptions, tid: str
+) -> None:
     """Which tools this conversation may use (stored as the thread's disabled_tools)."""
     names = list(dict.fromkeys(row.name for row in svc.tools() if row.enabled))
     if not names:

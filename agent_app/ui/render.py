@@ -1,5 +1,4 @@
-"""Model and document text made inert for st.markdown, on markdown-it tokens: no remote images,
-foreign links, HTML or LaTeX; streamed text is re-rendered whole into one placeholder."""
+"""Model and document text made inert for st.markdown (markdown-it tokens), streamed or whole."""
 
 from __future__ import annotations
 
@@ -229,17 +228,27 @@ def _sanitize(text: str, allow: tuple[str, ...]) -> str:
 
 
 def sanitize_markdown(text: str, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOSTS) -> str:
-    """Markdown safe to render: images become `[image: alt]`, foreign links plain text,
-    raw HTML and `$` escaped, invisible characters dropped; code blocks and spans untouched."""
+    """Markdown safe to render.
+
+    Images become `[image: alt]`, foreign links plain text, raw HTML and `$` escaped, invisible
+    characters dropped; code blocks and spans untouched.
+    """
     return _sanitize(text if isinstance(text, str) else str(text), tuple(allow_hosts))
 
 
 class LiveMarkdown:
-    """Streamed text in one placeholder: each render shows the whole text so far, sanitized, so
-    what is on screen is always exactly `sanitize_markdown(prefix)` (an open link stays inert)."""
+    """Streamed text in one placeholder, re-rendered whole and sanitized at each step.
 
-    def __init__(self, placeholder: Any, *, min_interval: float = 0.05,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    What is on screen is always exactly `sanitize_markdown(prefix)` (an open link stays inert).
+    """
+
+    def __init__(
+        self,
+        placeholder: Any,
+        *,
+        min_interval: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.placeholder, self.min_interval, self.clock = placeholder, min_interval, clock
         self.text = ""
         self._shown: str | None = None

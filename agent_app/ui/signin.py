@@ -83,7 +83,10 @@ def _password_form(svc: ChatService) -> None:
     with st.form("signin", clear_on_submit=False, border=True):
         name = st.text_input(tr("auth.name"), key="signin_name", autocomplete="username")
         password = st.text_input(
-            tr("auth.password"), type="password", key="signin_password", autocomplete="current-password"
+            tr("auth.password"),
+            type="password",
+            key="signin_password",
+            autocomplete="current-password",
         )
         submitted = st.form_submit_button(tr("auth.submit"), type="primary")
     if not submitted:
@@ -96,7 +99,10 @@ def _password_form(svc: ChatService) -> None:
         st.session_state.pop(K_LANG, None)  # the user's own saved language loads next
         st.rerun()
     elif result.status == "locked":
-        st.error(tr("auth.locked", minutes=max(1, round(result.retry_after_s / 60))), icon=":material/lock_clock:")
+        st.error(
+            tr("auth.locked", minutes=max(1, round(result.retry_after_s / 60))),
+            icon=":material/lock_clock:",
+        )
     else:
         st.error(tr("auth.invalid"), icon=":material/error:")
 
@@ -110,8 +116,13 @@ def _oidc(svc: ChatService) -> Identity | None:
         st.title(tr("auth.title"))
         st.write(tr("auth.sso"))
         provider = svc.settings.oidc_provider
-        st.button(tr("auth.submit"), type="primary", key="signin_sso",
-                  on_click=st.login, args=(provider,) if provider else ())
+        st.button(
+            tr("auth.submit"),
+            type="primary",
+            key="signin_sso",
+            on_click=st.login,
+            args=(provider,) if provider else (),
+        )
         return None
     identity = accounts.external(found[0], found[1], "oidc")
     if identity is None:
@@ -154,8 +165,19 @@ def account_box(svc: ChatService, identity: Identity) -> None:
     if svc.settings.auth == "none":
         return
     with st.sidebar, st.container(key="account_box"):
-        st.caption(tr("auth.signed_in_as", name=sanitize_markdown(identity.name),
-                      user_id=identity.user_id.replace("`", "")))
+        st.caption(
+            tr(
+                "auth.signed_in_as",
+                name=sanitize_markdown(identity.name),
+                user_id=identity.user_id.replace("`", ""),
+            )
+        )
         if svc.settings.auth != "header":
-            st.button(tr("auth.sign_out"), key="sign_out", icon=":material/logout:",
-                      on_click=sign_out, args=(svc,), type="tertiary")
+            st.button(
+                tr("auth.sign_out"),
+                key="sign_out",
+                icon=":material/logout:",
+                on_click=sign_out,
+                args=(svc,),
+                type="tertiary",
+            )

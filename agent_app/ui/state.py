@@ -137,5 +137,6 @@ def flash(message: str, icon: str = ":material/info:") -> None:
 
 
 def show_flash() -> None:
+    """Show the toasts queued before the last rerun."""
     for message, icon in st.session_state.pop("ui.flash", []):
         st.toast(message, icon=icon)

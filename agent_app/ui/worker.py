@@ -74,4 +74,5 @@ class TurnWorker:
 
     @property
     def alive(self) -> bool:
+        """Whether the turn's thread is still running."""
         return self._thread.is_alive()

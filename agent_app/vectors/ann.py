@@ -33,13 +33,16 @@ class IndexParams:
     """Retrain when the set grew this many times past the size the lists were trained for."""
 
     def nlist_for(self, n: int) -> int:
+        """The number of IVF lists for `n` vectors (a power of two, within bounds)."""
         target = max(self.min_lists, self.lists_per_sqrt * math.sqrt(max(n, 1)))
         return int(min(self.max_lists, 2 ** int(math.log2(target))))
 
     def nprobe_for(self, nlist: int) -> int:
+        """How many IVF lists a search visits."""
         return min(nlist, max(self.min_nprobe, nlist // self.nprobe_divisor))
 
     def wants_ivf(self, n: int) -> bool:
+        """Whether `n` vectors are enough to train an IVF index."""
         return n >= self.ivf_min
 
     def needs_rebuild(self, index: faiss.Index) -> bool:
@@ -74,6 +77,7 @@ def as_ivf(index: faiss.Index) -> faiss.IndexIVF | None:
 
 
 def kind_of(index: faiss.Index) -> str:
+    """`ivf` or `flat`."""
     return "ivf" if as_ivf(index) is not None else "flat"
 
 
@@ -127,6 +131,7 @@ def tune(index: faiss.Index, params: IndexParams) -> None:
 
 
 def remove(index: faiss.Index, ids: np.ndarray) -> int:
+    """Remove these ids from the index; returns how many were removed."""
     if not len(ids):
         return 0
     ids = np.ascontiguousarray(ids, dtype=np.int64)

@@ -18,6 +18,7 @@ class RWLock:
 
     @contextmanager
     def read(self) -> Iterator[None]:
+        """Hold the lock for reading (shared with other readers)."""
         with self._cond:
             while self._writer or self._writers_waiting:
                 self._cond.wait()

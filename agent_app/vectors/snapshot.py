@@ -34,6 +34,7 @@ def lock_for(directory: Path, name: str) -> FileLock:
 
 
 def pointer_path(directory: Path, name: str) -> Path:
+    """The snapshot pointer file of component `name`."""
     return directory / f"{name}.json"
 
 

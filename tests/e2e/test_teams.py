@@ -19,8 +19,15 @@ USERS = {"alice": "alice-password-1", "bob": "bob-password-22"}
 
 def _cli(data_dir, *args: str, stdin: str | None = None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE_"))}
-    proc = subprocess.run([sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
-                          input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -33,8 +40,16 @@ def app(fake, tmp_path_factory):
     _cli(data, "users", "add", "bob", stdin=USERS["bob"] + "\n")
     _cli(data, "memory", "add", "alice-memory: likes chestnuts", "--user", "alice")
     _cli(data, "memory", "add", "bob-memory: likes plums", "--user", "bob")
-    _cli(data, "kb", "add", str(ROOT / "tests" / "corpus" / "kb" / "remote_work.md"),
-         "--collection", "handbook", "--user", "alice")
+    _cli(
+        data,
+        "kb",
+        "add",
+        str(ROOT / "tests" / "corpus" / "kb" / "remote_work.md"),
+        "--collection",
+        "handbook",
+        "--user",
+        "alice",
+    )
     env = {
         "AGENT_APP_AUTH": "password",
         "DASHSCOPE_API_KEY": "sk-test",
@@ -60,8 +75,11 @@ def _sign_in(page, app, name: str, path: str = "") -> None:
     page.locator(CHAT_INPUT).wait_for()
 
 
-HEADINGS = {"Memory": "What the assistant remembers about you", "Knowledge": "Knowledge base",
-            "Admin": "Admin"}
+HEADINGS = {
+    "Memory": "What the assistant remembers about you",
+    "Knowledge": "Knowledge base",
+    "Admin": "Admin",
+}
 
 
 def _go(page, title: str) -> None:
@@ -71,8 +89,10 @@ def _go(page, title: str) -> None:
 
 @pytest.fixture
 def two(browser, app):
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
-                for _ in range(2)]
+    contexts = [
+        browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        for _ in range(2)
+    ]
     tabs = [ctx.new_page() for ctx in contexts]
     for tab in tabs:
         tab.set_default_timeout(30_000)

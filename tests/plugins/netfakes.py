@@ -40,7 +40,8 @@ class FakeResolver:
             ips = answer(self.calls.count(host)) if callable(answer) else list(answer)
         port = int(port or 0)
         return [
-            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)) if ":" in ip
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0))
+            if ":" in ip
             else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
             for ip in ips
         ]

@@ -124,9 +124,7 @@ def test_get_text_at_path() -> None:
         "empty_dict": {},
     }
 
-    assert get_text_at_path(nested_data, "$") == [
-        json.dumps(nested_data, sort_keys=True)
-    ]
+    assert get_text_at_path(nested_data, "$") == [json.dumps(nested_data, sort_keys=True)]
 
     assert get_text_at_path(nested_data, "name") == ["test"]
     assert get_text_at_path(nested_data, "info.age") == ["25"]
@@ -153,9 +151,7 @@ def test_get_text_at_path() -> None:
 
     assert get_text_at_path(None, "any.path") == []
     assert get_text_at_path({}, "any.path") == []
-    assert get_text_at_path(nested_data, "") == [
-        json.dumps(nested_data, sort_keys=True)
-    ]
+    assert get_text_at_path(nested_data, "") == [json.dumps(nested_data, sort_keys=True)]
     assert get_text_at_path(nested_data, "nonexistent") == []
     assert get_text_at_path(nested_data, "items[99].value") == []
     assert get_text_at_path(nested_data, "items[*].nonexistent") == []
@@ -173,7 +169,9 @@ def test_get_text_at_path() -> None:
     assert get_text_at_path(nested_data, "nested[{invalid}]") == []
 
 
-@pytest.mark.skip(reason='needs pytest-mock; asserts how AsyncBatchedBaseStore groups calls, not the store')
+@pytest.mark.skip(
+    reason="needs pytest-mock; asserts how AsyncBatchedBaseStore groups calls, not the store"
+)
 async def test_async_batch_store(mocker: MockerFixture) -> None:
     abatch = mocker.stub()
 
@@ -493,9 +491,7 @@ async def test_cannot_put_empty_namespace() -> None:
 
     await store.aput(("foo", "langgraph", "foo"), "bar", doc)
     assert (await store.aget(("foo", "langgraph", "foo"), "bar")).value == doc  # type: ignore[union-attr]
-    assert (await store.asearch(("foo", "langgraph", "foo"), query="bar"))[
-        0
-    ].value == doc
+    assert (await store.asearch(("foo", "langgraph", "foo"), query="bar"))[0].value == doc
     await store.adelete(("foo", "langgraph", "foo"), "bar")
     assert (await store.aget(("foo", "langgraph", "foo"), "bar")) is None
     store.put(("foo", "langgraph", "foo"), "bar", doc)
@@ -536,9 +532,7 @@ async def test_cannot_put_empty_namespace() -> None:
     assert val is not None
     assert val.value == doc
     assert (await async_store.asearch(("foo", "langgraph", "foo")))[0].value == doc
-    assert (await async_store.asearch(("foo", "langgraph", "foo"), query="bar"))[
-        0
-    ].value == doc
+    assert (await async_store.asearch(("foo", "langgraph", "foo"), query="bar"))[0].value == doc
     await async_store.adelete(("foo", "langgraph", "foo"), "bar")
     assert (await async_store.aget(("foo", "langgraph", "foo"), "bar")) is None
 
@@ -551,7 +545,9 @@ async def test_cannot_put_empty_namespace() -> None:
     assert (await async_store.aget(("valid", "namespace"), "key")) is None
 
 
-@pytest.mark.skip(reason='needs pytest-mock; asserts how AsyncBatchedBaseStore groups calls, not the store')
+@pytest.mark.skip(
+    reason="needs pytest-mock; asserts how AsyncBatchedBaseStore groups calls, not the store"
+)
 async def test_async_batch_store_deduplication(mocker: MockerFixture) -> None:
     abatch = mocker.spy(InMemoryStore, "batch")
     store = MockAsyncBatchedStore()
@@ -625,9 +621,7 @@ def fake_embeddings() -> CharacterEmbeddings:
 @pytest.mark.skip(reason="reads InMemoryStore's index_config attribute")
 def test_vector_store_initialization(fake_embeddings: CharacterEmbeddings) -> None:
     """Test store initialization with embedding config."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     assert store.index_config is not None
     assert store.index_config["dims"] == fake_embeddings.dims
     assert store.index_config["embed"] == fake_embeddings
@@ -637,9 +631,7 @@ def test_vector_insert_with_auto_embedding(
     fake_embeddings: CharacterEmbeddings,
 ) -> None:
     """Test inserting items that get auto-embedded."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     docs = [
         ("doc1", {"text": "short text"}),
         ("doc2", {"text": "longer text document"}),
@@ -664,9 +656,7 @@ async def test_async_vector_insert_with_auto_embedding(
     fake_embeddings: CharacterEmbeddings,
 ) -> None:
     """Test inserting items that get auto-embedded using async methods."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     docs = [
         ("doc1", {"text": "short text"}),
         ("doc2", {"text": "longer text document"}),
@@ -689,9 +679,7 @@ async def test_async_vector_insert_with_auto_embedding(
 
 def test_vector_update_with_embedding(fake_embeddings: CharacterEmbeddings) -> None:
     """Test that updating items properly updates their embeddings."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     store.put(("test",), "doc1", {"text": "zany zebra Xerxes"})
     store.put(("test",), "doc2", {"text": "something about dogs"})
     store.put(("test",), "doc3", {"text": "text about birds"})
@@ -724,9 +712,7 @@ async def test_async_vector_update_with_embedding(
     fake_embeddings: CharacterEmbeddings,
 ) -> None:
     """Test that updating items properly updates their embeddings using async methods."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     await store.aput(("test",), "doc1", {"text": "zany zebra Xerxes"})
     await store.aput(("test",), "doc2", {"text": "something about dogs"})
     await store.aput(("test",), "doc3", {"text": "text about birds"})
@@ -757,9 +743,7 @@ async def test_async_vector_update_with_embedding(
 
 def test_vector_search_with_filters(fake_embeddings: CharacterEmbeddings) -> None:
     """Test combining vector search with filters."""
-    inmem_store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    inmem_store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     # Insert test documents
     docs = [
         ("doc1", {"text": "red apple", "color": "red", "score": 4.5}),
@@ -779,9 +763,7 @@ def test_vector_search_with_filters(fake_embeddings: CharacterEmbeddings) -> Non
     assert len(results) == 2
     assert results[0].key == "doc2"
 
-    results = inmem_store.search(
-        ("test",), query="bbbbluuu", filter={"score": {"$gt": 3.2}}
-    )
+    results = inmem_store.search(("test",), query="bbbbluuu", filter={"score": {"$gt": 3.2}})
     assert len(results) == 3
     assert results[0].key == "doc4"
 
@@ -797,9 +779,7 @@ async def test_async_vector_search_with_filters(
     fake_embeddings: CharacterEmbeddings,
 ) -> None:
     """Test combining vector search with filters using async methods."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     # Insert test documents
     docs = [
         ("doc1", {"text": "red apple", "color": "red", "score": 4.5}),
@@ -819,9 +799,7 @@ async def test_async_vector_search_with_filters(
     assert len(results) == 2
     assert results[0].key == "doc2"
 
-    results = await store.asearch(
-        ("test",), query="bbbbluuu", filter={"score": {"$gt": 3.2}}
-    )
+    results = await store.asearch(("test",), query="bbbbluuu", filter={"score": {"$gt": 3.2}})
     assert len(results) == 3
     assert results[0].key == "doc4"
 
@@ -837,9 +815,7 @@ async def test_async_batched_vector_search_concurrent(
     fake_embeddings: CharacterEmbeddings,
 ) -> None:
     """Test concurrent vector search operations using async batched store."""
-    store = MockAsyncBatchedStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = MockAsyncBatchedStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
 
     colors = ["red", "blue", "green", "yellow", "purple"]
     items = ["apple", "car", "house", "book", "phone"]
@@ -917,9 +893,7 @@ async def test_async_batched_vector_search_concurrent(
 
 def test_vector_search_pagination(fake_embeddings: CharacterEmbeddings) -> None:
     """Test pagination with vector search."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     for i in range(5):
         store.put(("test",), f"doc{i}", {"text": f"test document number {i}"})
 
@@ -938,9 +912,7 @@ async def test_async_vector_search_pagination(
     fake_embeddings: CharacterEmbeddings,
 ) -> None:
     """Test pagination with vector search using async methods."""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     for i in range(5):
         await store.aput(("test",), f"doc{i}", {"text": f"test document number {i}"})
 
@@ -1063,9 +1035,7 @@ async def test_embed_with_path(fake_embeddings: CharacterEmbeddings) -> None:
 
 def test_non_ascii(fake_embeddings: CharacterEmbeddings) -> None:
     """Test support for non-ascii characters"""
-    store = InMemoryStore(
-        index={"dims": fake_embeddings.dims, "embed": fake_embeddings}
-    )
+    store = InMemoryStore(index={"dims": fake_embeddings.dims, "embed": fake_embeddings})
     store.put(("user_123", "memories"), "1", {"text": "这是中文"})  # Chinese
     store.put(("user_123", "memories"), "2", {"text": "これは日本語です"})  # Japanese
     store.put(("user_123", "memories"), "3", {"text": "이건 한국어야"})  # Korean

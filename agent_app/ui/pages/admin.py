@@ -57,7 +57,11 @@ def _add_form(svc: ChatService) -> None:
         password = st.text_input(tr("auth.password"), type="password", key="admin_new_password")
         is_admin = st.checkbox(tr("admin.is_admin"), key="admin_new_admin")
         if st.form_submit_button(tr("admin.add"), icon=":material/person_add:"):
-            _run(lambda: accounts.add_user(name, password, is_admin=is_admin), "admin.added", name=name)
+            _run(
+                lambda: accounts.add_user(name, password, is_admin=is_admin),
+                "admin.added",
+                name=name,
+            )
             st.rerun()
 
 
@@ -67,25 +71,39 @@ def _manage(svc: ChatService, rows: list[Any]) -> None:
     if not rows:
         return
     names = {u.user_id: u.name for u in rows}
-    picked = st.selectbox(tr("admin.select"), list(names), format_func=lambda uid: names[uid], key=K_PICK)
+    picked = st.selectbox(
+        tr("admin.select"), list(names), format_func=lambda uid: names[uid], key=K_PICK
+    )
     user = next(u for u in rows if u.user_id == picked)
     me = session_identity()
     cols = st.columns(3)
     cols[0].button(
-        tr("admin.enable") if user.disabled else tr("admin.disable"), key="admin_toggle_disabled",
+        tr("admin.enable") if user.disabled else tr("admin.disable"),
+        key="admin_toggle_disabled",
         disabled=me is not None and me.user_id == user.user_id,
-        on_click=_run, args=(lambda: accounts.set_disabled(user.user_id, not user.disabled),),
+        on_click=_run,
+        args=(lambda: accounts.set_disabled(user.user_id, not user.disabled),),
     )
     cols[1].button(
-        tr("admin.revoke_admin") if user.is_admin else tr("admin.make_admin"), key="admin_toggle_admin",
+        tr("admin.revoke_admin") if user.is_admin else tr("admin.make_admin"),
+        key="admin_toggle_admin",
         disabled=me is not None and me.user_id == user.user_id,
-        on_click=_run, args=(lambda: accounts.set_admin(user.user_id, not user.is_admin),),
+        on_click=_run,
+        args=(lambda: accounts.set_admin(user.user_id, not user.is_admin),),
     )
     if user.mode == "password":
         with cols[2].popover(tr("admin.reset"), icon=":material/key:"):
             st.text_input(tr("admin.new_password"), type="password", key="admin_reset_pw")
-            st.button(tr("admin.reset"), key="admin_reset_go", on_click=_run, args=(
-                lambda: accounts.reset_password(user.user_id, st.session_state.get("admin_reset_pw", "")),))
+            st.button(
+                tr("admin.reset"),
+                key="admin_reset_go",
+                on_click=_run,
+                args=(
+                    lambda: accounts.reset_password(
+                        user.user_id, st.session_state.get("admin_reset_pw", "")
+                    ),
+                ),
+            )
     if ledger is not None:
         _budget(ledger, user)
 
@@ -96,10 +114,20 @@ def _budget(ledger: Any, user: Any) -> None:
     st.caption(tr("admin.default_limits", tokens=d.daily_tokens or "∞", rpm=d.rpm or "∞"))
     limits = ledger.limits_for(user.user_id)
     with st.form(f"admin_budget_{user.user_id}", border=False):
-        tokens = st.number_input(tr("admin.tokens_per_day"), min_value=0, step=10_000,
-                                 value=int(limits.daily_tokens), key=f"admin_tok_{user.user_id}")
-        rpm = st.number_input(tr("admin.rpm"), min_value=0, step=1, value=int(limits.rpm),
-                              key=f"admin_rpm_{user.user_id}")
+        tokens = st.number_input(
+            tr("admin.tokens_per_day"),
+            min_value=0,
+            step=10_000,
+            value=int(limits.daily_tokens),
+            key=f"admin_tok_{user.user_id}",
+        )
+        rpm = st.number_input(
+            tr("admin.rpm"),
+            min_value=0,
+            step=1,
+            value=int(limits.rpm),
+            key=f"admin_rpm_{user.user_id}",
+        )
         save, default = st.columns(2)
         if save.form_submit_button(tr("admin.save_budget"), icon=":material/save:"):
             _run(lambda: ledger.set_limits(user.user_id, int(tokens), int(rpm)))
@@ -125,12 +153,19 @@ def _usage(svc: ChatService, rows: list[Any]) -> None:
             "turns": [r["requests"] for r in data],
         }
     )
-    st.bar_chart(frame, x="day", y="tokens", color="user", x_label=tr("admin.day"),
-                 y_label=tr("admin.tokens"))
+    st.bar_chart(
+        frame,
+        x="day",
+        y="tokens",
+        color="user",
+        x_label=tr("admin.day"),
+        y_label=tr("admin.tokens"),
+    )
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
 def page() -> None:
+    """The Admin page: users, usage and budgets (admins only)."""
     svc = service()
     me = session_identity()
     if me is None or not me.is_admin or svc.accounts is None:

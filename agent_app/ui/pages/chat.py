@@ -111,7 +111,7 @@ def _act(
     who, code = user(svc), lang(svc)
     if action and action.get("type") == "prompt":
         prompt = action["text"]
-    prompt = prompt if prompt and prompt.strip() else None  # blank input: nothing to send (I3)
+    prompt = prompt if prompt and prompt.strip() else None  # blank input: nothing to send
     if prompt or action:
         welcome.empty()
     if prompt:
