@@ -18,11 +18,12 @@ from agent_app.cli.main import main
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
-# Only the web reader's fetch needs these; DashScope's client loads them itself when it is used.
-NOT_NEEDED = ("httpcore", "h11")
+# Only the web reader's fetch needs httpcore and h11 (DashScope's client loads them itself when it
+# is used); jieba only recall over stored memories and the knowledge base's search.
+NOT_NEEDED = ("httpcore", "h11", "jieba")
 
 
-def test_offline_chat_turn_does_not_import_the_web_readers_http_stack(tmp_path):
+def test_offline_chat_turn_on_a_fresh_data_dir_leaves_heavy_unused_modules_unimported(tmp_path):
     env = {**os.environ, "AGENT_APP_PROVIDER": "offline"}
     out = subprocess.run(
         [sys.executable, "-c", PROBE, "--data-dir", str(tmp_path / "data"), "chat", "--json", "hi"],
@@ -37,3 +38,22 @@ def test_offline_chat_turn_does_not_import_the_web_readers_http_stack(tmp_path):
     loaded = set(json.loads(report)["modules"])
     assert "agent_app.toolbox.webreader" in loaded  # the tool itself is there
     assert not [name for name in NOT_NEEDED if name in loaded]
+
+
+def test_recall_over_stored_memories_still_segments_with_jieba(tmp_path):
+    from agent_app.memory.service import MemoryService
+    from agent_app.settings import Settings
+    from agent_app.wiring import open_memory_store
+
+    settings = Settings(data_dir=tmp_path / "data", provider="offline", _env_file=None)
+    store = open_memory_store(settings)
+    try:
+        MemoryService(store).add("u1", "我对花生过敏")
+    finally:
+        store.close()
+    reopened = open_memory_store(settings)
+    try:
+        found = MemoryService(reopened).search("u1", "我对什么过敏？")
+    finally:
+        reopened.close()
+    assert [item["text"] for item in found] == ["我对花生过敏"]

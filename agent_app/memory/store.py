@@ -131,8 +131,10 @@ class SqliteFaissStore(BaseStore):
                         conn, ns, key, _joined(self._texts_of(json.loads(value), None))
                     )
         # Recall segments text with jieba (a one-time load of ~1-2 s): start it while the rest of
-        # the app starts, not on the first turn.
-        threading.Thread(target=_get_jieba, name="jieba-warmup", daemon=True).start()
+        # the app starts, not on the first turn. With no memory stored yet recall never segments
+        # (and the first write loads it), so a fresh start does not pay for it.
+        if self._conn().execute(f"SELECT 1 FROM {self._table} LIMIT 1").fetchone():
+            threading.Thread(target=_get_jieba, name="jieba-warmup", daemon=True).start()
         options = dict(index_options, snapshot_dir=snapshot_dir)
         try:
             self.index = VectorIndex(
