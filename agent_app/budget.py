@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from zoneinfo import ZoneInfo
 from agent_app import events as ev
 from agent_app.errors import AppError
 from agent_app.settings import Settings
-from agent_app.storage.sqlite import connect
+from agent_app.storage.sqlite import SharedConnection
 
 SIGNED_IN_DAILY_TOKENS = 1_000_000
 SIGNED_IN_RPM = 20
@@ -63,7 +61,7 @@ def default_limits(settings: Settings) -> Limits:
     )
 
 
-class UsageLedger:
+class UsageLedger(SharedConnection):
     """Usage per user per day and the budget check; one SQLite file shared by every process."""
 
     def __init__(self, path: Path, settings: Settings) -> None:
@@ -72,18 +70,7 @@ class UsageLedger:
         self._tz = ZoneInfo(settings.timezone)
         # NORMAL (WAL): a crash of the app loses nothing; only a power cut may lose the last few
         # counts, which keeps two fsyncs off every turn.
-        self._conn = connect(path, synchronous="NORMAL")
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the usage database."""
-        self._conn.close()
-
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._conn.execute(sql, params)
+        super().__init__(path, _SCHEMA, synchronous="NORMAL")
 
     def day(self, now: float | None = None) -> str:
         """The budget day in the app's time zone (a day starts at local midnight)."""

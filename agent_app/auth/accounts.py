@@ -6,7 +6,6 @@ import hashlib
 import logging
 import secrets
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from agent_app.auth.identity import Identity, admin_ids, normalize_name, valid_n
 from agent_app.auth.passwords import MAX_PASSWORD_CHARS, Passwords
 from agent_app.errors import AppError
 from agent_app.settings import Settings
-from agent_app.storage.sqlite import connect
+from agent_app.storage.sqlite import SharedConnection
 
 log = logging.getLogger(__name__)
 MIN_PASSWORD_CHARS = 8
@@ -82,24 +81,13 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class AccountStore:
+class AccountStore(SharedConnection):
     """Users and sessions of one data directory; safe across threads and processes."""
 
     def __init__(self, path: Path, settings: Settings, passwords: Passwords | None = None) -> None:
         self.settings = settings
         self.passwords = passwords or Passwords()
-        self._conn = connect(path)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the accounts database."""
-        self._conn.close()
-
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._conn.execute(sql, params)
+        super().__init__(path, _SCHEMA)
 
     # ---- accounts ------------------------------------------------------------------------
     def add_user(self, name: str, password: str, *, is_admin: bool = False) -> UserRow:

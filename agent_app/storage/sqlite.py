@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -25,6 +27,24 @@ def connect(
     conn.execute(f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+class SharedConnection:
+    """One connection shared by the app's threads behind a lock; the schema is created on open."""
+
+    def __init__(self, path: Path | str, schema: str, *, synchronous: str = "FULL") -> None:
+        self._conn = connect(path, synchronous=synchronous)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.executescript(schema)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._conn.close()
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, params)
 
 
 def pragmas(conn: sqlite3.Connection) -> dict[str, object]:

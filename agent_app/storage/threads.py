@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_app.storage.sqlite import connect
+from agent_app.storage.sqlite import SharedConnection
 from agent_app.textsafe import clean_text
 from agent_app.userid import check_user_id
 
@@ -66,24 +64,13 @@ def _row(row: tuple[Any, ...]) -> ThreadInfo:
     return ThreadInfo(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"))
 
 
-class ThreadRegistry:
+class ThreadRegistry(SharedConnection):
     """Threads bound server-side to their owner: every method filters by user_id."""
 
     def __init__(self, path: Path) -> None:
         # NORMAL: a power cut may lose the last title/timestamp update, never corrupt the file;
         # conversations themselves live in the checkpointer, which stays at FULL.
-        self._conn = connect(path, synchronous="NORMAL")
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the registry's connection."""
-        self._conn.close()
-
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._conn.execute(sql, params)
+        super().__init__(path, _SCHEMA, synchronous="NORMAL")
 
     def create(
         self, user_id: str, title: str = "", options: dict[str, Any] | None = None
