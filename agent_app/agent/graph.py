@@ -37,6 +37,32 @@ def model_semaphore(limit: int) -> threading.BoundedSemaphore:
         return _SEMAPHORES.setdefault(limit, threading.BoundedSemaphore(limit))
 
 
+def model_call_middleware(
+    settings: Settings,
+    fallback: BaseChatModel | None,
+    fallback_label: str,
+    backend: str,
+    model_label: str,
+) -> list[AgentMiddleware]:
+    """History repair, fallback, retries and the guarded provider attempt, outermost first."""
+    # Fallback wraps the retries of each model, and every retry is one guarded provider attempt
+    # that re-runs recall, trimming and the tool-call JSON check.
+    middleware: list[AgentMiddleware] = [HistoryRepairMiddleware()]
+    if fallback is not None:
+        middleware.append(ProviderFallbackMiddleware(fallback, fallback_label))
+    middleware += [
+        ProviderRetryMiddleware(
+            max_retries=settings.max_retries, base_delay=settings.retry_base_delay
+        ),
+        ProviderCallMiddleware(
+            semaphore=model_semaphore(settings.max_concurrent_model_calls),
+            backend=backend,
+            model_label=model_label,
+        ),
+    ]
+    return middleware
+
+
 def build_agent(
     settings: Settings,
     *,
@@ -54,22 +80,7 @@ def build_agent(
     extra_middleware: Sequence[AgentMiddleware] = (),
 ) -> Any:
     """Compile the agent graph: create_agent + our middleware, wired from arguments."""
-    # Model calls pass through the list in order, outermost first: fallback wraps the retries of
-    # each model, and every retry is one guarded provider attempt that re-runs recall, trimming
-    # and the tool-call JSON check.
-    middleware: list[AgentMiddleware] = [HistoryRepairMiddleware()]
-    if fallback is not None:
-        middleware.append(ProviderFallbackMiddleware(fallback, fallback_label))
-    middleware += [
-        ProviderRetryMiddleware(
-            max_retries=settings.max_retries, base_delay=settings.retry_base_delay
-        ),
-        ProviderCallMiddleware(
-            semaphore=model_semaphore(settings.max_concurrent_model_calls),
-            backend=backend,
-            model_label=model_label,
-        ),
-    ]
+    middleware = model_call_middleware(settings, fallback, fallback_label, backend, model_label)
     if store is not None and settings.memory_recall:
         from agent_app.memory.tools import format_memories, recall_for_prompt
 
