@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agent_app import events as ev
@@ -171,9 +171,12 @@ class UsageLedger(SharedConnection):
         return int(row[0]) if row else 0
 
 
+R = TypeVar("R")
+
+
 def metered(
-    events: Iterator[ev.Event], ledger: UsageLedger | None, user_id: str
-) -> Generator[ev.Event, None, Any]:
+    events: Generator[ev.Event, None, R], ledger: UsageLedger | None, user_id: str
+) -> Generator[ev.Event, None, R]:
     """Pass a turn's events (and its return value) through, adding each `usage` to the user's day."""
     while True:
         try:

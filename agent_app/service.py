@@ -6,46 +6,37 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from agent_app import events as ev
 from agent_app import transcript
-from agent_app.agent import repair
 from agent_app.agent.cache import AgentCache
-from agent_app.agent.context import AgentContext, TurnState
-from agent_app.agent.taint import turn_sources
-from agent_app.agent.thread_state import pending_approvals, stored_messages, thread_config
-from agent_app.agent.turn import TurnStream
+from agent_app.agent.thread_state import pending_approvals, stored_messages
 from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.memory.service import MemoryService
 from agent_app.providers import catalog
-from agent_app.providers.chat import ModelChoice, make_chat_model
-from agent_app.providers.models import prepare_choice
+from agent_app.providers.chat import make_chat_model
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
 from agent_app.thread_options import ThreadOptions, merge_choices
-from agent_app.turn_notes import TurnNotes, failure
+from agent_app.turn_runner import ModelFactory, TurnRunner
 
 if TYPE_CHECKING:
     from agent_app.knowledge.service import KnowledgeService
-    from agent_app.memory.extract import MemoryExtractor
     from agent_app.toolbox.registry import ToolInfo, Toolset
 
 log = logging.getLogger(__name__)
-ModelFactory = Callable[[ModelChoice], BaseChatModel]
 CONTENT_SCAN_LIMIT = 200
 """Thread search reads the messages of at most this many recent conversations."""
 OLLAMA_LIST_TTL_S = 30.0
@@ -77,8 +68,8 @@ class ChatService:
         """Long-term memories over `store` (None when memory is off)."""
         self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
         self.agents = AgentCache(settings, self._factory, checkpointer, store, toolset.tools)
-        self._extractors: dict[str, MemoryExtractor] = {}
-        self.last_extraction: Future[Any] | None = None
+        self.turns = TurnRunner(settings, self.agents, registry, self.memory, self._factory)
+        """Runs each turn and records what it leaves (notes, repairs, memories learnt)."""
         self._ollama: tuple[float, list[str]] | None = None
         self.accounts = accounts
         """Users and sessions (None: no sign-in store wired)."""
@@ -221,11 +212,9 @@ class ChatService:
             return
         message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
-        answer = yield from metered(
-            self._run(info, {"messages": [message]}, user_id, stop, lang), self.budget, user_id
-        )
+        answer = yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
         if answer is not None:
-            self._extract(info, user_id, message, answer, lang)
+            self.turns.extract(info, self.thread_options(info), user_id, (message, answer), lang)
 
     def retry(
         self,
@@ -242,13 +231,10 @@ class ChatService:
             yield info
             return
         refusal = admission_error(self.budget, user_id, lang)
-        yield from (
-            [refusal]
-            if refusal is not None
-            else metered(
-                self._run(info, {"messages": []}, user_id, stop, lang), self.budget, user_id
-            )
-        )
+        if refusal is not None:
+            yield refusal
+            return
+        yield from self._run(info, {"messages": []}, user_id, stop, lang)
 
     def resume(
         self,
@@ -265,15 +251,10 @@ class ChatService:
             yield info
             return
         refusal = admission_error(self.budget, user_id, lang)
-        yield from (
-            [refusal]
-            if refusal is not None
-            else metered(
-                self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang),
-                self.budget,
-                user_id,
-            )
-        )
+        if refusal is not None:
+            yield refusal
+            return
+        yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
 
     def _thread_or_error(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
         try:
@@ -301,129 +282,20 @@ class ChatService:
     def _run(
         self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None, lang: str
     ) -> Generator[ev.Event, None, AIMessage | None]:
-        """One graph run on the thread's agent; returns the answer when the turn ended with `done`."""
-        options = self.thread_options(info)
-        try:
-            choice = prepare_choice(self.settings, options.model_choice())
-            agent = self.agents.get(choice, lang, options)
-        except AppError as err:
-            yield ev.Error(err.kind, err.user_message(lang))
-            return None
-        notes = TurnNotes()
-        for notice in choice.notices:
-            notes.take(ev.Notice("model", notice))
-            yield ev.Notice("model", notice)
-        turn = TurnState()
-        turn.deadline += self.settings.turn_deadline_s - 180.0
-        ctx = AgentContext(
-            user_id=user_id,
-            thread_id=info.id,
-            lang=lang,
-            turn=turn,
-            collections=options.collections,
+        """One metered graph run on the thread's agent; returns the answer when it ended with done."""
+        run = self.turns.run(
+            info, self.thread_options(info), payload, user_id=user_id, stop=stop, lang=lang
         )
-        config: RunnableConfig = {
-            **thread_config(info.id),
-            "recursion_limit": self.settings.recursion_limit,
-        }
-        runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
-        for event in runner:
-            notes.take(event)
-            yield event
-        outcome = self._finish(info, runner, lang)
-        if outcome is None:  # paused for approval: the turn goes on after resume
-            return None
-        self._keep_notes(info, runner, outcome, notes)
-        yield outcome
-        return runner.last_ai if isinstance(outcome, ev.Done) else None
-
-    def _finish(self, info: ThreadInfo, runner: TurnStream, lang: str) -> ev.Event | None:
-        """The turn's last event: done, or the error that ended it (None while paused)."""
-        if runner.paused:
-            return None
-        if runner.error is not None or runner.stopped:
-            self._after_failure(info.id, runner)
-            if runner.stopped:
-                return ev.Error(
-                    "stopped", t("error.stopped", lang), partial=bool(runner.answer_parts)
-                )
-            err = runner.error
-            assert err is not None
-            return ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
-        last = runner.last_ai
-        if last is None or (not runner.answer_parts and not last.tool_calls):
-            return ev.Error("empty_answer", t("error.empty_answer", lang))
-        return ev.Done(message_id=str(last.id or ""), thread_id=info.id)
-
-    def _keep_notes(
-        self, info: ThreadInfo, runner: TurnStream, outcome: ev.Event, notes: TurnNotes
-    ) -> None:
-        """Store the turn's notes with its answer, or a failure mark on its user message."""
-        stored = stored_messages(runner.agent, info.id)
-        asked = next((m for m in reversed(stored) if isinstance(m, HumanMessage)), None)
-        if isinstance(outcome, ev.Done) and outcome.message_id:
-            self.registry.set_note(info.id, outcome.message_id, notes.as_dict())
-            if asked is not None and asked.id:  # a retry that answered clears the failure mark
-                self.registry.set_note(info.id, asked.id, {})
-        elif isinstance(outcome, ev.Error) and asked is not None and asked.id:
-            partial = "".join(runner.answer_parts) if outcome.kind == "stopped" else ""
-            self.registry.set_note(info.id, asked.id, failure(outcome, partial))
-
-    def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
-        """Leave a usable thread: no dangling tool call; input the provider blocked is not kept."""
-        if (
-            runner.error is not None
-            and runner.error.kind == "content_filtered"
-            and not runner.context.turn.streamed
-        ):
-            repair.drop_last_input(runner.agent, thread_id)
-            return
-        repair.answer_dangling_calls(
-            runner.agent, thread_id, t("tool.not_executed", runner.context.lang)
-        )
-
-    def _extract(
-        self, info: ThreadInfo, user_id: str, message: HumanMessage, answer: AIMessage, lang: str
-    ) -> None:
-        """Queue background memory extraction for the finished turn (never delays the answer)."""
-        if self.memory is None or not self.settings.memory_extract:
-            return
-        try:
-            choice = self.thread_options(info).model_choice()
-            if choice.provider == "offline":
-                return
-            extractor = self._extractors.get(choice.label)
-            if extractor is None:
-                from agent_app.memory.extract import MemoryExtractor
-
-                extractor = self._extractors[choice.label] = MemoryExtractor(
-                    self.memory, self._factory(choice), lang=lang
-                )
-            # An answer written after untrusted text may repeat its orders: learn from it only as a suggestion.
-            tainted = bool(turn_sources(stored_messages(self._state_graph(info), info.id)))
-            self.last_extraction = extractor.submit(
-                user_id,
-                [message, answer],
-                thread_id=info.id,
-                message_id=message.id,
-                suggested=tainted,
-            )
-        except AppError:
-            log.warning("memory extraction not started", exc_info=True)
+        return (yield from metered(run, self.budget, user_id))
 
     def _state_graph(self, info: ThreadInfo) -> Any:
         """The cached agent a thread's turns run on, to read its state through the graph's API."""
-        options = self.thread_options(info)
-        lang = self.settings.lang
-        try:  # no network here: a thread's history must show even when its server is down
-            return self.agents.get(
-                prepare_choice(self.settings, options.model_choice(), probe=False), lang, options
-            )
-        except (
-            AppError
-        ):  # its provider is not configured any more: the offline agent reads the same state
-            offline = prepare_choice(self.settings, ModelChoice("offline", "offline"), probe=False)
-            return self.agents.get(offline, lang, options)
+        return self.turns.state_graph(self.thread_options(info))
+
+    @property
+    def last_extraction(self) -> Future[Any] | None:
+        """The most recent background memory extraction (tests and the CLI wait on it)."""
+        return self.turns.last_extraction
 
     def close(self) -> None:
         """Close what open_service opened: the knowledge base, the memory store, the databases."""

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from agent_app.budget import UsageLedger
     from agent_app.knowledge.service import KnowledgeService
     from agent_app.memory.store import SqliteFaissStore
-    from agent_app.service import ChatService, ModelFactory
+    from agent_app.service import ChatService
     from agent_app.toolbox.registry import Toolset
+    from agent_app.turn_runner import ModelFactory
 
 log = logging.getLogger(__name__)
 

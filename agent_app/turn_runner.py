@@ -1,0 +1,191 @@
+"""TurnRunner: one graph run on a conversation's agent, and what a finished turn leaves behind."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+
+from agent_app import events as ev
+from agent_app.agent import repair
+from agent_app.agent.cache import AgentCache
+from agent_app.agent.context import AgentContext, TurnState
+from agent_app.agent.taint import turn_sources
+from agent_app.agent.thread_state import stored_messages, thread_config
+from agent_app.agent.turn import TurnStream
+from agent_app.errors import AppError
+from agent_app.i18n import t
+from agent_app.memory.service import MemoryService
+from agent_app.providers.chat import ModelChoice
+from agent_app.providers.models import prepare_choice
+from agent_app.settings import Settings
+from agent_app.storage.threads import ThreadInfo, ThreadRegistry
+from agent_app.thread_options import ThreadOptions
+from agent_app.turn_notes import TurnNotes, failure
+
+if TYPE_CHECKING:
+    from agent_app.memory.extract import MemoryExtractor
+
+log = logging.getLogger(__name__)
+ModelFactory = Callable[[ModelChoice], BaseChatModel]
+
+
+class TurnRunner:
+    """Runs turns for ChatService: stream the graph, end with done or error, keep notes, learn."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        agents: AgentCache,
+        registry: ThreadRegistry,
+        memory: MemoryService | None,
+        factory: ModelFactory,
+    ) -> None:
+        self.settings, self.agents, self.registry = settings, agents, registry
+        self.memory, self.factory = memory, factory
+        self._extractors: dict[str, MemoryExtractor] = {}
+        self.last_extraction: Future[Any] | None = None
+        """The most recent background memory extraction (tests and the CLI wait on it)."""
+
+    def run(
+        self,
+        info: ThreadInfo,
+        options: ThreadOptions,
+        payload: Any,
+        *,
+        user_id: str,
+        stop: threading.Event | None,
+        lang: str,
+    ) -> Generator[ev.Event, None, AIMessage | None]:
+        """One graph run on the thread's agent; returns the answer when the turn ended with `done`."""
+        try:
+            choice = prepare_choice(self.settings, options.model_choice())
+            agent = self.agents.get(choice, lang, options)
+        except AppError as err:
+            yield ev.Error(err.kind, err.user_message(lang))
+            return None
+        notes = TurnNotes()
+        for notice in choice.notices:
+            notes.take(ev.Notice("model", notice))
+            yield ev.Notice("model", notice)
+        turn = TurnState()
+        turn.deadline += self.settings.turn_deadline_s - 180.0
+        ctx = AgentContext(
+            user_id=user_id,
+            thread_id=info.id,
+            lang=lang,
+            turn=turn,
+            collections=options.collections,
+        )
+        config: RunnableConfig = {
+            **thread_config(info.id),
+            "recursion_limit": self.settings.recursion_limit,
+        }
+        runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
+        for event in runner:
+            notes.take(event)
+            yield event
+        outcome = self._finish(info, runner, lang)
+        if outcome is None:  # paused for approval: the turn goes on after resume
+            return None
+        self._keep_notes(info, runner, outcome, notes)
+        yield outcome
+        return runner.last_ai if isinstance(outcome, ev.Done) else None
+
+    def _finish(self, info: ThreadInfo, runner: TurnStream, lang: str) -> ev.Event | None:
+        """The turn's last event: done, or the error that ended it (None while paused)."""
+        if runner.paused:
+            return None
+        if runner.error is not None or runner.stopped:
+            self._after_failure(info.id, runner)
+            if runner.stopped:
+                return ev.Error(
+                    "stopped", t("error.stopped", lang), partial=bool(runner.answer_parts)
+                )
+            err = runner.error
+            assert err is not None
+            return ev.Error(err.kind, err.user_message(lang), partial=runner.context.turn.streamed)
+        last = runner.last_ai
+        if last is None or (not runner.answer_parts and not last.tool_calls):
+            return ev.Error("empty_answer", t("error.empty_answer", lang))
+        return ev.Done(message_id=str(last.id or ""), thread_id=info.id)
+
+    def _keep_notes(
+        self, info: ThreadInfo, runner: TurnStream, outcome: ev.Event, notes: TurnNotes
+    ) -> None:
+        """Store the turn's notes with its answer, or a failure mark on its user message."""
+        stored = stored_messages(runner.agent, info.id)
+        asked = next((m for m in reversed(stored) if isinstance(m, HumanMessage)), None)
+        if isinstance(outcome, ev.Done) and outcome.message_id:
+            self.registry.set_note(info.id, outcome.message_id, notes.as_dict())
+            if asked is not None and asked.id:  # a retry that answered clears the failure mark
+                self.registry.set_note(info.id, asked.id, {})
+        elif isinstance(outcome, ev.Error) and asked is not None and asked.id:
+            partial = "".join(runner.answer_parts) if outcome.kind == "stopped" else ""
+            self.registry.set_note(info.id, asked.id, failure(outcome, partial))
+
+    def _after_failure(self, thread_id: str, runner: TurnStream) -> None:
+        """Leave a usable thread: no dangling tool call; input the provider blocked is not kept."""
+        if (
+            runner.error is not None
+            and runner.error.kind == "content_filtered"
+            and not runner.context.turn.streamed
+        ):
+            repair.drop_last_input(runner.agent, thread_id)
+            return
+        repair.answer_dangling_calls(
+            runner.agent, thread_id, t("tool.not_executed", runner.context.lang)
+        )
+
+    def extract(
+        self,
+        info: ThreadInfo,
+        options: ThreadOptions,
+        user_id: str,
+        turn: tuple[HumanMessage, AIMessage],
+        lang: str,
+    ) -> None:
+        """Queue background memory extraction for the finished turn (never delays the answer)."""
+        if self.memory is None or not self.settings.memory_extract:
+            return
+        try:
+            choice = options.model_choice()
+            if choice.provider == "offline":
+                return
+            extractor = self._extractors.get(choice.label)
+            if extractor is None:
+                from agent_app.memory.extract import MemoryExtractor
+
+                extractor = self._extractors[choice.label] = MemoryExtractor(
+                    self.memory, self.factory(choice), lang=lang
+                )
+            # An answer written after untrusted text may repeat its orders: learn from it only as a suggestion.
+            tainted = bool(turn_sources(stored_messages(self.state_graph(options), info.id)))
+            self.last_extraction = extractor.submit(
+                user_id,
+                list(turn),
+                thread_id=info.id,
+                message_id=turn[0].id,
+                suggested=tainted,
+            )
+        except AppError:
+            log.warning("memory extraction not started", exc_info=True)
+
+    def state_graph(self, options: ThreadOptions) -> Any:
+        """The cached agent a thread's turns run on, to read its state through the graph's API."""
+        lang = self.settings.lang
+        try:  # no network here: a thread's history must show even when its server is down
+            return self.agents.get(
+                prepare_choice(self.settings, options.model_choice(), probe=False), lang, options
+            )
+        except (
+            AppError
+        ):  # its provider is not configured any more: the offline agent reads the same state
+            offline = prepare_choice(self.settings, ModelChoice("offline", "offline"), probe=False)
+            return self.agents.get(offline, lang, options)
