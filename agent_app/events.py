@@ -8,6 +8,16 @@ from typing import Any, Literal
 
 
 @dataclass(frozen=True)
+class Started:
+    """The conversation a run belongs to: the first event of every `chat --json` run."""
+
+    thread_id: str
+    created: bool = False
+    """True when this run created the conversation."""
+    type: Literal["started"] = "started"
+
+
+@dataclass(frozen=True)
 class Token:
     """A piece of answer text, as the model streams it."""
 
@@ -124,7 +134,8 @@ class Done:
 
 
 Event = (
-    Token
+    Started
+    | Token
     | Reasoning
     | ToolStart
     | ToolEnd

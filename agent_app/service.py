@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +21,13 @@ from agent_app.agent.cache import AgentCache
 from agent_app.agent.thread_state import pending_approvals, stored_messages
 from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
-from agent_app.errors import AppError, NotFoundError
-from agent_app.i18n import t
+from agent_app.conversations import Conversations
 from agent_app.memory.service import MemoryService
 from agent_app.providers import catalog
 from agent_app.providers.chat import make_chat_model
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
-from agent_app.thread_options import ThreadOptions, merge_choices
 from agent_app.turn_runner import ModelFactory, TurnRunner
 
 if TYPE_CHECKING:
@@ -42,7 +40,7 @@ CONTENT_SCAN_LIMIT = 200
 OLLAMA_LIST_TTL_S = 30.0
 
 
-class ChatService:
+class ChatService(Conversations):
     """Conversations, turns and everything the front ends show; built from arguments."""
 
     def __init__(
@@ -58,7 +56,8 @@ class ChatService:
         accounts: AccountStore | None = None,
         budget: UsageLedger | None = None,
     ) -> None:
-        self.settings, self.registry, self.checkpointer = settings, registry, checkpointer
+        super().__init__(settings, registry)
+        self.checkpointer = checkpointer
         self.store = store
         self.toolset = toolset
         """Every tool source with its state; the enabled tools are what the agent gets."""
@@ -101,17 +100,6 @@ class ChatService:
         """Suggested models for a provider; the configured default first."""
         return catalog.model_options(self.settings, provider, self.ollama_models())
 
-    # ---- threads -------------------------------------------------------------------------
-    def new_thread(
-        self, user_id: str, title: str = "", options: Mapping[str, Any] | None = None
-    ) -> ThreadInfo:
-        """Create a conversation for the user with these options."""
-        return self.registry.create(user_id, title, merge_choices({}, options or {}))
-
-    def list_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
-        """The user's conversations, newest first, optionally filtered by title."""
-        return self.registry.list(user_id, query)
-
     def search_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
         """Threads whose title matches, then threads whose messages contain the query (newest first)."""
         query = " ".join(query.split())
@@ -130,34 +118,11 @@ class ChatService:
         ]
         return by_title + by_content
 
-    def get_thread(self, user_id: str, thread_id: str) -> ThreadInfo:
-        """The user's conversation; NotFoundError if it is unknown or someone else's."""
-        info = self.registry.get(user_id, thread_id)
-        if info is None:  # unknown, or someone else's: the same answer
-            raise NotFoundError(thread_id)
-        return info
-
-    def rename_thread(self, user_id: str, thread_id: str, title: str) -> None:
-        """Rename the user's conversation; NotFoundError if it is not theirs."""
-        if not self.registry.rename(user_id, thread_id, title):
-            raise NotFoundError(thread_id)
-
     def delete_thread(self, user_id: str, thread_id: str) -> None:
         """Delete the user's conversation: its checkpoints and its registry row."""
         self.get_thread(user_id, thread_id)
         self.checkpointer.delete_thread(thread_id)
         self.registry.delete(user_id, thread_id)
-
-    def thread_options(self, info: ThreadInfo | None) -> ThreadOptions:
-        """What a conversation runs with (a draft, None, gets the deployment's defaults)."""
-        return ThreadOptions.resolve(self.settings, info.options if info is not None else None)
-
-    def set_thread_options(self, user_id: str, thread_id: str, **changes: Any) -> ThreadOptions:
-        """Store choices on a conversation (None keeps a value); unknown names raise TypeError."""
-        info = self.get_thread(user_id, thread_id)
-        stored = merge_choices(info.options, changes)
-        self.registry.set_options(user_id, thread_id, stored)
-        return ThreadOptions.resolve(self.settings, stored)
 
     def messages(self, user_id: str, thread_id: str) -> list[dict[str, Any]]:
         """The stored conversation, each message with its turn notes (usage, sources, failures)."""
@@ -176,15 +141,6 @@ class ChatService:
     def pending_approvals(self, user_id: str, thread_id: str) -> list[ev.ApprovalRequired]:
         """Tool calls waiting for consent (they survive reloads: they live in the checkpoint)."""
         return pending_approvals(self._state_graph(self.get_thread(user_id, thread_id)), thread_id)
-
-    # ---- preferences ---------------------------------------------------------------------
-    def get_prefs(self, user_id: str) -> dict[str, Any]:
-        """The user's stored preferences (language and the like)."""
-        return self.registry.get_prefs(user_id)
-
-    def set_prefs(self, user_id: str, **prefs: Any) -> None:
-        """Update some of the user's preferences."""
-        self.registry.set_prefs(user_id, {**self.registry.get_prefs(user_id), **prefs})
 
     # ---- turns ---------------------------------------------------------------------------
     def stream(
@@ -256,29 +212,6 @@ class ChatService:
             return
         yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
 
-    def _thread_or_error(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
-        try:
-            return self.get_thread(user_id, thread_id)
-        except AppError as err:
-            return ev.Error(err.kind, err.user_message(lang))
-
-    def check_input(self, text: str, lang: str | None = None) -> ev.Error | None:
-        """Why `stream` would refuse this text (empty, too long), or None; nothing is stored."""
-        lang = lang or self.settings.lang
-        if not text or not text.strip():
-            return ev.Error("empty_input", t("error.empty_input", lang))
-        if len(text) > self.settings.max_input_chars:
-            return ev.Error(
-                "input_rejected",
-                t(
-                    "error.input_too_long",
-                    lang,
-                    size=len(text),
-                    limit=self.settings.max_input_chars,
-                ),
-            )
-        return None
-
     def _run(
         self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None, lang: str
     ) -> Generator[ev.Event, None, AIMessage | None]:
@@ -306,4 +239,4 @@ class ChatService:
         conn = getattr(self.checkpointer, "conn", None)
         if conn is not None:
             conn.close()
-        self.registry.close()
+        super().close()

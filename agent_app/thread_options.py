@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal, cast
 
-from agent_app.providers.chat import ModelChoice
+from agent_app.providers.choice import ModelChoice
 from agent_app.settings import DEFAULT_MODELS, Settings
 
 ApprovalMode = Literal["ask", "all", "none"]

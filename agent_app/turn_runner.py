@@ -22,7 +22,7 @@ from agent_app.agent.turn import TurnStream
 from agent_app.errors import AppError
 from agent_app.i18n import t
 from agent_app.memory.service import MemoryService
-from agent_app.providers.chat import ModelChoice
+from agent_app.providers.choice import ModelChoice
 from agent_app.providers.models import prepare_choice
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry

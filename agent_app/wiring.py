@@ -17,6 +17,7 @@ from agent_app.settings import Settings
 if TYPE_CHECKING:
     from agent_app.auth.accounts import AccountStore
     from agent_app.budget import UsageLedger
+    from agent_app.conversations import Conversations
     from agent_app.knowledge.service import KnowledgeService
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.service import ChatService
@@ -117,12 +118,14 @@ def open_service(
     model_factory: ModelFactory | None = None,
     accounts: AccountStore | None | bool = True,
     budget: UsageLedger | None | bool = True,
+    conversations: Conversations | None = None,
 ) -> ChatService:
     """Open (creating if needed) the data directory and everything that lives in it.
 
     `store` replaces the memory store (`memory=False`: no long-term memory at all); `knowledge`
     replaces the knowledge base; `tools` replaces the loaded tool sources with exactly these;
-    `accounts` / `budget` replace the user store and the usage ledger (None: none at all).
+    `accounts` / `budget` replace the user store and the usage ledger (None: none at all);
+    `conversations` reuses an already opened conversation database (the service closes it).
     """
     from agent_app.service import ChatService  # not at import: the memory CLI needs only the store
     from agent_app.storage.checkpoints import open_checkpointer
@@ -148,7 +151,11 @@ def open_service(
         budget = open_ledger(settings)
     return ChatService(
         settings,
-        registry=ThreadRegistry(settings.data_dir / "app.db"),
+        registry=(
+            conversations.registry
+            if conversations is not None
+            else ThreadRegistry(settings.data_dir / "app.db")
+        ),
         checkpointer=open_checkpointer(settings.data_dir / "checkpoints.db"),
         toolset=toolset,
         store=store,

@@ -1,7 +1,8 @@
 """CLI cold start: `agent-app chat --json` to its first event vs a bare LangChain + LangGraph import.
 
 Every command runs as a fresh process, interleaved, in the same run; the figures are ratios of the
-medians: wall clock to the first line, and CPU time of the whole run (steadier under load).
+medians: wall clock to the first line (the `started` event naming the conversation), to the first
+answer token, and CPU time of the whole run (steadier under load).
 `--profile` also prints the slowest imports of one `chat --json` start (`-X importtime`).
 """
 
@@ -28,11 +29,12 @@ WITH_CLIENT = (
 )
 
 
-def first_line_ms(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall-clock ms from spawning `cmd` to its first stdout line, and the CPU ms the whole run took.
+def first_line_ms(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Ms from spawning `cmd` to its first stdout line and to its first answer token; CPU ms in all.
 
     CPU time is the steadier figure on a shared machine: other work stretches the wall clock but
-    hardly the CPU time a process needs.
+    hardly the CPU time a process needs. A command that prints no token (the baselines) gets its
+    first line's time as its token time.
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -41,16 +43,22 @@ def first_line_ms(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    elapsed = (time.perf_counter() - t0) * 1000
+    first = (time.perf_counter() - t0) * 1000
+    token = first
+    if line and not line.startswith(b'{"type": "token"'):
+        for later in proc.stdout:
+            if later.startswith(b'{"type": "token"'):
+                token = (time.perf_counter() - t0) * 1000
+                break
     proc.communicate()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not line:
         raise RuntimeError(f"no output from {cmd!r} (exit {proc.returncode})")
     cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
-    return elapsed, cpu
+    return first, token, cpu
 
 
-def measure(runs: int) -> dict[str, list[tuple[float, float]]]:
+def measure(runs: int) -> dict[str, list[tuple[float, float, float]]]:
     """Interleaved cold starts: the baseline, `chat --json` offline (no key) and against DashScope.
 
     Each command runs once unmeasured first (creates the data directory, warms the file cache).
@@ -86,7 +94,7 @@ def measure(runs: int) -> dict[str, list[tuple[float, float]]]:
         }
         for cmd, env in commands.values():
             first_line_ms(cmd, env)
-        runs_by: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        runs_by: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
         for _ in range(runs):
             for name, (cmd, env) in commands.items():
                 runs_by[name].append(first_line_ms(cmd, env))
@@ -128,30 +136,26 @@ def main() -> None:
     by = measure(runs)
     for name, values in by.items():
         print(
-            f"{name:9}  wall {sorted(round(w) for w, _ in values)} ms   cpu {sorted(round(c) for _, c in values)} ms"
+            f"{name:9}  first line {sorted(round(f) for f, _, _ in values)} ms"
+            f"   first token {sorted(round(t) for _, t, _ in values)} ms"
+            f"   cpu {sorted(round(c) for _, _, c in values)} ms"
         )
-    base_wall, base_cpu = p50([w for w, _ in by["baseline"]]), p50([c for _, c in by["baseline"]])
+
+    def median(name: str, i: int) -> float:
+        return p50([v[i] for v in by[name]])
+
+    base, base_cpu, client = median("baseline", 0), median("baseline", 2), median("client", 0)
     rows = []
     for name, label in (("dashscope", "cli_cold_start"), ("offline", "cli_cold_start_offline")):
-        rows.append(
-            row(f"core.{label}_to_first_event_ms", p50([w for w, _ in by[name]]), "ms", base_wall)
-        )
-        rows.append(row(f"core.{label}_cpu_ms", p50([c for _, c in by[name]]), "ms", base_cpu))
-    client_wall, client_cpu = p50([w for w, _ in by["client"]]), p50([c for _, c in by["client"]])
+        rows.append(row(f"core.{label}_to_first_event_ms", median(name, 0), "ms", base))
+        rows.append(row(f"core.{label}_to_first_token_ms", median(name, 1), "ms", base))
+        rows.append(row(f"core.{label}_cpu_ms", median(name, 2), "ms", base_cpu))
     rows.append(
         row(
-            "core.cli_cold_start_vs_bare_import_with_client_ms",
-            p50([w for w, _ in by["dashscope"]]),
+            "core.cli_cold_start_first_token_vs_bare_import_with_client_ms",
+            median("dashscope", 1),
             "ms",
-            client_wall,
-        )
-    )
-    rows.append(
-        row(
-            "core.cli_cold_start_vs_bare_import_with_client_cpu_ms",
-            p50([c for _, c in by["dashscope"]]),
-            "ms",
-            client_cpu,
+            client,
         )
     )
     record(rows)

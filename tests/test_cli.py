@@ -77,9 +77,23 @@ def test_json_error_exit_code_and_one_error_event(data_dir, fake):
     fake.push(fault("auth"))
     proc = cli(data_dir, "chat", "--json", "hi", env=_env(fake))
     evs = events(proc)
-    assert proc.returncode == 1 and [e["type"] for e in evs] == ["error"]
-    assert evs[0]["kind"] == "provider_auth" and "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and [e["type"] for e in evs] == ["started", "error"]
+    assert evs[1]["kind"] == "provider_auth" and "Traceback" not in proc.stderr
     assert CANARY not in proc.stdout + proc.stderr
+
+
+def test_a_failed_first_turn_names_its_conversation_so_a_script_can_continue_it(data_dir, fake):
+    fake.push(fault("auth"))
+    failed = events(cli(data_dir, "chat", "--json", "第一个问题", env=_env(fake)))
+    assert failed[0]["type"] == "started" and failed[0]["created"] is True
+    assert failed[-1]["type"] == "error"
+    thread_id = failed[0]["thread_id"]
+    fake.push(text("第二次回答"))
+    again = events(cli(data_dir, "chat", "--json", "--thread", thread_id, "再试", env=_env(fake)))
+    assert again[0] == {"type": "started", "thread_id": thread_id, "created": False}
+    assert again[-1]["type"] == "done" and again[-1]["thread_id"] == thread_id
+    sent = [m["content"] for m in fake.chat_requests[-1].json["messages"]]
+    assert "第一个问题" in sent and sent[-1] == "再试"
 
 
 def test_json_text_is_verbatim_and_tools_show(data_dir, fake):
@@ -106,6 +120,7 @@ def test_offline_first_run_without_key(data_dir):
 def test_unknown_thread_is_a_clear_error(data_dir):
     proc = cli(data_dir, "chat", "--json", "--thread", "nope", "hi")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and proc.stderr.strip()
+    assert [(e["type"], e["kind"]) for e in events(proc)] == [("error", "not_found")]
 
 
 def test_threads_list_rename_export_delete(data_dir, fake):

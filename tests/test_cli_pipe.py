@@ -28,10 +28,10 @@ def test_closed_stdout_ends_quietly(data_dir) -> None:
             stderr=subprocess.PIPE,
         )
         assert proc.stdout is not None and proc.stderr is not None
-        first = proc.stdout.readline()  # what `head -n 1` reads, then it exits
+        lines = [proc.stdout.readline(), proc.stdout.readline()]  # `head -n 2`, then it exits
         proc.stdout.close()
         err = proc.stderr.read().decode()
         code = proc.wait(60)
-    assert b'"type": "token"' in first
+    assert b'"type": "started"' in lines[0] and b'"type": "token"' in lines[1]
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert code == 141  # the shell's code for a command ended by SIGPIPE

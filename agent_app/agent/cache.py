@@ -16,7 +16,7 @@ from langgraph.store.base import BaseStore
 from agent_app.agent.graph import build_agent
 from agent_app.agent.small_model import SmallModelMiddleware
 from agent_app.errors import AppError
-from agent_app.providers.chat import ModelChoice, parse_model_spec
+from agent_app.providers.choice import ModelChoice, parse_model_spec
 from agent_app.settings import Settings
 from agent_app.thread_options import ThreadOptions
 from agent_app.toolbox.registry import needs_approval

@@ -14,6 +14,7 @@ from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
 from agent_app.errors import AppError
 
 if TYPE_CHECKING:
+    from agent_app.conversations import Conversations
     from agent_app.service import ChatService
 
 EXIT_OK, EXIT_ERROR, EXIT_APPROVAL = 0, 1, 3
@@ -43,59 +44,86 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _open(args: argparse.Namespace) -> tuple[ChatService, str, str]:
-    from agent_app.wiring import open_service
+def _open(args: argparse.Namespace) -> tuple[Conversations, str, str]:
+    """The light part first: a conversation can be named before the model and tools load."""
+    from agent_app.conversations import open_conversations
 
     settings = settings_from(args, lang=args.lang)
-    return open_service(settings), user_of(args, settings), settings.lang
+    return open_conversations(settings), user_of(args, settings), settings.lang
 
 
-def _thread(svc: ChatService, user: str, args: argparse.Namespace) -> str:
+def _thread(convs: Conversations, user: str, args: argparse.Namespace) -> tuple[str, bool]:
+    """The conversation this run continues or creates (with the command line's choices stored)."""
     if args.thread:
-        svc.get_thread(user, args.thread)
-        thread_id = str(args.thread)
+        thread_id, created = convs.get_thread(user, args.thread).id, False
     else:
-        thread_id = svc.new_thread(user).id
+        thread_id, created = convs.new_thread(user).id, True
     if args.provider or args.model or args.approve:
-        svc.set_thread_options(
+        convs.set_thread_options(
             user, thread_id, provider=args.provider, model=args.model, approval_mode=args.approve
         )
-    return thread_id
+    return thread_id, created
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `agent-app chat`: one JSON-lines turn, a resumed approval, or the interactive loop."""
     try:
-        svc, user, lang = _open(args)
+        convs, user, lang = _open(args)
     except AppError as err:
-        return fail(err)
+        return _failed(args, err, "en")
     try:
-        refused = None if args.thread or args.resume else _refused(svc, args, lang)
+        refused = None if args.thread or args.resume else _refused(convs, args, lang)
         if refused is not None:  # bad input creates no conversation
             return emit_json([refused]) if args.json else fail(refused.message)
-        thread_id = _thread(svc, user, args)
-        if args.json and args.resume:
-            pending = svc.pending_approvals(user, thread_id)
-            decisions = [_decision(args.resume, p.name) for p in pending]
-            return emit_json(svc.resume(thread_id, decisions, user_id=user, lang=lang))
-        if args.json:
-            return run_json(svc, user, thread_id, args.text or "", lang)
-        from agent_app.cli.repl import Repl
-
-        return Repl(svc, user, thread_id, lang).loop(first=args.text)
+        thread_id, created = _thread(convs, user, args)
+        if args.json:  # scripts learn the conversation's id before anything else can fail
+            emit_json([ev.Started(thread_id, created)])
+        svc = _service(convs)
+        try:
+            return _converse(svc, user, thread_id, args, lang)
+        finally:
+            svc.close()
     except AppError as err:
-        return fail(err, lang)
+        return _failed(args, err, lang)
     except ValueError:
         return fail("--resume takes approve, reject or the edited arguments as a JSON object")
     finally:
-        svc.close()
+        convs.close()
 
 
-def _refused(svc: ChatService, args: argparse.Namespace, lang: str) -> ev.Error | None:
+def _service(convs: Conversations) -> ChatService:
+    from agent_app.wiring import open_service
+
+    return open_service(convs.settings, conversations=convs)
+
+
+def _converse(
+    svc: ChatService, user: str, thread_id: str, args: argparse.Namespace, lang: str
+) -> int:
+    """The turn itself: a resumed approval, one JSON-lines turn, or the interactive loop."""
+    if args.json and args.resume:
+        pending = svc.pending_approvals(user, thread_id)
+        decisions = [_decision(args.resume, p.name) for p in pending]
+        return emit_json(svc.resume(thread_id, decisions, user_id=user, lang=lang))
+    if args.json:
+        return run_json(svc, user, thread_id, args.text or "", lang)
+    from agent_app.cli.repl import Repl
+
+    return Repl(svc, user, thread_id, lang).loop(first=args.text)
+
+
+def _failed(args: argparse.Namespace, err: AppError, lang: str) -> int:
+    """A failure before the turn: a JSON `error` event in --json mode, and one line on stderr."""
+    if args.json:
+        emit_json([ev.Error(err.kind, err.user_message(lang))])
+    return fail(err, lang)
+
+
+def _refused(convs: Conversations, args: argparse.Namespace, lang: str) -> ev.Error | None:
     """Why the first message would be refused (a --json turn needs one; the REPL may start empty)."""
     if args.text is None and not args.json:
         return None
-    return svc.check_input(args.text or "", lang)
+    return convs.check_input(args.text or "", lang)
 
 
 def _decision(text: str, name: str) -> dict[str, Any]:

@@ -86,7 +86,7 @@ class Repl:
 
     def _model(self, arg: str) -> None:
         if arg:
-            from agent_app.providers.chat import parse_model_spec
+            from agent_app.providers.choice import parse_model_spec
 
             provider, model = parse_model_spec(arg, self.svc.settings.resolved_provider)
             self.svc.set_thread_options(self.user, self.thread_id, provider=provider, model=model)

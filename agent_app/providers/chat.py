@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -11,34 +10,8 @@ from pydantic import SecretStr
 
 from agent_app.errors import ProviderNotConfiguredError
 from agent_app.logsetup import register_secret
-from agent_app.settings import DEFAULT_MODELS, Settings
-
-
-@dataclass
-class ModelChoice:
-    """Provider, model and options chosen for one conversation."""
-
-    provider: str
-    model: str
-    thinking: bool = False
-    temperature: float | None = None
-    notices: list[str] = field(default_factory=list)
-    supports_tools: bool = True
-    small: bool = False
-    """Small models see only the few most relevant tools (and may call them in JSON text)."""
-
-    @property
-    def label(self) -> str:
-        """`provider:model`, as shown to the user."""
-        return f"{self.provider}:{self.model}"
-
-
-def parse_model_spec(spec: str, default_provider: str) -> tuple[str, str]:
-    """'ollama:qwen3:0.6b' → ('ollama', 'qwen3:0.6b'); 'qwen-max' → (default, 'qwen-max')."""
-    head, _, rest = spec.partition(":")
-    if head in DEFAULT_MODELS and rest:
-        return head, rest
-    return default_provider, spec
+from agent_app.providers.choice import ModelChoice
+from agent_app.settings import Settings
 
 
 def _timeout(settings: Settings) -> httpx.Timeout:

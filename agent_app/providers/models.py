@@ -6,7 +6,7 @@ import time
 
 from agent_app.errors import ProviderNotConfiguredError
 from agent_app.i18n import t
-from agent_app.providers.chat import ModelChoice
+from agent_app.providers.choice import ModelChoice
 from agent_app.providers.ollama_check import capabilities, check_server
 from agent_app.settings import Settings
 

@@ -1,0 +1,99 @@
+"""Conversations: the user's conversation list, options and preferences — the light part of the façade.
+
+It opens no model, graph, memory or knowledge base, so a front end can name a conversation (and
+refuse bad input) before the heavy parts are loaded; ChatService builds on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agent_app import events as ev
+from agent_app.errors import AppError, NotFoundError
+from agent_app.i18n import t
+from agent_app.settings import Settings
+from agent_app.storage.threads import ThreadInfo, ThreadRegistry
+from agent_app.thread_options import ThreadOptions, merge_choices
+
+
+class Conversations:
+    """Conversations and preferences of each user, checked for ownership on every call."""
+
+    def __init__(self, settings: Settings, registry: ThreadRegistry) -> None:
+        self.settings, self.registry = settings, registry
+
+    def new_thread(
+        self, user_id: str, title: str = "", options: Mapping[str, Any] | None = None
+    ) -> ThreadInfo:
+        """Create a conversation for the user with these options."""
+        return self.registry.create(user_id, title, merge_choices({}, options or {}))
+
+    def list_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
+        """The user's conversations, newest first, optionally filtered by title."""
+        return self.registry.list(user_id, query)
+
+    def get_thread(self, user_id: str, thread_id: str) -> ThreadInfo:
+        """The user's conversation; NotFoundError if it is unknown or someone else's."""
+        info = self.registry.get(user_id, thread_id)
+        if info is None:  # unknown, or someone else's: the same answer
+            raise NotFoundError(thread_id)
+        return info
+
+    def rename_thread(self, user_id: str, thread_id: str, title: str) -> None:
+        """Rename the user's conversation; NotFoundError if it is not theirs."""
+        if not self.registry.rename(user_id, thread_id, title):
+            raise NotFoundError(thread_id)
+
+    def thread_options(self, info: ThreadInfo | None) -> ThreadOptions:
+        """What a conversation runs with (a draft, None, gets the deployment's defaults)."""
+        return ThreadOptions.resolve(self.settings, info.options if info is not None else None)
+
+    def set_thread_options(self, user_id: str, thread_id: str, **changes: Any) -> ThreadOptions:
+        """Store choices on a conversation (None keeps a value); unknown names raise TypeError."""
+        info = self.get_thread(user_id, thread_id)
+        stored = merge_choices(info.options, changes)
+        self.registry.set_options(user_id, thread_id, stored)
+        return ThreadOptions.resolve(self.settings, stored)
+
+    # ---- preferences ---------------------------------------------------------------------
+    def get_prefs(self, user_id: str) -> dict[str, Any]:
+        """The user's stored preferences (language and the like)."""
+        return self.registry.get_prefs(user_id)
+
+    def set_prefs(self, user_id: str, **prefs: Any) -> None:
+        """Update some of the user's preferences."""
+        self.registry.set_prefs(user_id, {**self.registry.get_prefs(user_id), **prefs})
+
+    def _thread_or_error(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
+        try:
+            return self.get_thread(user_id, thread_id)
+        except AppError as err:
+            return ev.Error(err.kind, err.user_message(lang))
+
+    def check_input(self, text: str, lang: str | None = None) -> ev.Error | None:
+        """Why `stream` would refuse this text (empty, too long), or None; nothing is stored."""
+        lang = lang or self.settings.lang
+        if not text or not text.strip():
+            return ev.Error("empty_input", t("error.empty_input", lang))
+        if len(text) > self.settings.max_input_chars:
+            return ev.Error(
+                "input_rejected",
+                t(
+                    "error.input_too_long",
+                    lang,
+                    size=len(text),
+                    limit=self.settings.max_input_chars,
+                ),
+            )
+        return None
+
+    def close(self) -> None:
+        """Close the conversation database."""
+        self.registry.close()
+
+
+def open_conversations(settings: Settings) -> Conversations:
+    """The conversations in the data directory (creating it if needed)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Conversations(settings, ThreadRegistry(settings.data_dir / "app.db"))
