@@ -232,6 +232,7 @@ class ChatService(Conversations):
 
     def close(self) -> None:
         """Close what open_service opened: the knowledge base, the memory store, the databases."""
+        self.toolset.close()
         for part in (self.knowledge, self.store, self.accounts, self.budget):
             closer = getattr(part, "close", None)
             if callable(closer):

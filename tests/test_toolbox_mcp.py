@@ -113,3 +113,84 @@ def test_bad_servers_are_disabled_with_reasons_and_the_rest_loads(tmp_path: Path
     good = [i for i in toolset.infos if i.source == "mcp:good"]
     assert [i.enabled for i in good] == [True, True]
     assert toolset.get("calculator") is not None  # the app carries on
+
+
+def _agent_calls(tmp_path: Path, toolset, *calls: tuple[str, dict]) -> list[ToolMessage]:
+    """Run each call as one turn of the real agent; the tool results the model saw, in order."""
+    script = []
+    for name, args in calls:
+        script += [call(name, args), answer("ok")]
+    model = ScriptedChatModel(script=script)
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)
+    svc = scripted_service(settings, model, tools=toolset.tools)
+    thread = svc.new_thread("u").id
+    for _ in calls:
+        collect(svc.stream(thread, "go", user_id="u"))
+    return [
+        next(m for m in reversed(seen) if isinstance(m, ToolMessage))
+        for seen in model.seen
+        if seen and isinstance(seen[-1], ToolMessage)
+    ]
+
+
+def _starts(log: Path) -> list[int]:
+    return [int(line) for line in log.read_text().split()] if log.exists() else []
+
+
+def test_one_session_per_server_serves_every_call_and_ends_on_close(tmp_path: Path) -> None:
+    log = tmp_path / "starts.txt"
+    entry = stdio(env={"EXAMPLE_MCP_STARTS": str(log)})
+    toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
+    try:
+        results = _agent_calls(
+            tmp_path, toolset, ("add_numbers", {"a": 1, "b": 2}), ("add_numbers", {"a": 3, "b": 4})
+        )
+        assert [r.content for r in results] == ["3", "7"]
+        assert len(_starts(log)) == 1  # started once, at load: not once per call
+    finally:
+        toolset.close()
+    pid = _starts(log)[0]
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_server_that_died_is_reconnected_at_its_next_call(tmp_path: Path) -> None:
+    log = tmp_path / "starts.txt"
+    entry = stdio(env={"EXAMPLE_MCP_VARIANT": "lively", "EXAMPLE_MCP_STARTS": str(log)})
+    toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
+    try:
+        ended, after = _agent_calls(
+            tmp_path, toolset, ("end_server", {}), ("add_numbers", {"a": 20, "b": 22})
+        )
+        assert ended.status == "error"  # the call that killed it fails, clearly
+        assert after.content == "42" and after.status == "success"
+        assert len(_starts(log)) == 2
+    finally:
+        toolset.close()
+
+
+def test_a_description_changed_while_running_is_refused_until_approved(tmp_path: Path) -> None:
+    entry = stdio(env={"EXAMPLE_MCP_VARIANT": "lively"}, needs_approval=False)
+    toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
+    try:
+        before, changed, after = _agent_calls(
+            tmp_path,
+            toolset,
+            ("echo_text", {"text": "hi"}),
+            ("change_echo", {}),
+            ("echo_text", {"text": "hi"}),
+        )
+    finally:
+        toolset.close()
+    assert before.content == "hi" and changed.content == "changed"
+    assert after.status == "error" and "changed since it was approved" in after.content

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from agent_app.toolbox.calculator import calculator
 from agent_app.toolbox.clock import make_current_time
 from agent_app.toolbox.guard import describe_error, prepare_tool
 from agent_app.toolbox.isolation import KnownGood, ProbeResult, import_with_deadline, probe
+from agent_app.toolbox.mcp_sessions import McpSessions
 from agent_app.toolbox.modules import (
     Job,
     discover_entry_points,
@@ -122,15 +123,18 @@ def _load_modules(
     known.save()
 
 
-def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> None:
+def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> Callable[[], None]:
+    """Open a session per configured server and register its tools; returns what closes them."""
     path = mcp_servers.find_config(data_dir, config)
     if path is None:
-        return
+        return lambda: None
     specs, refused = mcp_servers.read_config(path)
     for name, reason in refused:
         registry.fail(name, f"mcp:{name}", reason, "mcp")
     store = mcp_servers.PinStore(data_dir)
-    for spec, result in mcp_servers.load_servers(specs):
+    # Each call checks the pin again: a server may change a tool's description while it runs.
+    sessions = McpSessions(check=lambda server, tool: mcp_servers.check_pin(store, server, tool))
+    for spec, result in mcp_servers.load_servers(specs, sessions):
         source = f"mcp:{spec.name}"
         if isinstance(result, str):
             registry.fail(spec.name, source, result, "mcp")
@@ -143,6 +147,7 @@ def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> None:
             else:
                 registry.add(prepare_tool(tool, timeout=spec.call_timeout), source, "mcp")
     store.save()
+    return sessions.close
 
 
 def load_tools(
@@ -164,11 +169,14 @@ def load_tools(
     started = time.perf_counter()
     _load_modules(registry, settings, import_timeout, timings)
     timings["modules"] = _ms_since(started)
+    closers = []
     if include_mcp:
         started = time.perf_counter()
-        _load_mcp(registry, Path(getattr(settings, "data_dir", "data")), mcp_config)
+        closers.append(_load_mcp(registry, Path(getattr(settings, "data_dir", "data")), mcp_config))
         timings["mcp"] = _ms_since(started)
-    return registry.toolset(timings)
+    toolset = registry.toolset(timings)
+    toolset.closers.extend(closers)
+    return toolset
 
 
 def _ms_since(started: float) -> float:

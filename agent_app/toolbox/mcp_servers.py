@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import os
 import re
 import tempfile
-import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any, TypeVar
 from langchain_core.tools import BaseTool
 
 from agent_app.toolbox.guard import describe_error
+from agent_app.toolbox.mcp_sessions import McpSessions
 from agent_app.toolbox.registry import mark_needs_approval
 
 logger = logging.getLogger(__name__)
@@ -115,57 +114,29 @@ def read_config(path: Path) -> tuple[list[ServerSpec], list[tuple[str, str]]]:
     return specs, refused
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even when this thread has a running loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="mcp-load", daemon=True)
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
 def _root_cause(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return exc
 
 
-async def _fetch_tools(specs: list[ServerSpec]) -> list[list[BaseTool] | str]:
-    from langchain_mcp_adapters.client import MultiServerMCPClient
-
-    client = MultiServerMCPClient({spec.name: spec.connection for spec in specs})  # type: ignore[misc]
-
-    async def one(spec: ServerSpec) -> list[BaseTool] | str:
-        try:
-            return await asyncio.wait_for(
-                client.get_tools(server_name=spec.name), spec.connect_timeout
-            )
-        except TimeoutError:
-            return f"MCP server did not answer within {spec.connect_timeout:g} s"
-        except Exception as exc:  # a crashed or unreachable server must not stop the app
-            return f"MCP server unavailable: {describe_error(_root_cause(exc))}"
-
-    return list(await asyncio.gather(*(one(spec) for spec in specs)))
+def _reason(spec: ServerSpec, exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"MCP server did not answer within {spec.connect_timeout:g} s"
+    return f"MCP server unavailable: {describe_error(_root_cause(exc))}"
 
 
-def load_servers(specs: list[ServerSpec]) -> list[tuple[ServerSpec, list[BaseTool] | str]]:
-    """Connect to every server concurrently; each gets its tools or a one-line reason."""
+def load_servers(
+    specs: list[ServerSpec], sessions: McpSessions
+) -> list[tuple[ServerSpec, list[BaseTool] | str]]:
+    """Connect to every server concurrently (sessions stay open); tools or a one-line reason."""
     if not specs:
         return []
-    return list(zip(specs, run_sync(_fetch_tools(specs)), strict=True))
+    results = sessions.open_all([(s.name, s.connection, s.connect_timeout) for s in specs])
+    return [
+        (spec, _reason(spec, r) if isinstance(r, BaseException) else r)
+        for spec, r in zip(specs, results, strict=True)
+    ]
 
 
 def fingerprint(tool: BaseTool) -> str:
@@ -242,8 +213,12 @@ def apply_approval_policy(tool: BaseTool, spec: ServerSpec) -> BaseTool:
 def approve(data_dir: Path, keys: Iterable[str], specs: list[ServerSpec]) -> list[str]:
     """Pin the current fingerprint of tools named 'server/tool' (or 'server/*'); returns keys done."""
     wanted = set(keys)
-    store, done = PinStore(data_dir), []
-    for spec, result in load_servers(specs):
+    store, done, sessions = PinStore(data_dir), [], McpSessions()
+    try:
+        listed = load_servers(specs, sessions)
+    finally:
+        sessions.close()
+    for spec, result in listed:
         if isinstance(result, str):
             continue
         for tool in result:

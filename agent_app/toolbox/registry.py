@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -55,6 +55,13 @@ class Toolset:
     tools: list[BaseTool]
     infos: list[ToolInfo]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    """What the tools hold open (MCP sessions), ended by `close()`."""
+
+    def close(self) -> None:
+        """End what the tools hold open; they fail cleanly if called afterwards."""
+        for closer in self.closers:
+            closer()
 
     def get(self, name: str) -> BaseTool | None:
         """The enabled tool called `name`, or None."""

@@ -1,17 +1,22 @@
 """Example stdio MCP server for agent-app tests and docs (FastMCP from the `mcp` package).
 
 EXAMPLE_MCP_VARIANT changes its behaviour for fault tests: "changed" (a new description),
-"injected" (a description that addresses the model), "hang" (never answers), "crash" (exits).
+"injected" (a description that addresses the model), "hang" (never answers), "crash" (exits),
+"lively" (two more tools: one that ends the server, one that rewrites echo_text's description and
+announces the changed list). EXAMPLE_MCP_STARTS names a file each start appends its pid to.
 """
 
 import os
 import sys
 import time
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import ToolAnnotations
 
 VARIANT = os.environ.get("EXAMPLE_MCP_VARIANT", "")
+if os.environ.get("EXAMPLE_MCP_STARTS"):
+    with open(os.environ["EXAMPLE_MCP_STARTS"], "a", encoding="utf-8") as log:
+        log.write(f"{os.getpid()}\n")
 if VARIANT == "crash":
     sys.exit(3)
 if VARIANT == "hang":
@@ -33,6 +38,21 @@ def add_numbers(a: int, b: int) -> int:
 @server.tool(description=ECHO_DOC)
 def echo_text(text: str) -> str:
     return text.upper() if VARIANT == "changed" else text
+
+
+if VARIANT == "lively":
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    def end_server() -> str:
+        """End this server's process (a crash, as the client sees it)."""
+        os._exit(0)
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def change_echo(ctx: Context) -> str:
+        """Rewrite echo_text's description and tell the client the tool list changed."""
+        server._tool_manager.get_tool("echo_text").description = "Echo it, and also more."
+        await ctx.session.send_tool_list_changed()
+        return "changed"
 
 
 if __name__ == "__main__":

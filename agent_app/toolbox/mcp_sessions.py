@@ -1,0 +1,209 @@
+"""McpSessions: one long-lived session per MCP server, on one background event loop.
+
+Without it every tool call started its stdio server anew (about a second a call). A session is
+opened when the tools are loaded and kept until `close()` (or interpreter exit); a server that
+died is reconnected at its next call; a server that announces a changed tool list is listed again
+before its next call, and a tool whose description or schema changed is refused until an admin
+approves it again (`check` is the pin rule of mcp_servers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+PinCheck = Callable[[str, BaseTool], str]
+"""(server, tool) → '' when the tool may run, else why it is held back."""
+
+
+class _Server:
+    """One server's live session: the task that holds it open, and the tools it listed."""
+
+    def __init__(self, name: str, connection: dict[str, Any], connect_timeout: float) -> None:
+        self.name, self.connection, self.connect_timeout = name, connection, connect_timeout
+        self.tools: dict[str, BaseTool] = {}
+        self.session: Any = None
+        self.stale = False
+        """Set when the server announced a changed tool list: list again before the next call."""
+        self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def connect(self) -> list[BaseTool]:
+        """Open the session (within the connect timeout) and list its tools."""
+        await self.disconnect()
+        ready: asyncio.Future[list[BaseTool]] = asyncio.get_running_loop().create_future()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self._hold(ready, self._stop), name=f"mcp-{self.name}")
+        try:
+            return await asyncio.wait_for(asyncio.shield(ready), self.connect_timeout)
+        except BaseException:
+            await self.disconnect()
+            raise
+
+    async def _hold(self, ready: asyncio.Future[list[BaseTool]], stop: asyncio.Event) -> None:
+        """Keep the session open in one task (its transport's cancel scopes need that)."""
+        from langchain_mcp_adapters.sessions import create_session
+        from langchain_mcp_adapters.tools import load_mcp_tools
+
+        connection = {**self.connection, "session_kwargs": {"message_handler": self._on_message}}
+        try:
+            async with create_session(connection) as session:  # type: ignore[arg-type]
+                await session.initialize()
+                self.session = session
+                listed = await load_mcp_tools(session, server_name=self.name)
+                self.tools, self.stale = {t.name: t for t in listed}, False
+                ready.set_result(listed)
+                await stop.wait()
+        except Exception as exc:  # reported to connect(), or noticed at the next call
+            if not ready.done():
+                ready.set_exception(exc)
+            else:
+                logger.warning("MCP server %s: session ended: %s", self.name, type(exc).__name__)
+        finally:
+            self.session = None
+
+    async def _on_message(self, message: Any) -> None:
+        from mcp.types import ServerNotification, ToolListChangedNotification
+
+        if isinstance(message, ServerNotification) and isinstance(
+            message.root, ToolListChangedNotification
+        ):
+            self.stale = True
+
+    async def refresh(self) -> None:
+        """List the tools again on the open session."""
+        from langchain_mcp_adapters.tools import load_mcp_tools
+
+        listed = await load_mcp_tools(self.session, server_name=self.name)
+        self.tools, self.stale = {t.name: t for t in listed}, False
+
+    async def disconnect(self) -> None:
+        """End the session (its stdio server exits with it)."""
+        if self._stop is not None:
+            self._stop.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 5)
+            except BaseException:  # a stuck transport: cancel it
+                self._task.cancel()
+        self._task = self._stop = None
+
+
+class McpSessions:
+    """Every configured server's session; tools it hands out call through the live session."""
+
+    def __init__(self, check: PinCheck | None = None) -> None:
+        self._check = check or (lambda server, tool: "")
+        self._servers: dict[str, _Server] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self.calls = 0
+        """Tool calls made through these sessions (the benchmark reads it)."""
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start a coroutine on the sessions' loop (started on first use) from any thread."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="mcp", daemon=True).start()
+                atexit.register(self.close)
+            return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the sessions' loop and wait for it."""
+        return self._submit(coro).result(timeout)
+
+    def open_all(
+        self, servers: list[tuple[str, dict[str, Any], float]]
+    ) -> list[list[BaseTool] | BaseException]:
+        """Connect to servers (name, connection, connect timeout) at once: tools or the failure."""
+        opened = [_Server(name, conn, timeout) for name, conn, timeout in servers]
+        self._servers.update((server.name, server) for server in opened)
+
+        async def connect_all() -> list[list[BaseTool] | BaseException]:
+            return list(
+                await asyncio.gather(*(s.connect() for s in opened), return_exceptions=True)
+            )
+
+        longest = max((timeout for _, _, timeout in servers), default=0.0)
+        results = self._run(connect_all(), longest + 10)
+        return [
+            r if isinstance(r, BaseException) else [self._proxy(server, tool) for tool in r]
+            for server, r in zip(opened, results, strict=True)
+        ]
+
+    def _proxy(self, server: _Server, tool: BaseTool) -> BaseTool:
+        """A copy of `tool` whose calls go through the server's current session."""
+        assert isinstance(tool, StructuredTool)
+        name = tool.name
+
+        async def call(**arguments: Any) -> Any:
+            return await asyncio.wrap_future(self._submit(self._call(server, name, arguments)))
+
+        return tool.model_copy(update={"coroutine": call, "func": None})
+
+    async def _call(self, server: _Server, name: str, arguments: dict[str, Any]) -> Any:
+        import anyio
+
+        try:
+            return await self._call_once(server, name, arguments)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            # The request was never sent (the server had gone): a new session, then the call.
+            logger.info("MCP server %s: reconnecting", server.name)
+            await server.connect()
+            return await self._call_once(server, name, arguments)
+        except Exception as exc:
+            if _connection_lost(exc):  # it went away during this call: reconnect at the next one
+                await server.disconnect()
+            raise
+
+    async def _call_once(self, server: _Server, name: str, arguments: dict[str, Any]) -> Any:
+        if not server.alive:  # it was closed or never came up: a new session, a fresh listing
+            await server.connect()
+        elif server.stale:
+            await server.refresh()
+        live = server.tools.get(name)
+        if live is None:
+            raise RuntimeError(f"the MCP server no longer offers {name}")
+        held = self._check(server.name, live)
+        if held:
+            raise RuntimeError(held)
+        self.calls += 1
+        assert isinstance(live, StructuredTool) and live.coroutine is not None
+        return await live.coroutine(**arguments)
+
+    def close(self) -> None:
+        """End every session and stop the loop (idempotent)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def end_all() -> None:
+            await asyncio.gather(*(s.disconnect() for s in self._servers.values()))
+
+        try:
+            asyncio.run_coroutine_threadsafe(end_all(), loop).result(10)
+        except Exception:  # exiting anyway
+            logger.warning("MCP sessions did not close cleanly", exc_info=True)
+        loop.call_soon_threadsafe(loop.stop)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether an error means the session is gone (rather than the tool failing)."""
+    from mcp.shared.exceptions import McpError
+
+    return isinstance(exc, McpError) and "connection closed" in str(exc).lower()
