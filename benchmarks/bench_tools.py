@@ -70,25 +70,52 @@ def bench_loading(rounds: int = 5) -> list[dict[str, object]]:
     ]
 
 
-def bench_mcp(rounds: int = 3) -> list[dict[str, object]]:
+def bench_mcp(rounds: int = 3, calls: int = 10) -> list[dict[str, object]]:
+    """Loading one stdio server, and a tool call through its kept session vs a session per call."""
     from agent_app.settings import Settings
     from agent_app.toolbox import load_tools
 
     server = ROOT / "tests" / "plugins" / "mcp_example_server.py"
-    times = []
+    spec = {"command": sys.executable, "args": [str(server)]}
+    times, kept, fresh = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "mcp.json"
-        config.write_text(
-            json.dumps(
-                {"mcpServers": {"example": {"command": sys.executable, "args": [str(server)]}}}
-            )
-        )
+        config.write_text(json.dumps({"mcpServers": {"example": spec}}))
         settings = Settings(data_dir=Path(tmp) / "data", tools_dirs="", _env_file=None)
         for _ in range(rounds):
             toolset = load_tools(settings, mcp_config=config)
-            assert toolset.get("add_numbers") is not None
+            add = toolset.get("add_numbers")
+            assert add is not None
             times.append(toolset.timings_ms["mcp"])
-    return [row("tools.mcp_stdio_server_load_ms", p50(times), "ms", None)]
+            for i in range(calls):
+                started = time.perf_counter()
+                assert add.invoke({"a": i, "b": 1}) is not None
+                kept.append((time.perf_counter() - started) * 1000)
+            toolset.close()
+        fresh = _calls_without_session(spec, max(3, calls // 3))
+    return [
+        row("tools.mcp_stdio_server_load_ms", p50(times), "ms", None),
+        row("tools.mcp_call_kept_session_ms", p50(kept), "ms", p50(fresh)),
+    ]
+
+
+def _calls_without_session(spec: dict[str, object], calls: int) -> list[float]:
+    """The baseline: langchain-mcp-adapters' stateless tools start the server for every call."""
+    import asyncio
+
+    from langchain_mcp_adapters.client import MultiServerMCPClient
+
+    async def run() -> list[float]:
+        client = MultiServerMCPClient({"example": {**spec, "transport": "stdio"}})  # type: ignore[dict-item]
+        add = next(t for t in await client.get_tools() if t.name == "add_numbers")
+        samples = []
+        for i in range(calls):
+            started = time.perf_counter()
+            await add.ainvoke({"a": i, "b": 1})
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+
+    return asyncio.run(run())
 
 
 def _graph(tool):
