@@ -76,13 +76,17 @@ class MemoryUsed:
 
 @dataclass(frozen=True)
 class Citation:
-    """A knowledge-base chunk the answer drew on."""
+    """A knowledge-base chunk or a web search result the answer drew on."""
 
     source: str
+    """The document's name, or the web page's title."""
     page: int | None
     chunk_id: str
+    """The knowledge-base chunk ('' for a web result)."""
     score: float
     text: str = ""
+    url: str = ""
+    """The web result's address ('' for a knowledge-base chunk)."""
     type: Literal["citation"] = "citation"
 
 

@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     rerank_model: str = ""
     """DashScope rerank model for knowledge-base hits (gte-rerank-v2, qwen3-rerank); '' is off."""
 
+    search_backend: Literal["auto", "none", "searxng", "tavily"] = "auto"
+    """The web_search tool's engine; 'auto': Tavily with a key, else SearXNG with a URL, else none."""
+    search_url: str = ""
+    """A SearXNG instance (its JSON API must be enabled), e.g. http://searxng:8080."""
+    tavily_api_key: SecretStr | None = _alias("AGENT_APP_TAVILY_API_KEY", "TAVILY_API_KEY")
+    tavily_base_url: str = "https://api.tavily.com"
+    search_timeout: float = 15.0
+
     enable_thinking: bool = False
     enable_search: bool = False
     temperature: float | None = None

@@ -43,7 +43,10 @@ def _meta(tool: BaseTool | None, key: str) -> Any:
 def source_of(tool: BaseTool, call: dict[str, Any], message: ToolMessage) -> list[Source]:
     """The sources a result of an untrusted tool carries (documents cited, the page read, the tool)."""
     kind = _meta(tool, UNTRUSTED)
-    kind = kind if kind in ("document", "web") else "tool"
+    kind = kind if kind in ("document", "web", "search") else "tool"
+    query = (call.get("args") or {}).get("query") if isinstance(call.get("args"), dict) else None
+    if kind == "search" and isinstance(query, str):
+        return [Source("search", query[:MAX_LABEL])]
     if kind == "document" and isinstance(message.artifact, list):
         names = dict.fromkeys(
             str(h.get("source", "")) for h in message.artifact if isinstance(h, dict)
@@ -77,6 +80,19 @@ def turn_sources(messages: Sequence[AnyMessage]) -> list[Source]:
                     Source(str(mark.get("kind", "tool")), str(mark.get("label", ""))), None
                 )
     return list(seen)
+
+
+def result_urls(messages: Sequence[AnyMessage]) -> set[str]:
+    """Addresses a web search of this turn returned as results (not URLs written in snippets)."""
+    urls: set[str] = set()
+    for msg in current_turn(messages):
+        marks = (msg.response_metadata or {}).get(MARK, []) if isinstance(msg, ToolMessage) else []
+        if isinstance(msg, ToolMessage) and any(
+            isinstance(m, dict) and m.get("kind") == "search" for m in marks
+        ):
+            artifact = msg.artifact if isinstance(msg.artifact, list) else []
+            urls.update(str(h["url"]) for h in artifact if isinstance(h, dict) and "url" in h)
+    return urls
 
 
 def _user_text(messages: Sequence[AnyMessage]) -> str:
@@ -139,7 +155,12 @@ class TaintPolicy:
         sources = turn_sources(messages)
         if not sources:
             return None
-        urls = foreign_urls(call.get("args") or {}, _user_text(messages))
+        # Reading a page the search returned is what searching is for; its address was chosen by
+        # the engine before the results were read, so it cannot carry what they asked for.
+        found = result_urls(messages)
+        urls = [
+            u for u in foreign_urls(call.get("args") or {}, _user_text(messages)) if u not in found
+        ]
         if call.get("name") not in self.side_effects and not urls:
             return None
         return describe(sources, urls, lang)

@@ -54,12 +54,16 @@ def _custom_event(data: dict[str, Any], lang: str) -> list[ev.Event]:
 
 
 def _citations(artifact: Any) -> list[ev.Event]:
-    """Knowledge-base hits travel as the search tool's artifact: a list of hit dicts."""
+    """Search hits travel as the search tools' artifact: a list of hit dicts."""
     if not isinstance(artifact, list):
         return []
     out: list[ev.Event] = []
     for hit in artifact:
-        if isinstance(hit, dict) and "chunk_id" in hit:
+        if isinstance(hit, dict) and "url" in hit and "chunk_id" not in hit:  # a web result
+            url = str(hit["url"])
+            text = str(hit.get("snippet", ""))[:500]
+            out.append(ev.Citation(str(hit.get("title") or url), None, "", 0.0, text, url))
+        elif isinstance(hit, dict) and "chunk_id" in hit:
             out.append(
                 ev.Citation(
                     str(hit.get("source", "")),

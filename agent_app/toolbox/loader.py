@@ -30,6 +30,7 @@ from agent_app.toolbox.modules import (
 from agent_app.toolbox.netguard import NetPolicy
 from agent_app.toolbox.registry import Kind, Registry, Toolset
 from agent_app.toolbox.webreader import make_read_webpage
+from agent_app.toolbox.websearch import make_web_search
 
 logger = logging.getLogger(__name__)
 DEFAULT_IMPORT_TIMEOUT = 3.0
@@ -48,12 +49,14 @@ def net_policy_from(settings: Any) -> NetPolicy:
 
 
 def builtin_tools(settings: Any, net_policy: NetPolicy | None = None) -> list[BaseTool]:
-    """calculator, current_time (settings.timezone) and read_webpage."""
-    return [
+    """calculator, current_time (settings.timezone), read_webpage, and web_search if configured."""
+    tools = [
         calculator,
         make_current_time(getattr(settings, "timezone", "Asia/Shanghai")),
         make_read_webpage(net_policy or net_policy_from(settings)),
     ]
+    search = make_web_search(settings)
+    return tools if search is None else [*tools, search]
 
 
 def _seen_here(job: Job) -> bool:

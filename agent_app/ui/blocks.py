@@ -124,6 +124,8 @@ def turn_notes(meta: dict[str, Any]) -> None:
                     f"**{sanitize_markdown(str(c.get('source', '')))}** {page} · "
                     f"{float(c.get('score') or 0):.2f}"
                 )
+                if c.get("url"):  # a web result: its address as text, never a live link
+                    st.caption(sanitize_markdown(str(c["url"])[:300]))
                 if c.get("text"):
                     st.caption(sanitize_markdown(str(c["text"])[:300]))
     for notice in meta.get("notices") or []:
