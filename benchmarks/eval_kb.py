@@ -102,8 +102,24 @@ def build_service(provider: str, data_dir: Path) -> Any:
     return service
 
 
+def naive_search(service: Any, ids: list[int]) -> Search:
+    """Share of the query's distinct characters found in each chunk (the naive baseline)."""
+    rows = service.store.conn.execute(
+        f"SELECT id FROM kb_chunks WHERE collection_id IN ({','.join('?' * len(ids))})", ids
+    ).fetchall()
+    chunks = service.store.chunks_by_ids([r[0] for r in rows], ids)
+    texts = {i: set(f"{c.get('heading') or ''}{c['text']}".lower()) for i, c in chunks.items()}
+
+    def search(query: str, k: int) -> list[dict[str, Any]]:
+        chars = {c for c in query.lower() if not c.isspace()}
+        scored = sorted(texts, key=lambda i: (-len(chars & texts[i]), i))
+        return [chunks[i] for i in scored[:k]]
+
+    return search
+
+
 def run_provider(provider: str, questions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Hybrid, BM25-only and vector-only figures for one embedder."""
+    """Hybrid, BM25-only and vector-only figures for one embedder (and the naive baseline)."""
     from agent_app.knowledge.search import HybridSearcher
 
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
@@ -121,7 +137,9 @@ def run_provider(provider: str, questions: list[dict[str, Any]]) -> dict[str, di
 
                 return search
 
+            baselines = {"naive char overlap": evaluate(naive_search(service, ids), questions)}
             return {
+                **(baselines if provider == "offline" else {}),
                 f"{provider} hybrid": evaluate(
                     lambda q, k: service.search(q, ["eval"], k), questions
                 ),

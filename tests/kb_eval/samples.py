@@ -6,7 +6,7 @@ import io
 import sys
 from pathlib import Path
 
-from tests.kb_eval import corpus_en, corpus_more, corpus_zh
+from tests.kb_eval import corpus_en, corpus_extra, corpus_more, corpus_zh
 from tests.kb_eval.pdfgen import make_pdf
 
 DEST = Path(__file__).resolve().parents[1] / "corpus" / "kb"
@@ -42,6 +42,10 @@ def sample_files() -> dict[str, bytes]:
         "产品价格表.csv": corpus_more.PRICE_CSV.encode("utf-8"),
         "IT运维手册.pdf": make_pdf(corpus_more.OPS_PDF),
         "cloudvault_faq.md": corpus_more.BACKUP_FAQ_MD.encode("utf-8"),
+        "实验室安全手册.pdf": make_pdf(corpus_extra.LAB_PDF),
+        "智能门锁常见问题.html": corpus_extra.LOCK_HTML.encode("utf-8"),
+        "差旅费用标准.csv": corpus_extra.EXPENSE_CSV.encode("utf-8-sig"),
+        "employee_handbook_en.docx": make_docx(corpus_extra.HANDBOOK_EN_DOCX),
     }
 
 
