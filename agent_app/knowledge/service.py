@@ -16,6 +16,7 @@ from typing import Any
 
 from agent_app.errors import StorageError
 from agent_app.i18n import t
+from agent_app.knowledge.context import expand_hits
 from agent_app.knowledge.embedders import Embedder, make_embedder
 from agent_app.knowledge.errors import DocumentError, KnowledgeError
 from agent_app.knowledge.ingest import (
@@ -215,9 +216,17 @@ class KnowledgeService:
 
     # -- search -------------------------------------------------------------------------------
     def search(
-        self, query: str, collections: Sequence[str] | None = None, k: int = 5
+        self,
+        query: str,
+        collections: Sequence[str] | None = None,
+        k: int = 5,
+        *,
+        expand: bool = False,
     ) -> list[dict[str, Any]]:
-        """Hybrid hits, best first: {text, source, page, heading, collection, chunk_id, score}."""
+        """Hybrid hits, best first: {text, source, page, heading, collection, chunk_id, score}.
+
+        `expand` adds the neighbouring chunks' text to hits cut mid-sentence (knowledge.context).
+        """
         cols = self.list_collections()
         if collections is not None:
             wanted = {collection_name(c) for c in collections}
@@ -227,9 +236,10 @@ class KnowledgeService:
         # as much as the ranking); the searcher still drops and re-queries on any foreign hit.
         covers_all = sum(c["chunks"] for c in cols) == self.store.chunk_count()
         ids = [c["id"] for c in cols]
-        return searcher.search(
+        hits = searcher.search(
             query, ids, k, use_vectors=not self.needs_reindex(), covers_all=covers_all
         )
+        return expand_hits(self.store, hits, ids) if expand else hits
 
     # -- embedder changes ---------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

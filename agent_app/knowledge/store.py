@@ -262,6 +262,27 @@ class KnowledgeStore:
         keys = "chunk_id text page heading ordinal source collection collection_id".split()
         return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
 
+    def neighbours(
+        self, ids: list[int], collection_ids: Iterable[int]
+    ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+        """For each chunk (inside the collections): the chunks just before and after it in its document."""
+        allowed = list(collection_ids)
+        if not ids or not allowed:
+            return {}
+        rows = self.conn.execute(
+            "SELECT h.id, n.ordinal - h.ordinal, n.id, n.text, n.page FROM kb_chunks h "
+            "JOIN kb_chunks n ON n.document_id = h.document_id "
+            "AND n.ordinal IN (h.ordinal - 1, h.ordinal + 1) "
+            f"WHERE h.id IN ({_marks(ids)}) AND h.collection_id IN ({_marks(allowed)})",
+            [*ids, *allowed],
+        ).fetchall()
+        out: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+        for hit, step, nid, text, page in rows:
+            before, after = out.get(hit, (None, None))
+            row = {"id": nid, "text": text, "page": page}
+            out[hit] = (row, after) if step < 0 else (before, row)
+        return out
+
     def document_chunks(self, document_id: int, limit: int) -> list[dict[str, Any]]:
         """The first `limit` chunks of a document, in order."""
         rows = self.conn.execute(

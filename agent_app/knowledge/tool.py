@@ -54,7 +54,7 @@ def search_knowledge_tool(knowledge: KnowledgeService, *, k: int = 5) -> BaseToo
             return t("kb.tool_no_collections", lang), []
         try:
             hits = knowledge.for_user(user).search(
-                query, list(collections) if collections else None, k
+                query, list(collections) if collections else None, k, expand=True
             )
         except AppError as exc:
             return exc.user_message(lang), []
@@ -72,10 +72,14 @@ def format_hits(hits: list[dict[str, Any]]) -> str:
     parts = [HEADER]
     for hit in hits:
         where = [str(hit["source"])]
-        if hit.get("page"):
-            where.append(f"p. {hit['page']}")
+        pages = hit.get("pages") or ([hit["page"]] if hit.get("page") else [])
+        if pages:
+            where.append(f"p. {pages[0]}" + (f"–{pages[-1]}" if len(pages) > 1 else ""))
         if hit.get("heading"):
             where.append(str(hit["heading"]))
-        body = str(hit["text"]).replace("</document", "</ document")
+        # Neighbouring text (a sentence the chunker cut) reads on from the passage itself.
+        body = "".join(
+            str(hit.get(key) or "") for key in ("context_before", "text", "context_after")
+        ).replace("</document", "</ document")
         parts.append(f"[{hit['n']}] {' · '.join(where)}\n<document>\n{body}\n</document>")
     return "\n\n".join(parts)
