@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from agent_app.agent.thread_state import pending_approvals, stored_messages
 from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
 from agent_app.conversations import Conversations
+from agent_app.images import Image, message_content
 from agent_app.memory.service import MemoryService
 from agent_app.providers import catalog
 from agent_app.providers.chat import make_chat_model
@@ -151,8 +152,9 @@ class ChatService(Conversations):
         user_id: str,
         stop: threading.Event | None = None,
         lang: str | None = None,
+        images: Sequence[Image] = (),
     ) -> Iterator[ev.Event]:
-        """Run one turn: the user's text in, events out; ends with `done` or `error`."""
+        """Run one turn: the user's text (and images) in, events out; ends with `done` or `error`."""
         lang = lang or self.settings.lang
         problem = self.check_input(text, lang)
         if problem is not None:
@@ -166,9 +168,11 @@ class ChatService(Conversations):
         if refusal is not None:  # over budget: no provider request, the conversation untouched
             yield refusal
             return
-        message = HumanMessage(content=clean_text(text), id=str(uuid.uuid4()))
+        content = message_content(clean_text(text), list(images))
+        message = HumanMessage(content=content, id=str(uuid.uuid4()))
         self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
-        answer = yield from self._run(info, {"messages": [message]}, user_id, stop, lang)
+        payload = {"messages": [message]}
+        answer = yield from self._run(info, payload, user_id, stop, lang, vision=bool(images))
         if answer is not None:
             self.turns.extract(info, self.thread_options(info), user_id, (message, answer), lang)
 
@@ -190,7 +194,9 @@ class ChatService(Conversations):
         if refusal is not None:
             yield refusal
             return
-        yield from self._run(info, {"messages": []}, user_id, stop, lang)
+        asked = [m for m in self.messages(user_id, thread_id) if m["role"] == "user"]
+        vision = bool(asked and asked[-1].get("images"))
+        yield from self._run(info, {"messages": []}, user_id, stop, lang, vision=vision)
 
     def resume(
         self,
@@ -213,11 +219,19 @@ class ChatService(Conversations):
         yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
 
     def _run(
-        self, info: ThreadInfo, payload: Any, user_id: str, stop: threading.Event | None, lang: str
+        self,
+        info: ThreadInfo,
+        payload: Any,
+        user_id: str,
+        stop: threading.Event | None,
+        lang: str,
+        *,
+        vision: bool = False,
     ) -> Generator[ev.Event, None, AIMessage | None]:
         """One metered graph run on the thread's agent; returns the answer when it ended with done."""
+        options = self.thread_options(info)
         run = self.turns.run(
-            info, self.thread_options(info), payload, user_id=user_id, stop=stop, lang=lang
+            info, options, payload, user_id=user_id, stop=stop, lang=lang, vision=vision
         )
         return (yield from metered(run, self.budget, user_id))
 

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
 
     small_models: str = ":0.5b,:0.6b,:1b,:1.5b,:1.7b"
     """Model-name fragments that mark a model as small (few tools, JSON-call fallback)."""
+    vision_model: str = ""
+    """For turns with images when the conversation's model cannot see ('qwen-vl-max', 'ollama:…')."""
+    max_image_mb: float = 10.0
+    """Largest image accepted in a message."""
     small_model_tools: int = 3
     plan: bool = False
     """Visible plan (todo list) for multi-step requests; also switchable per conversation."""

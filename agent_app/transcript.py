@@ -28,7 +28,12 @@ def _text(msg: BaseMessage) -> str:
 def message_dict(msg: BaseMessage) -> dict[str, Any] | None:
     """One stored message in a front-end friendly form; system messages are skipped."""
     if isinstance(msg, HumanMessage):
-        return {"id": msg.id, "role": "user", "text": _text(msg)}
+        images = [
+            str((b.get("image_url") or {}).get("url", ""))
+            for b in (msg.content if isinstance(msg.content, list) else [])
+            if isinstance(b, dict) and b.get("type") == "image_url"
+        ]
+        return {"id": msg.id, "role": "user", "text": _text(msg), "images": images}
     if isinstance(msg, AIMessage):
         splitter = ThinkSplitter()
         parts = splitter.feed(_text(msg)) + splitter.flush()

@@ -21,8 +21,9 @@ from agent_app.agent.thread_state import stored_messages, thread_config
 from agent_app.agent.turn import TurnStream
 from agent_app.errors import AppError
 from agent_app.i18n import t
+from agent_app.images import ImageRejectedError
 from agent_app.memory.service import MemoryService
-from agent_app.providers.choice import ModelChoice
+from agent_app.providers.choice import ModelChoice, parse_model_spec
 from agent_app.providers.models import prepare_choice
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
@@ -62,10 +63,17 @@ class TurnRunner:
         user_id: str,
         stop: threading.Event | None,
         lang: str,
+        vision: bool = False,
     ) -> Generator[ev.Event, None, AIMessage | None]:
-        """One graph run on the thread's agent; returns the answer when the turn ended with `done`."""
+        """One graph run on the thread's agent; returns the answer when the turn ended with `done`.
+
+        `vision`: the turn's message has images; a model that cannot see hands the turn to the
+        configured vision model (with a notice), and the next turn is the conversation's own again.
+        """
         try:
             choice = prepare_choice(self.settings, options.model_choice())
+            if vision and not choice.vision:
+                choice = self._vision_choice(choice, lang)
             agent = self.agents.get(choice, lang, options)
         except AppError as err:
             yield ev.Error(err.kind, err.user_message(lang))
@@ -97,6 +105,20 @@ class TurnRunner:
         self._keep_notes(info, runner, outcome, notes)
         yield outcome
         return runner.last_ai if isinstance(outcome, ev.Done) else None
+
+    def _vision_choice(self, own: ModelChoice, lang: str) -> ModelChoice:
+        """The configured vision model for this turn; a clear error when there is none."""
+        spec = self.settings.vision_model
+        if not spec:
+            raise ImageRejectedError("no vision model", key="error.image_needs_model")
+        default = own.provider
+        if default == "offline":
+            default = "dashscope" if self.settings.dashscope_api_key else "ollama"
+        provider, model = parse_model_spec(spec, default)
+        choice = prepare_choice(self.settings, ModelChoice(provider, model))
+        choice.vision = True  # the operator named it as the one that sees
+        choice.notices.append(t("notice.vision_model", lang, model=own.model, vision=model))
+        return choice
 
     def _finish(self, info: ThreadInfo, runner: TurnStream, lang: str) -> ev.Event | None:
         """The turn's last event: done, or the error that ended it (None while paused)."""

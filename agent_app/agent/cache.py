@@ -14,8 +14,10 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
 from agent_app.agent.graph import build_agent
+from agent_app.agent.images_middleware import BlindModelMiddleware
 from agent_app.agent.small_model import SmallModelMiddleware
 from agent_app.errors import AppError
+from agent_app.i18n import t
 from agent_app.providers.choice import ModelChoice, parse_model_spec
 from agent_app.settings import Settings
 from agent_app.thread_options import ThreadOptions
@@ -63,6 +65,7 @@ class AgentCache:
             choice.temperature,
             choice.small,
             choice.supports_tools,
+            choice.vision,
             lang,
             tuple(t.name for t in tools),
             approval,
@@ -106,6 +109,8 @@ class AgentCache:
             )
         if plan:
             extra.append(TodoListMiddleware())  # type: ignore[arg-type]
+        if not choice.vision:
+            extra.append(BlindModelMiddleware(t("transcript.image_omitted", lang)))
         fallback, fallback_label = self._fallback(choice)
         return build_agent(
             self.settings,

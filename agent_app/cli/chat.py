@@ -15,6 +15,7 @@ from agent_app.errors import AppError
 
 if TYPE_CHECKING:
     from agent_app.conversations import Conversations
+    from agent_app.images import Image
     from agent_app.service import ChatService
 
 EXIT_OK, EXIT_ERROR, EXIT_APPROVAL = 0, 1, 3
@@ -29,6 +30,13 @@ def register(sub: Any) -> None:
     p.add_argument("--provider", choices=["dashscope", "ollama", "openai", "offline"])
     p.add_argument("--model")
     p.add_argument("--lang", choices=["zh", "en"])
+    p.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="attach an image (PNG, JPEG, WebP, GIF) to the message; repeat for several",
+    )
     p.add_argument(
         "--approve",
         choices=["ask", "all", "none"],
@@ -75,12 +83,13 @@ def run(args: argparse.Namespace) -> int:
         refused = None if args.thread or args.resume else _refused(convs, args, lang)
         if refused is not None:  # bad input creates no conversation
             return emit_json([refused]) if args.json else fail(refused.message)
+        images = _images(args.image, convs.settings.max_image_mb)
         thread_id, created = _thread(convs, user, args)
         if args.json:  # scripts learn the conversation's id before anything else can fail
             emit_json([ev.Started(thread_id, created)])
         svc = _service(convs)
         try:
-            return _converse(svc, user, thread_id, args, lang)
+            return _converse(svc, user, thread_id, args, lang, images)
         finally:
             svc.close()
     except AppError as err:
@@ -97,8 +106,29 @@ def _service(convs: Conversations) -> ChatService:
     return open_service(convs.settings, conversations=convs)
 
 
+def _images(paths: list[str], max_mb: float) -> list[Image]:
+    """The --image files, checked and re-encoded (an unreadable one is a clear error)."""
+    from agent_app.images import ImageRejectedError, prepare_image
+
+    limit = int(max_mb * 1_000_000)
+    out = []
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(limit + 1)
+        except OSError:
+            raise ImageRejectedError("cannot open") from None
+        out.append(prepare_image(raw, max_bytes=limit))
+    return out
+
+
 def _converse(
-    svc: ChatService, user: str, thread_id: str, args: argparse.Namespace, lang: str
+    svc: ChatService,
+    user: str,
+    thread_id: str,
+    args: argparse.Namespace,
+    lang: str,
+    images: list[Image] | None = None,
 ) -> int:
     """The turn itself: a resumed approval, one JSON-lines turn, or the interactive loop."""
     if args.json and args.resume:
@@ -106,7 +136,9 @@ def _converse(
         decisions = [_decision(args.resume, p.name) for p in pending]
         return emit_json(svc.resume(thread_id, decisions, user_id=user, lang=lang))
     if args.json:
-        return run_json(svc, user, thread_id, args.text or "", lang)
+        return run_json(svc, user, thread_id, args.text or "", lang, images or [])
+    if images:
+        return fail("--image goes with a one-shot --json turn (the REPL takes text only)")
     from agent_app.cli.repl import Repl
 
     return Repl(svc, user, thread_id, lang).loop(first=args.text)
@@ -134,11 +166,14 @@ def _decision(text: str, name: str) -> dict[str, Any]:
     return {"type": "edit", "edited_action": {"name": name, "args": json.loads(text)}}
 
 
-def run_json(svc: ChatService, user: str, thread_id: str, text: str, lang: str) -> int:
+def run_json(
+    svc: ChatService, user: str, thread_id: str, text: str, lang: str, images: list[Image]
+) -> int:
     """One turn; the text goes to the model verbatim (no /commands in one-shot mode)."""
     stop = threading.Event()
     try:
-        return emit_json(svc.stream(thread_id, text, user_id=user, stop=stop, lang=lang))
+        turn = svc.stream(thread_id, text, user_id=user, stop=stop, lang=lang, images=images)
+        return emit_json(turn)
     except KeyboardInterrupt:
         stop.set()
         return 130

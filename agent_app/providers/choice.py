@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from agent_app.settings import DEFAULT_MODELS
@@ -19,11 +20,21 @@ class ModelChoice:
     supports_tools: bool = True
     small: bool = False
     """Small models see only the few most relevant tools (and may call them in JSON text)."""
+    vision: bool = False
+    """The model can see images (set by prepare_choice); others get a placeholder for each."""
 
     @property
     def label(self) -> str:
         """`provider:model`, as shown to the user."""
         return f"{self.provider}:{self.model}"
+
+
+VISION_NAMES = re.compile(r"(?i)(^|[-_.:/])(vl|qvq|omni|vision|llava|minicpm-v|gemma3|4o)")
+
+
+def looks_visual(model: str) -> bool:
+    """Whether a model's name says it sees images (Qwen-VL, QVQ, Qwen-Omni, LLaVA…)."""
+    return bool(VISION_NAMES.search(model))
 
 
 def parse_model_spec(spec: str, default_provider: str) -> tuple[str, str]:

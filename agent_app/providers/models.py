@@ -6,7 +6,7 @@ import time
 
 from agent_app.errors import ProviderNotConfiguredError
 from agent_app.i18n import t
-from agent_app.providers.choice import ModelChoice
+from agent_app.providers.choice import ModelChoice, looks_visual
 from agent_app.providers.ollama_check import capabilities, check_server
 from agent_app.settings import Settings
 
@@ -35,8 +35,10 @@ def prepare_choice(settings: Settings, choice: ModelChoice, *, probe: bool = Tru
     """
     if choice.provider == "dashscope" and not settings.dashscope_api_key:
         raise ProviderNotConfiguredError("no DashScope key")
+    choice.vision = looks_visual(choice.model)
     if choice.provider == "ollama":
         caps = _ollama_caps(settings, choice.model, probe)
+        choice.vision = "vision" in caps if caps else choice.vision
         if caps and "tools" not in caps:
             choice.supports_tools = False
             choice.small = True
