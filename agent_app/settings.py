@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     """For turns with images when the conversation's model cannot see ('qwen-vl-max', 'ollama:…')."""
     max_image_mb: float = 10.0
     """Largest image accepted in a message."""
+    ocr_model: str = ""
+    """Reads scanned PDF pages and PNG/JPEG uploads into the knowledge base ('qwen-vl-ocr-latest')."""
+    ocr_max_pages: int = 50
+    """A document with more scanned pages than this is refused (each page is one model call)."""
     small_model_tools: int = 3
     plan: bool = False
     """Visible plan (todo list) for multi-step requests; also switchable per conversation."""

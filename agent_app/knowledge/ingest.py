@@ -16,16 +16,17 @@ import numpy as np
 from agent_app.knowledge.chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
+from agent_app.knowledge.ocr import ReadPage, read_scans
 from agent_app.knowledge.sniff import EXTENSIONS, check_kind, kind_from_name
 from agent_app.knowledge.store import KnowledgeStore
 from agent_app.knowledge.uploads import StoredUpload
 from agent_app.knowledge.vectorside import KBVectors
-from agent_app.knowledge.worker import ParserPool
+from agent_app.knowledge.worker import ParserPool, chunk_rows
 from agent_app.textsafe import strip_invisible
 from agent_app.vectors import EmbeddingMismatchError
 
 MAX_NAME = 200
-STAGES = ("parsing", "chunking", "embedding", "indexed")
+STAGES = ("parsing", "ocr", "chunking", "embedding", "indexed")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Limits:
     max_chunks: int = 5_000
     parse_timeout_s: float = 60.0
     allow_symlinks: bool = False
+    max_ocr_pages: int = 50
 
 
 Progress = Callable[[IngestProgress], None]
@@ -157,9 +159,12 @@ class Ingestor:
         parsers: ParserPool,
         upload_root: Path,
         limits: Limits,
+        ocr: ReadPage | None = None,
     ) -> None:
         self.store, self.vectors, self.embedder = store, vectors, embedder
         self.parsers, self.upload_root, self.limits = parsers, upload_root, limits
+        self.ocr = ocr
+        """Reads scanned pages and images (None: such files have no text for us)."""
 
     def ingest(
         self,
@@ -179,7 +184,8 @@ class Ingestor:
             digest = hashlib.sha256(data).hexdigest()
             # The type is checked first: the same bytes under an unsupported name are refused,
             # not reported as already indexed.
-            kind = check_kind(kind_from_name(name), data[:8192], data)
+            claimed = kind_from_name(name, images=self.ocr is not None)
+            kind = check_kind(claimed, data[:8192], data)
             same = self.store.find_document(collection_id, content_hash=digest)
             if same is not None:
                 progress(IngestProgress(name, "indexed"))
@@ -219,10 +225,13 @@ class Ingestor:
         }
         prepared = self.parsers.prepare(
             str(stored), kind, chunking, self.limits.parse_timeout_s,
-            on_stage=lambda stage: progress(IngestProgress(name, stage)),
+            on_stage=lambda stage: progress(IngestProgress(name, stage)), ocr=self.ocr is not None,
         )  # fmt: skip
         pages = prepared["pages"] if isinstance(prepared["pages"], int) else None
-        chunks = [_chunk_from_json(n, row) for n, row in enumerate(prepared["chunks"])]
+        rows = list(prepared["chunks"])
+        if prepared["scans"]:
+            rows = self._read_scans(name, prepared["scans"], chunking, rows, progress)
+        chunks = [_chunk_from_json(n, row) for n, row in enumerate(rows)]
         if not chunks:
             raise DocumentError("no_text")
         vectors = self._embed(name, chunks, progress)
@@ -248,6 +257,24 @@ class Ingestor:
             (self.upload_root / replaced).unlink(missing_ok=True)
         progress(IngestProgress(name, "indexed"))
         return IngestResult(name, "ready", len(chunks), pages, document_id=doc_id)
+
+    def _read_scans(
+        self,
+        name: str,
+        scans: list[dict[str, Any]],
+        chunking: dict[str, int],
+        rows: list[dict[str, Any]],
+        progress: Progress,
+    ) -> list[dict[str, Any]]:
+        """The text pages' chunk rows with the scanned pages' (read by the OCR model), by page."""
+        sections = read_scans(
+            self.ocr,
+            scans,
+            self.limits.max_ocr_pages,
+            lambda done, total: progress(IngestProgress(name, "ocr", done, total)),
+        )
+        read = chunk_rows(sections, chunking) if sections else []
+        return sorted([*rows, *read], key=lambda row: row.get("page") or 0)
 
     def _embed(self, name: str, chunks: list[Chunk], progress: Progress) -> np.ndarray:
         texts = [c.index_text for c in chunks]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import io
@@ -27,10 +28,17 @@ _BOMS = (
 )
 
 
-def parse_file(path: str, kind: str) -> list[Section]:
-    """Dispatch on the verified kind; the result is JSON-able."""
+def parse_file(path: str, kind: str, *, scans: bool = False) -> list[Section]:
+    """Dispatch on the verified kind; the result is JSON-able.
+
+    `scans`: a text-recognition model is configured, so a PDF page with no text layer (and an
+    uploaded image) becomes a section with an empty text and its picture under "scan" (base64).
+    """
     if kind == "pdf":
-        return parse_pdf(path)
+        return parse_pdf(path, scans=scans)
+    if kind == "image" and scans:
+        with open(path, "rb") as fh:
+            return [_scan(1, fh.read())]
     if kind == "docx":
         return parse_docx(path)
     with open(path, "rb") as fh:
@@ -167,7 +175,20 @@ def parse_csv(text: str) -> list[Section]:
     return [{"text": body or " ".join(header), "page": None, "heading": None}]
 
 
-def parse_pdf(path: str) -> list[Section]:
+def _scan(page: int, picture: bytes) -> Section:
+    return {"text": "", "page": page, "heading": None, "scan": base64.b64encode(picture).decode()}
+
+
+def _page_picture(page: Any) -> bytes | None:
+    """The largest picture on a page (a scanner puts the whole page in one)."""
+    try:
+        pictures = [img.data for img in page.images]
+    except Exception:  # an image pypdf cannot decode: the page stays text-less
+        return None
+    return max(pictures, key=len) if pictures else None
+
+
+def parse_pdf(path: str, *, scans: bool = False) -> list[Section]:
     """One section per page (1-based page numbers); encrypted and text-less PDFs are refused."""
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError, PyPdfError
@@ -178,6 +199,11 @@ def parse_pdf(path: str) -> list[Section]:
             raise DocumentError("encrypted")
         with _shared_fonts():
             pages = [(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
+        pictures = (
+            {n: _page_picture(reader.pages[n - 1]) for n, text in pages if not text.strip()}
+            if scans
+            else {}
+        )
     except DocumentError:
         raise
     except LimitReachedError as exc:  # pypdf's decompression caps (Flate/LZW bombs)
@@ -189,9 +215,10 @@ def parse_pdf(path: str) -> list[Section]:
         for number, text in pages
     ]
     sections = [s for s in sections if s["text"]]
+    sections += [_scan(n, picture) for n, picture in pictures.items() if picture]
     if not sections:
         raise DocumentError("no_text")
-    return sections
+    return sorted(sections, key=lambda s: s["page"] or 0)
 
 
 def unwrap_lines(text: str) -> str:

@@ -27,6 +27,7 @@ from agent_app.knowledge.ingest import (
     display_name,
     name_key,
 )
+from agent_app.knowledge.ocr import model_reader
 from agent_app.knowledge.rerank import make_reranker
 from agent_app.knowledge.search import HybridSearcher
 from agent_app.knowledge.store import KnowledgeStore
@@ -64,6 +65,7 @@ class KnowledgeService:
         self.limits = limits or Limits(
             max_file_bytes=int(getattr(settings, "kb_max_file_mb", 20) * 1024 * 1024),
             allow_symlinks=bool(getattr(settings, "kb_allow_symlinks", False)),
+            max_ocr_pages=int(getattr(settings, "ocr_max_pages", 50)),
         )
         sweep_orphans(self.upload_root, self.store.all_stored_names)
         # Shared (by reference) with the for_user() views of this service.
@@ -152,7 +154,13 @@ class KnowledgeService:
         report = progress or (lambda _event: None)
         self._check_embedder()
         ingestor = Ingestor(
-            self.store, self.vectors, self.embedder, self.parsers, self.upload_root, self.limits
+            self.store,
+            self.vectors,
+            self.embedder,
+            self.parsers,
+            self.upload_root,
+            self.limits,
+            ocr=model_reader(self.settings),
         )
         uploads = list(items)
         events: queue.SimpleQueue[IngestProgress] = queue.SimpleQueue()

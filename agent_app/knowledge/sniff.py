@@ -21,6 +21,8 @@ EXTENSIONS = {
     ".csv": "csv",
 }
 TEXT_KINDS = {"md", "txt", "html", "csv"}
+IMAGE_EXTENSIONS = {".png": "image", ".jpg": "image", ".jpeg": "image"}
+"""Taken only when a text-recognition model is configured (AGENT_APP_OCR_MODEL)."""
 
 # Binary signatures we recognise well enough to name in the error.
 _BINARY_MAGIC = (
@@ -38,11 +40,11 @@ _BINARY_MAGIC = (
 _TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
-def kind_from_name(name: str) -> str:
+def kind_from_name(name: str, *, images: bool = False) -> str:
     """The document kind an upload's name claims, or raise 'unsupported type'."""
     dot = name.rfind(".")
     ext = name[dot:].lower() if dot >= 0 else ""
-    kind = EXTENSIONS.get(ext)
+    kind = EXTENSIONS.get(ext) or (IMAGE_EXTENSIONS.get(ext) if images else None)
     if kind is None:
         raise DocumentError("unsupported_type", ext=ext or "?")
     return kind
@@ -102,6 +104,8 @@ def check_kind(claimed: str, head: bytes, data: bytes) -> str:
         return "docx"
     if claimed in TEXT_KINDS and real == "text":
         return claimed
+    if claimed == "image" and real == "image":
+        return "image"
     if real == "ole" and claimed == "docx":
         raise DocumentError("legacy_doc")
     raise DocumentError("type_mismatch", claimed=claimed, real=real)

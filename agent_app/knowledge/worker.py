@@ -68,11 +68,20 @@ class ParseWorker:
         chunking: dict[str, int],
         timeout: float = DEFAULT_TIMEOUT_S,
         on_stage: Stage | None = None,
+        ocr: bool = False,
     ) -> dict[str, Any]:
-        """Parse, chunk and segment one file: {"pages": int | None, "chunks": [...]}."""
-        request = {"path": path, "kind": kind, "chunking": chunking}
+        """Parse, chunk and segment one file: {"pages", "chunks": [...], "scans": [...]}.
+
+        `ocr`: text-less PDF pages and images come back as scans ({"page", "image"}, base64) for
+        the parent to have read; without it such a file is refused as having no text.
+        """
+        request = {"path": path, "kind": kind, "chunking": chunking, "ocr": ocr}
         reply = self._request(request, timeout, on_stage)
-        return {"pages": reply.get("pages"), "chunks": list(reply["chunks"])}
+        return {
+            "pages": reply.get("pages"),
+            "chunks": list(reply["chunks"]),
+            "scans": list(reply.get("scans") or []),
+        }
 
     def start(self) -> None:
         """Spawn the child now (it warms up while the parent does other work)."""
@@ -145,11 +154,11 @@ class ParserPool:
             self._idle.put(worker)
 
     def prepare(self, path: str, kind: str, chunking: dict[str, int], timeout: float = DEFAULT_TIMEOUT_S,
-                on_stage: Stage | None = None) -> dict[str, Any]:  # fmt: skip
+                on_stage: Stage | None = None, ocr: bool = False) -> dict[str, Any]:  # fmt: skip
         """Parse and chunk a file in an idle worker process, reporting stages."""
         worker = self._idle.get()
         try:
-            return worker.prepare(path, kind, chunking, timeout, on_stage)
+            return worker.prepare(path, kind, chunking, timeout, on_stage, ocr)
         finally:
             self._idle.put(worker)
 
@@ -163,26 +172,32 @@ def _handle(request: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> 
     """One request in the child: parse, and chunk + segment when asked."""
     from agent_app.knowledge.parsers import parse_file
 
-    sections = parse_file(request["path"], request["kind"])
+    sections = parse_file(request["path"], request["kind"], scans=bool(request.get("ocr")))
     chunking = request.get("chunking")
     if not chunking:
         return {"ok": True, "sections": sections}
     emit({"stage": "chunking"})
+    scans = [{"page": s["page"], "image": s["scan"]} for s in sections if "scan" in s]
+    texts = [s for s in sections if "scan" not in s]
+    pages = max((s["page"] or 0 for s in sections), default=0) or None
+    rows = chunk_rows(texts, chunking) if texts else []
+    return {"ok": True, "pages": pages, "chunks": rows, "scans": scans}
+
+
+def chunk_rows(sections: list[dict[str, Any]], chunking: dict[str, int]) -> list[dict[str, Any]]:
+    """Sections → chunk rows with their index segmentation (in the worker, or the parent for OCR)."""
     from agent_app.knowledge.chunking import chunk_sections
     from agent_app.knowledge.segment import segment_for_index
 
-    chunks = chunk_sections(sections, **chunking)
-    pages = max((s["page"] or 0 for s in sections), default=0) or None
-    rows = [
+    return [
         {
             "text": c.text,
             "page": c.page,
             "heading": c.heading,
             "seg": segment_for_index(c.index_text),
         }
-        for c in chunks
+        for c in chunk_sections(sections, **chunking)
     ]
-    return {"ok": True, "pages": pages, "chunks": rows}
 
 
 def _warm_up() -> None:

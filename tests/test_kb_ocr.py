@@ -1,0 +1,105 @@
+"""Scanned PDFs and images in the knowledge base, read by an OCR model (the DashScope fake), via the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import CANARY
+from tests.fakes import FakeDashScope, fault, text
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["退款政策：收货后七天内可以无理由退货。", "保修条款：整机保修一年，电池保修半年。"]
+
+
+def kb(data: Path, fake: FakeDashScope | None, *args: str, **env: str) -> tuple[int, str, str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    full.update(PYTHONPATH=str(ROOT), AGENT_APP_LANG="en", **env)
+    if fake is not None:
+        full.update(DASHSCOPE_API_KEY=CANARY, DASHSCOPE_API_BASE=fake.base_url)
+    cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data), "kb", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=full, capture_output=True, text=True, timeout=180)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _scan(path: Path, pages: int) -> Path:
+    """A PDF of page pictures only, as a scanner makes it (no text layer)."""
+    shades = [Image.new("RGB", (300, 200), (250 - 40 * i, 250, 250)) for i in range(pages)]
+    shades[0].save(path, "PDF", save_all=True, append_images=shades[1:])
+    return path
+
+
+@pytest.fixture
+def fake():
+    with FakeDashScope() as server:
+        yield server
+
+
+def test_a_scanned_pdf_is_read_page_by_page_and_cited_with_its_pages(tmp_path, fake):
+    scan = _scan(tmp_path / "售后手册-扫描.pdf", 2)
+    fake.push(text(PAGES[0]), text(PAGES[1]))
+    ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest"}
+    code, out, err = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c", **ocr)
+    assert code == 0 and "1 ready" in out, out + err
+    sent = [r.json for r in fake.chat_requests]
+    assert [r["model"] for r in sent] == ["qwen-vl-ocr-latest"] * 2
+    assert sent[0]["messages"][-1]["content"][1]["image_url"]["url"].startswith("data:image/")
+
+    code, out, _ = kb(
+        tmp_path / "data", fake, "search", "保修多久", "--collection", "c", "--json", **ocr
+    )
+    hits = json.loads(out)
+    assert hits[0]["page"] == 2 and "保修一年" in hits[0]["text"]
+    assert CANARY not in out + err
+
+
+def test_without_a_model_or_over_the_page_limit_nothing_is_read(tmp_path, fake):
+    scan = _scan(tmp_path / "scan.pdf", 3)
+    code, out, _ = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c")
+    assert "No extractable text" in out and fake.chat_requests == []
+    code, out, _ = kb(
+        tmp_path / "data",
+        fake,
+        "add",
+        str(scan),
+        "--collection",
+        "c",
+        AGENT_APP_OCR_MODEL="qwen-vl-ocr-latest",
+        AGENT_APP_OCR_MAX_PAGES="2",
+    )
+    assert "3 scanned pages" in out and fake.chat_requests == []  # refused before any call
+
+
+def test_a_failing_ocr_model_indexes_nothing(tmp_path, fake):
+    scan = _scan(tmp_path / "scan.pdf", 2)
+    ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest"}
+    fake.push(text(PAGES[0]), fault("auth"))
+    code, out, _ = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c", **ocr)
+    assert "could not read a scanned page" in out
+    code, out, _ = kb(tmp_path / "data", fake, "list", "--collection", "c", "--json", **ocr)
+    assert all(d.get("status") != "ready" for d in json.loads(out))
+
+
+def test_an_image_upload_is_read_only_with_an_ocr_model(tmp_path, fake):
+    ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest"}
+    photo = tmp_path / "whiteboard.png"
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (255, 255, 255)).save(buf, "PNG")
+    photo.write_bytes(buf.getvalue())
+    code, out, _ = kb(tmp_path / "data", fake, "add", str(photo), "--collection", "c")
+    assert "Unsupported file type (.png)" in out  # no OCR model: images are not documents
+    fake.push(text("白板：周五发布。"))
+    code, out, _ = kb(tmp_path / "data", fake, "add", str(photo), "--collection", "c", **ocr)
+    assert code == 0 and "1 ready" in out
+    code, out, _ = kb(
+        tmp_path / "data", fake, "search", "周五发布", "--collection", "c", "--json", **ocr
+    )
+    assert json.loads(out)[0]["source"] == "whiteboard.png"
