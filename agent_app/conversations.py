@@ -88,6 +88,12 @@ class Conversations:
             )
         return None
 
+    def transcribe(self, recording: bytes) -> str:
+        """The words spoken in a recording, to show (and edit) before sending; SpeechError if not."""
+        from agent_app.speech import transcribe
+
+        return transcribe(self.settings, recording)
+
     def close(self) -> None:
         """Close the conversation database."""
         self.registry.close()

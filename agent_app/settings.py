@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     """For turns with images when the conversation's model cannot see ('qwen-vl-max', 'ollama:…')."""
     max_image_mb: float = 10.0
     """Largest image accepted in a message."""
+    asr_model: str = ""
+    """Speech recognition for recorded messages on DashScope ('qwen3-asr-flash'); '' is off."""
+    asr_url: str = ""
+    """Or an OpenAI-compatible server's /v1 base: its /audio/transcriptions is used."""
+    max_audio_mb: float = 10.0
     ocr_model: str = ""
     """Reads scanned PDF pages and PNG/JPEG uploads into the knowledge base ('qwen-vl-ocr-latest')."""
     ocr_max_pages: int = 50

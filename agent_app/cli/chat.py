@@ -48,15 +48,25 @@ def register(sub: Any) -> None:
         metavar="DECISION",
         help="continue a paused turn (--json --thread ID): approve, reject, or an edit as JSON args",
     )
+    p.add_argument(
+        "--audio",
+        metavar="PATH",
+        help="a recorded message: transcribed (the transcript is shown), then sent",
+    )
     add_user_arg(p)
     p.set_defaults(func=run)
+    t = sub.add_parser(
+        "transcribe", help="print the words spoken in a recording (to edit, then send)"
+    )
+    t.add_argument("path", metavar="PATH")
+    t.set_defaults(func=run_transcribe)
 
 
 def _open(args: argparse.Namespace) -> tuple[Conversations, str, str]:
     """The light part first: a conversation can be named before the model and tools load."""
     from agent_app.conversations import open_conversations
 
-    settings = settings_from(args, lang=args.lang)
+    settings = settings_from(args, lang=getattr(args, "lang", None))
     return open_conversations(settings), user_of(args, settings), settings.lang
 
 
@@ -80,13 +90,18 @@ def run(args: argparse.Namespace) -> int:
     except AppError as err:
         return _failed(args, err, "en")
     try:
+        images = _images(args.image, convs.settings.max_image_mb)
+        heard = convs.transcribe(_recording(args.audio, convs)) if args.audio else ""
+        if heard:
+            args.text = f"{args.text}\n\n{heard}" if args.text else heard
         refused = None if args.thread or args.resume else _refused(convs, args, lang)
         if refused is not None:  # bad input creates no conversation
             return emit_json([refused]) if args.json else fail(refused.message)
-        images = _images(args.image, convs.settings.max_image_mb)
         thread_id, created = _thread(convs, user, args)
         if args.json:  # scripts learn the conversation's id before anything else can fail
             emit_json([ev.Started(thread_id, created)])
+            if heard:
+                emit_json([ev.Notice("transcript", heard)])
         svc = _service(convs)
         try:
             return _converse(svc, user, thread_id, args, lang, images)
@@ -104,6 +119,32 @@ def _service(convs: Conversations) -> ChatService:
     from agent_app.wiring import open_service
 
     return open_service(convs.settings, conversations=convs)
+
+
+def _recording(path: str, convs: Conversations) -> bytes:
+    """The --audio file's bytes (one past the limit is enough to refuse it)."""
+    from agent_app.speech import SpeechError
+
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(int(convs.settings.max_audio_mb * 1_000_000) + 1)
+    except OSError:
+        raise SpeechError("cannot open", key="error.speech_type") from None
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    """Run `agent-app transcribe PATH`: the transcript on stdout."""
+    try:
+        convs, _user, lang = _open(args)
+    except AppError as err:
+        return fail(err)
+    try:
+        print(convs.transcribe(_recording(args.path, convs)))
+        return 0
+    except AppError as err:
+        return fail(err, lang)
+    finally:
+        convs.close()
 
 
 def _images(paths: list[str], max_mb: float) -> list[Image]:
