@@ -3,35 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from agent_app import events as ev
 from agent_app.errors import AppError
 from agent_app.settings import Settings
-from agent_app.storage.sqlite import SharedConnection
+from agent_app.storage.backend import Executor, SharedConnection, Target, target_for
 
+log = logging.getLogger(__name__)
 SIGNED_IN_DAILY_TOKENS = 1_000_000
 SIGNED_IN_RPM = 20
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_daily (
     user_id TEXT NOT NULL,
     day TEXT NOT NULL,
-    input_tokens INTEGER NOT NULL DEFAULT 0,
-    output_tokens INTEGER NOT NULL DEFAULT 0,
-    requests INTEGER NOT NULL DEFAULT 0,
+    input_tokens BIGINT NOT NULL DEFAULT 0,
+    output_tokens BIGINT NOT NULL DEFAULT 0,
+    requests BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, day)
 );
-CREATE TABLE IF NOT EXISTS recent_requests (user_id TEXT NOT NULL, ts REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS recent_requests (user_id TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS recent_user ON recent_requests(user_id, ts);
 CREATE TABLE IF NOT EXISTS limits (
     user_id TEXT PRIMARY KEY,
-    daily_tokens INTEGER,
-    rpm INTEGER
+    daily_tokens BIGINT,
+    rpm BIGINT
 );
 """
 
@@ -62,15 +63,15 @@ def default_limits(settings: Settings) -> Limits:
 
 
 class UsageLedger(SharedConnection):
-    """Usage per user per day and the budget check; one SQLite file shared by every process."""
+    """Usage per user per day and the budget check; one database shared by every process."""
 
-    def __init__(self, path: Path, settings: Settings) -> None:
+    def __init__(self, target: Target, settings: Settings) -> None:
         self.settings = settings
         self.defaults = default_limits(settings)
         self._tz = ZoneInfo(settings.timezone)
         # NORMAL (WAL): a crash of the app loses nothing; only a power cut may lose the last few
         # counts, which keeps two fsyncs off every turn.
-        super().__init__(path, _SCHEMA, synchronous="NORMAL")
+        super().__init__(target, _SCHEMA, synchronous="NORMAL")
 
     def day(self, now: float | None = None) -> str:
         """The budget day in the app's time zone (a day starts at local midnight)."""
@@ -107,17 +108,11 @@ class UsageLedger(SharedConnection):
         """Count one turn, or raise QuotaExceededError (tokens today, or turns this minute) first."""
         now = now or time.time()
         limits, day = self.limits_for(user_id), self.day(now)
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._admit_locked(user_id, limits, day, now)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            self._admit_locked(conn, user_id, limits, day, now)
 
-    def _admit_locked(self, user_id: str, limits: Limits, day: str, now: float) -> None:
-        conn = self._conn
+    @staticmethod
+    def _admit_locked(conn: Executor, user_id: str, limits: Limits, day: str, now: float) -> None:
         row = conn.execute(
             "SELECT input_tokens + output_tokens FROM usage_daily WHERE user_id=? AND day=?",
             (user_id, day),
@@ -137,7 +132,7 @@ class UsageLedger(SharedConnection):
         conn.execute("INSERT INTO recent_requests VALUES (?,?)", (user_id, now))
         conn.execute(
             "INSERT INTO usage_daily (user_id, day, requests) VALUES (?,?,1) "
-            "ON CONFLICT(user_id, day) DO UPDATE SET requests=requests+1",
+            "ON CONFLICT(user_id, day) DO UPDATE SET requests=usage_daily.requests+1",
             (user_id, day),
         )
 
@@ -145,8 +140,8 @@ class UsageLedger(SharedConnection):
         """Add one model call's tokens to the user's day."""
         self._exec(
             "INSERT INTO usage_daily (user_id, day, input_tokens, output_tokens) VALUES (?,?,?,?) "
-            "ON CONFLICT(user_id, day) DO UPDATE SET input_tokens=input_tokens+excluded.input_tokens, "
-            "output_tokens=output_tokens+excluded.output_tokens",
+            "ON CONFLICT(user_id, day) DO UPDATE SET input_tokens=usage_daily.input_tokens+excluded.input_tokens, "
+            "output_tokens=usage_daily.output_tokens+excluded.output_tokens",
             (user_id, self.day(now), max(0, usage.input_tokens), max(0, usage.output_tokens)),
         )
 
@@ -184,7 +179,10 @@ def metered(
         except StopIteration as end:
             return end.value
         if ledger is not None and isinstance(event, ev.Usage):
-            ledger.record(user_id, event)
+            try:
+                ledger.record(user_id, event)
+            except AppError:  # the database went away mid-turn: the answer still streams
+                log.warning("usage of one model call not recorded (database unavailable)")
         yield event
 
 
@@ -194,11 +192,11 @@ def admission_error(ledger: UsageLedger | None, user_id: str, lang: str) -> ev.E
         return None
     try:
         ledger.admit(user_id)
-    except QuotaExceededError as err:
+    except AppError as err:  # over budget, or the ledger's database is unavailable
         return ev.Error(err.kind, err.user_message(lang))
     return None
 
 
 def open_ledger(settings: Settings) -> UsageLedger:
     """The usage ledger in the data directory."""
-    return UsageLedger(settings.data_dir / "usage.db", settings)
+    return UsageLedger(target_for(settings, "usage.db"), settings)

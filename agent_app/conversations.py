@@ -13,6 +13,7 @@ from agent_app import events as ev
 from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.settings import Settings
+from agent_app.storage.backend import target_for
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.thread_options import ThreadOptions, merge_choices
 
@@ -102,4 +103,4 @@ class Conversations:
 def open_conversations(settings: Settings) -> Conversations:
     """The conversations in the data directory (creating it if needed)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Conversations(settings, ThreadRegistry(settings.data_dir / "app.db"))
+    return Conversations(settings, ThreadRegistry(target_for(settings, "app.db")))

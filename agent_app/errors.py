@@ -129,3 +129,14 @@ class StorageError(AppError):
     """The data directory or a database could not be used."""
 
     kind, key = "storage", "error.storage"
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database server refused us or cannot be reached (address, password, server down)."""
+
+    kind, key = "database_unavailable", "error.database_unreachable"
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether a raw exception comes from the PostgreSQL driver or its pool (not imported here)."""
+    return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg_pool")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("data")
+    database_url: SecretStr | None = None
+    """postgresql://… moves conversations, checkpoints, users, usage and memory to PostgreSQL
+    (also `[database] url` in secrets); unset: SQLite files in the data directory."""
     provider: Provider = "auto"
     model: str | None = None
     fallback_model: str | None = None
@@ -144,6 +148,15 @@ class Settings(BaseSettings):
     requests_per_minute: int | None = None
     """Turns per user per minute; None: unlimited without sign-in, 20 with it; 0: unlimited."""
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must be a postgresql:// URL")
+        return value
+
     @field_validator("data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -180,7 +193,11 @@ class Settings(BaseSettings):
 
 def load_settings(overrides: dict[str, Any] | None = None, **explicit: Any) -> Settings:
     """Build settings from env/.env, then apply secrets-style overrides and explicit values."""
-    merged = {k.lower(): v for k, v in (overrides or {}).items() if not isinstance(v, dict)}
+    overrides = overrides or {}
+    merged = {k.lower(): v for k, v in overrides.items() if not isinstance(v, Mapping)}
+    section = overrides.get("database")
+    if isinstance(section, Mapping) and section.get("url"):
+        merged.setdefault("database_url", section["url"])  # the [database] section of secrets
     merged.update({k: v for k, v in explicit.items() if v is not None})
     settings = Settings(**merged)
     register_configured_secrets(settings)  # masked in every log line from now on

@@ -19,7 +19,7 @@ from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.taint import turn_sources
 from agent_app.agent.thread_state import stored_messages, thread_config
 from agent_app.agent.turn import TurnStream
-from agent_app.errors import AppError
+from agent_app.errors import AppError, DatabaseUnavailableError, is_database_error
 from agent_app.i18n import t
 from agent_app.images import ImageRejectedError
 from agent_app.memory.service import MemoryService
@@ -99,10 +99,17 @@ class TurnRunner:
         for event in runner:
             notes.take(event)
             yield event
-        outcome = self._finish(info, runner, lang)
-        if outcome is None:  # paused for approval: the turn goes on after resume
+        try:
+            outcome = self._finish(info, runner, lang)
+            if outcome is None:  # paused for approval: the turn goes on after resume
+                return None
+            self._keep_notes(info, runner, outcome, notes)
+        except Exception as exc:  # the database went away mid-turn: say so, keep nothing half-done
+            if not (is_database_error(exc) or isinstance(exc, DatabaseUnavailableError)):
+                raise
+            down = DatabaseUnavailableError(type(exc).__name__)
+            yield ev.Error(down.kind, down.user_message(lang))
             return None
-        self._keep_notes(info, runner, outcome, notes)
         yield outcome
         return runner.last_ai if isinstance(outcome, ev.Done) else None
 

@@ -128,12 +128,20 @@ def open_service(
     `conversations` reuses an already opened conversation database (the service closes it).
     """
     from agent_app.service import ChatService  # not at import: the memory CLI needs only the store
+    from agent_app.storage.backend import target_for
     from agent_app.storage.checkpoints import open_checkpointer
     from agent_app.storage.threads import ThreadRegistry
 
     check_environment()
     register_configured_secrets(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The databases first: a wrong database URL or password stops here, before anything heavy.
+    registry = (
+        conversations.registry
+        if conversations is not None
+        else ThreadRegistry(target_for(settings, "app.db"))
+    )
+    checkpointer = open_checkpointer(target_for(settings, "checkpoints.db"))
     if store is None and memory:
         store = open_memory_store(settings)
     knowledge = knowledge or open_knowledge(settings)
@@ -151,12 +159,8 @@ def open_service(
         budget = open_ledger(settings)
     return ChatService(
         settings,
-        registry=(
-            conversations.registry
-            if conversations is not None
-            else ThreadRegistry(settings.data_dir / "app.db")
-        ),
-        checkpointer=open_checkpointer(settings.data_dir / "checkpoints.db"),
+        registry=registry,
+        checkpointer=checkpointer,
         toolset=toolset,
         store=store,
         knowledge=knowledge,

@@ -70,3 +70,60 @@ def settings(data_dir):
 def _no_background_extraction(monkeypatch):
     """Scripted models answer in order; background extraction would eat their script."""
     monkeypatch.setenv("AGENT_APP_MEMORY_EXTRACT", "false")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the whole session (tests/pg_local.py), on a free loopback port."""
+    from tests.pg_local import ServerUnavailable, start_local_postgres, stop_local_postgres
+
+    try:
+        server = start_local_postgres()
+    except ServerUnavailable as exc:
+        pytest.skip(f"PostgreSQL cannot start here: {exc}")
+    try:
+        server.create_database("agent_app_test")
+        if server.has_pgvector():
+            import psycopg
+
+            with psycopg.connect(server.url("agent_app_test"), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        yield server
+    finally:
+        stop_local_postgres(server)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A URL whose tables land in a fresh schema of the session's database (dropped afterwards)."""
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    base = pg_server.url("agent_app_test")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{base}?options=-csearch_path%3D{schema},public"
+    from agent_app.storage.pg import close_all_pools
+
+    close_all_pools()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    """Where the relational stores live: a SQLite file or a PostgreSQL URL (same tests, both)."""
+    if request.param == "sqlite":
+        return "sqlite"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def db_settings(data_dir, backend):
+    """Offline settings whose database is the backend under test (SQLite files, or PostgreSQL)."""
+    from agent_app.settings import Settings
+
+    url = None if backend == "sqlite" else backend
+    return Settings(data_dir=data_dir, provider="offline", database_url=url, _env_file=None)

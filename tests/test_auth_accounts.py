@@ -1,4 +1,4 @@
-"""Password accounts on real SQLite + Argon2: sign-in, lock-out, sessions, disabled users."""
+"""Password accounts on real SQLite and PostgreSQL + Argon2: sign-in, lock-out, sessions, disabled users."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from argon2 import PasswordHasher
 from agent_app.auth import open_accounts
 from agent_app.auth.accounts import AccountError
 from agent_app.auth.passwords import Passwords
-from agent_app.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -33,8 +32,8 @@ def hasher():
 
 
 @pytest.fixture
-def accounts(data_dir, hasher):
-    settings = Settings(data_dir=data_dir, auth="password", login_max_failures=3)
+def accounts(db_settings, hasher):
+    settings = db_settings.with_overrides(auth="password", login_max_failures=3)
     store = open_accounts(settings, Passwords(hasher))
     store.add_user("Alice", "correct horse", is_admin=True)
     store.add_user("bob", "battery staple")
@@ -62,12 +61,12 @@ def test_wrong_user_and_wrong_password_look_the_same_and_cost_one_verify_each(ac
     assert hasher.verifies[1].split("$")[3] == hasher.verifies[0].split("$")[3]
 
 
-def test_lockout_after_n_failures_survives_a_restart(accounts, data_dir, hasher):
+def test_lockout_after_n_failures_survives_a_restart(accounts, db_settings, hasher):
     statuses = [accounts.authenticate("bob", f"guess {i}").status for i in range(3)]
     assert statuses == ["invalid", "invalid", "locked"]
     accounts.close()
     again = open_accounts(
-        Settings(data_dir=data_dir, auth="password", login_max_failures=3), Passwords(hasher)
+        db_settings.with_overrides(auth="password", login_max_failures=3), Passwords(hasher)
     )
     hasher.verifies.clear()
     result = again.authenticate("bob", "battery staple")  # the right password, but locked
@@ -97,9 +96,9 @@ def test_disabled_user_gets_the_generic_answer_and_live_sessions_end(accounts):
     assert accounts.authenticate("bob", "battery staple").status == "ok"
 
 
-def test_sessions_expire(data_dir, hasher):
+def test_sessions_expire(db_settings, hasher):
     store = open_accounts(
-        Settings(data_dir=data_dir, auth="password", session_hours=0.5 / 3600), Passwords(hasher)
+        db_settings.with_overrides(auth="password", session_hours=0.5 / 3600), Passwords(hasher)
     )
     store.add_user("carol", "long enough")
     token = store.authenticate("carol", "long enough").token
@@ -125,8 +124,12 @@ def test_bad_names_short_passwords_and_duplicates_are_refused(accounts):
         accounts.set_disabled("nobody")
 
 
-def test_no_hash_or_password_is_stored_in_clear(accounts, data_dir):
-    raw = (data_dir / "users.db").read_bytes() + (data_dir / "users.db-wal").read_bytes()
+def test_no_hash_or_password_is_stored_in_clear(accounts, db_settings):
+    if db_settings.database_url is None:
+        data_dir = db_settings.data_dir
+        raw = (data_dir / "users.db").read_bytes() + (data_dir / "users.db-wal").read_bytes()
+    else:  # every row of the table as text
+        raw = repr(accounts.backend.execute("SELECT * FROM users").fetchall()).encode()
     assert b"correct horse" not in raw and b"$argon2id$" in raw
     assert "pw_hash" not in accounts.get("alice").to_dict()
 

@@ -1,4 +1,4 @@
-"""Budgets on real SQLite: tokens per day and turns per minute, durable, per user."""
+"""Budgets on real SQLite and PostgreSQL: tokens per day and turns per minute, durable, per user."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def test_defaults_are_unlimited_alone_and_bounded_once_signed_in(data_dir):
     assert (explicit.daily_tokens, explicit.rpm) == (0, 5)
 
 
-def test_token_budget_refuses_the_next_turn_and_survives_a_restart(data_dir):
-    settings = Settings(data_dir=data_dir, daily_token_budget=100)
+def test_token_budget_refuses_the_next_turn_and_survives_a_restart(db_settings):
+    settings = db_settings.with_overrides(daily_token_budget=100)
     ledger = open_ledger(settings)
     ledger.admit("alice")
     events = list(metered(iter([ev.Token("hi"), usage(70, 40), ev.Done("m1")]), ledger, "alice"))
@@ -50,8 +50,8 @@ def test_token_budget_refuses_the_next_turn_and_survives_a_restart(data_dir):
     reopened.close()
 
 
-def test_requests_per_minute_window(data_dir):
-    ledger = open_ledger(Settings(data_dir=data_dir, requests_per_minute=2))
+def test_requests_per_minute_window(db_settings):
+    ledger = open_ledger(db_settings.with_overrides(requests_per_minute=2))
     ledger.admit("alice", now=1000.0)
     ledger.admit("alice", now=1010.0)
     with pytest.raises(QuotaExceededError) as info:
@@ -62,8 +62,8 @@ def test_requests_per_minute_window(data_dir):
     ledger.close()
 
 
-def test_an_admin_override_beats_the_default_and_can_be_cleared(data_dir):
-    ledger = open_ledger(Settings(data_dir=data_dir, auth="password", daily_token_budget=50))
+def test_an_admin_override_beats_the_default_and_can_be_cleared(db_settings):
+    ledger = open_ledger(db_settings.with_overrides(auth="password", daily_token_budget=50))
     ledger.record("carol", usage(40, 20))
     with pytest.raises(QuotaExceededError):
         ledger.admit("carol")
@@ -75,8 +75,8 @@ def test_an_admin_override_beats_the_default_and_can_be_cleared(data_dir):
     ledger.close()
 
 
-def test_usage_rows_per_user_per_day(data_dir):
-    ledger = open_ledger(Settings(data_dir=data_dir))
+def test_usage_rows_per_user_per_day(db_settings):
+    ledger = open_ledger(db_settings)
     for user, n in (("alice", 10), ("bob", 3), ("alice", 5)):
         ledger.admit(user)
         ledger.record(user, usage(n, n))
@@ -113,10 +113,10 @@ def _service(settings, fake, **limits):
     return open_service(settings.with_overrides(**values), tools=[])
 
 
-def test_over_budget_mid_conversation_sends_nothing_and_keeps_the_conversation(settings, fake):
+def test_over_budget_mid_conversation_sends_nothing_and_keeps_the_conversation(db_settings, fake):
     from tests.fakes import text
 
-    svc = _service(settings, fake, daily_token_budget=10)
+    svc = _service(db_settings, fake, daily_token_budget=10)
     thread = svc.new_thread("alice").id
     fake.push(text("first answer", usage="always"))
     first = list(svc.stream(thread, "hello", user_id="alice", lang="en"))
@@ -138,8 +138,8 @@ def test_over_budget_mid_conversation_sends_nothing_and_keeps_the_conversation(s
     svc.close()
 
 
-def test_turns_per_minute_limit_through_the_service(settings, fake):
-    svc = _service(settings, fake, requests_per_minute=1)
+def test_turns_per_minute_limit_through_the_service(db_settings, fake):
+    svc = _service(db_settings, fake, requests_per_minute=1)
     thread = svc.new_thread("alice").id
     assert [e.type for e in svc.stream(thread, "one", user_id="alice")][-1] == "done"
     sent = len(fake.chat_requests)

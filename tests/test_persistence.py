@@ -24,10 +24,16 @@ from tests.scripted_model import ScriptedChatModel, answer
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _worker(data_dir: Path, thread_id: str, turns: int, tag: str) -> subprocess.Popen:
+def _worker(
+    data_dir: Path, thread_id: str, turns: int, tag: str, database_url: object = None
+) -> subprocess.Popen:
+    env = dict(os.environ)
+    if database_url is not None:  # the same PostgreSQL database as the test's own service
+        env["AGENT_APP_DATABASE_URL"] = database_url.get_secret_value()  # type: ignore[attr-defined]
     return subprocess.Popen(
         [sys.executable, "-m", "tests.crash_worker", str(data_dir), thread_id, str(turns), tag],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -41,8 +47,8 @@ def test_durability_pragmas(settings):  # B2
         "synchronous": 2,
         "busy_timeout": 30000,
     }
-    assert pragmas(svc.registry._conn)["journal_mode"] == "wal"  # thread titles: NORMAL is enough
-    assert pragmas(svc.registry._conn)["synchronous"] == 1
+    assert pragmas(svc.registry.backend.conn)["journal_mode"] == "wal"  # thread titles: NORMAL is enough
+    assert pragmas(svc.registry.backend.conn)["synchronous"] == 1
     assert os.environ["LANGGRAPH_STRICT_MSGPACK"] == "true"
 
 
@@ -74,13 +80,14 @@ def test_kill_9_mid_turn_leaves_a_resumable_store(settings):  # B1
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_two_processes_writing_lose_nothing(settings):  # B10
+def test_two_processes_writing_lose_nothing(db_settings):  # B10
+    settings = db_settings
     svc = scripted_service(settings, ScriptedChatModel())
     t1, t2 = svc.new_thread("u").id, svc.new_thread("u").id
     turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "15"))
     procs = [
-        _worker(settings.data_dir, t1, turns, "p1"),
-        _worker(settings.data_dir, t2, turns, "p2"),
+        _worker(settings.data_dir, t1, turns, "p1", settings.database_url),
+        _worker(settings.data_dir, t2, turns, "p2", settings.database_url),
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)  # stdout is drained here too
@@ -88,7 +95,8 @@ def test_two_processes_writing_lose_nothing(settings):  # B10
     for thread_id, tag in ((t1, "p1"), (t2, "p2")):
         users = [m["text"] for m in svc.messages("u", thread_id) if m["role"] == "user"]
         assert users == [f"{tag}-{i}" for i in range(turns)]
-    assert integrity_ok(settings.data_dir / "checkpoints.db")
+    if settings.database_url is None:
+        assert integrity_ok(settings.data_dir / "checkpoints.db")
 
 
 @pytest.mark.unit
@@ -119,7 +127,8 @@ def test_tampered_checkpoint_blob_never_executes(settings, tmp_path):  # B6
 
 
 @pytest.mark.unit
-def test_user_lc_dict_text_stays_plain_data(settings, tmp_path):  # B6: lc-keyed content
+def test_user_lc_dict_text_stays_plain_data(db_settings, tmp_path):  # B6: lc-keyed content
+    settings = db_settings
     marker = tmp_path / "pwned2"
     text = (
         '{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"x": "touch '
@@ -142,7 +151,8 @@ def test_user_lc_dict_text_stays_plain_data(settings, tmp_path):  # B6: lc-keyed
         ("ok👩‍👩‍👧‍👦 مرحبا é 。，", "ok👩‍👩‍👧‍👦 مرحبا é 。，"),
     ],
 )
-def test_odd_text_round_trips_after_sanitizing(settings, raw, expected):  # B7, I1
+def test_odd_text_round_trips_after_sanitizing(db_settings, raw, expected):  # B7, I1
+    settings = db_settings
     svc = scripted_service(
         settings, ScriptedChatModel(default=lambda msgs: answer(msgs[-1].content))
     )
@@ -170,7 +180,8 @@ def test_debug_logging_never_shows_keys(capsys):  # H2
 
 
 @pytest.mark.unit
-def test_other_users_thread_is_not_found(settings):  # B13 at the service
+def test_other_users_thread_is_not_found(db_settings):  # B13 at the service
+    settings = db_settings
     svc = scripted_service(settings, ScriptedChatModel(script=[answer("secret")]))
     thread_id = svc.new_thread("alice").id
     collect(svc.stream(thread_id, "my secret", user_id="alice"))

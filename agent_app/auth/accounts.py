@@ -5,17 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from agent_app.auth.identity import Identity, admin_ids, normalize_name, valid_name
 from agent_app.auth.passwords import MAX_PASSWORD_CHARS, Passwords
 from agent_app.errors import AppError
 from agent_app.settings import Settings
-from agent_app.storage.sqlite import SharedConnection
+from agent_app.storage.backend import DuplicateKeyError, SharedConnection, Target, target_for
 
 log = logging.getLogger(__name__)
 MIN_PASSWORD_CHARS = 8
@@ -27,18 +25,18 @@ CREATE TABLE IF NOT EXISTS users (
     is_admin INTEGER NOT NULL DEFAULT 0,
     disabled INTEGER NOT NULL DEFAULT 0,
     mode TEXT NOT NULL DEFAULT 'password',
-    created_at REAL NOT NULL,
-    last_login REAL
+    created_at DOUBLE PRECISION NOT NULL,
+    last_login DOUBLE PRECISION
 );
 CREATE TABLE IF NOT EXISTS login_failures (
     name TEXT PRIMARY KEY,
     failures INTEGER NOT NULL DEFAULT 0,
-    locked_until REAL NOT NULL DEFAULT 0
+    locked_until DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
 """
@@ -84,10 +82,12 @@ def _digest(token: str) -> str:
 class AccountStore(SharedConnection):
     """Users and sessions of one data directory; safe across threads and processes."""
 
-    def __init__(self, path: Path, settings: Settings, passwords: Passwords | None = None) -> None:
+    def __init__(
+        self, target: Target, settings: Settings, passwords: Passwords | None = None
+    ) -> None:
         self.settings = settings
         self.passwords = passwords or Passwords()
-        super().__init__(path, _SCHEMA)
+        super().__init__(target, _SCHEMA)
 
     # ---- accounts ------------------------------------------------------------------------
     def add_user(self, name: str, password: str, *, is_admin: bool = False) -> UserRow:
@@ -102,7 +102,7 @@ class AccountStore(SharedConnection):
                 "VALUES (?,?,?,?, 'password', ?)",
                 (who, who, digest, int(is_admin), time.time()),
             )
-        except sqlite3.IntegrityError:
+        except DuplicateKeyError:
             raise AccountError(who, key="auth.error.exists", name=who) from None
         return self.get(who)
 
@@ -216,27 +216,21 @@ class AccountStore(SharedConnection):
     def _failed(self, who: str, now: float) -> LoginResult:
         # Counted per typed name, known or not, so a lock-out reveals nothing about who exists.
         limit = max(1, self.settings.login_max_failures)
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "INSERT INTO login_failures (name, failures) VALUES (?, 1) "
-                    "ON CONFLICT(name) DO UPDATE SET failures=failures+1",
-                    (who,),
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO login_failures (name, failures) VALUES (?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET failures=login_failures.failures+1",
+                (who,),
+            )
+            failures = conn.execute(
+                "SELECT failures FROM login_failures WHERE name=?", (who,)
+            ).fetchone()[0]
+            if failures >= limit:
+                until = now + self.settings.login_lockout_minutes * 60
+                conn.execute(
+                    "UPDATE login_failures SET failures=0, locked_until=? WHERE name=?",
+                    (until, who),
                 )
-                failures = self._conn.execute(
-                    "SELECT failures FROM login_failures WHERE name=?", (who,)
-                ).fetchone()[0]
-                if failures >= limit:
-                    until = now + self.settings.login_lockout_minutes * 60
-                    self._conn.execute(
-                        "UPDATE login_failures SET failures=0, locked_until=? WHERE name=?",
-                        (until, who),
-                    )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
         if failures >= limit:
             return LoginResult("locked", retry_after_s=self.settings.login_lockout_minutes * 60)
         return LoginResult("invalid")
@@ -272,5 +266,5 @@ class AccountStore(SharedConnection):
 
 
 def open_accounts(settings: Settings, passwords: Passwords | None = None) -> AccountStore:
-    """The account store of this data directory (users.db)."""
-    return AccountStore(settings.data_dir / "users.db", settings, passwords)
+    """The account store: the configured database, else users.db in the data directory."""
+    return AccountStore(target_for(settings, "users.db"), settings, passwords)

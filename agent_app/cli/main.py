@@ -8,6 +8,8 @@ import os
 import sys
 
 from agent_app import __version__
+from agent_app.cli.common import fail
+from agent_app.errors import AppError
 
 # Each command module exposes register(subparsers) and sets `func` on its parser.
 COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd", "ui", "users_cmd")
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("", file=sys.stderr)
         return 130
+    except AppError as err:  # e.g. the database refused us at start: one clear line
+        return fail(err, os.environ.get("AGENT_APP_LANG", "en"))
     except BrokenPipeError:  # `agent-app … | head`: the reader left; end quietly, as SIGPIPE would
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 141

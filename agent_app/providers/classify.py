@@ -51,8 +51,10 @@ def classify(exc: BaseException, backend: str = "model", *, streamed: bool = Fal
     if isinstance(exc, E.AppError):
         return exc
     assert isinstance(exc, Exception)
-    text, status = _body_text(exc), _status(exc)
     name = type(exc).__name__
+    if E.is_database_error(exc):  # e.g. the checkpointer's server restarted mid-turn
+        return E.DatabaseUnavailableError(name)
+    text, status = _body_text(exc), _status(exc)
     if any(k in text for k in _INSPECTION):
         return E.ContentFilteredError(name)
     if any(k in text for k in _QUOTA):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent_app.storage.backend import Target, is_postgres
 from agent_app.storage.sqlite import connect
 
 KEEP_CHECKPOINTS = 2
@@ -79,7 +81,16 @@ class PruningSqliteSaver(SqliteSaver):
                 cur.execute("PRAGMA synchronous=FULL")
 
 
-def open_checkpointer(path: Path, *, keep: int = KEEP_CHECKPOINTS) -> SqliteSaver:
+def open_checkpointer(target: Target, *, keep: int = KEEP_CHECKPOINTS) -> BaseCheckpointSaver[Any]:
+    """The pruning checkpointer of the target: SQLite (WAL, FULL) or PostgreSQL (a URL)."""
+    if is_postgres(target):
+        from agent_app.storage.pg import open_pg_checkpointer
+
+        return cast(BaseCheckpointSaver[Any], open_pg_checkpointer(str(target), keep=1))
+    return open_sqlite_checkpointer(Path(target), keep=keep)
+
+
+def open_sqlite_checkpointer(path: Path, *, keep: int = KEEP_CHECKPOINTS) -> SqliteSaver:
     """A pruning SqliteSaver on its own WAL connection; msgpack ext types limited to the allowlist."""
     saver = PruningSqliteSaver(
         connect(path), serde=JsonPlusSerializer(allowed_msgpack_modules=None)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from agent_app.storage.backend import DuplicateKeyError
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -29,22 +33,38 @@ def connect(
     return conn
 
 
-class SharedConnection:
+class SqliteBackend:
     """One connection shared by the app's threads behind a lock; the schema is created on open."""
 
     def __init__(self, path: Path | str, schema: str, *, synchronous: str = "FULL") -> None:
-        self._conn = connect(path, synchronous=synchronous)
+        self.conn = connect(path, synchronous=synchronous)
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.executescript(schema)
+            self.conn.executescript(schema)
 
     def close(self) -> None:
         """Close the database."""
-        self._conn.close()
+        self.conn.close()
 
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement (autocommit)."""
         with self._lock:
-            return self._conn.execute(sql, params)
+            try:
+                return self.conn.execute(sql, tuple(params))
+            except sqlite3.IntegrityError as err:
+                raise DuplicateKeyError(str(err)) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: every other writer, in any process, waits until it ends."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
 
 
 def pragmas(conn: sqlite3.Connection) -> dict[str, object]:

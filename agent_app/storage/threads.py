@@ -6,10 +6,9 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from agent_app.storage.sqlite import SharedConnection
+from agent_app.storage.backend import SharedConnection, Target
 from agent_app.textsafe import clean_text
 from agent_app.userid import check_user_id
 
@@ -18,8 +17,8 @@ CREATE TABLE IF NOT EXISTS threads (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     title TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
     options TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS threads_user ON threads(user_id, updated_at DESC);
@@ -67,10 +66,10 @@ def _row(row: tuple[Any, ...]) -> ThreadInfo:
 class ThreadRegistry(SharedConnection):
     """Threads bound server-side to their owner: every method filters by user_id."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, target: Target) -> None:
         # NORMAL: a power cut may lose the last title/timestamp update, never corrupt the file;
         # conversations themselves live in the checkpointer, which stays at FULL.
-        super().__init__(path, _SCHEMA, synchronous="NORMAL")
+        super().__init__(target, _SCHEMA, synchronous="NORMAL")
 
     def create(
         self, user_id: str, title: str = "", options: dict[str, Any] | None = None
@@ -104,7 +103,7 @@ class ThreadRegistry(SharedConnection):
         check_user_id(user_id)
         sql, params = "SELECT * FROM threads WHERE user_id=?", [user_id]
         if query:
-            sql += " AND title LIKE ? ESCAPE '\\'"
+            sql += " AND lower(title) LIKE lower(?) ESCAPE '\\'"  # case-blind on both backends
             escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
         sql += " ORDER BY updated_at DESC LIMIT ?"
