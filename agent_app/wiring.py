@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from agent_app.budget import UsageLedger
     from agent_app.conversations import Conversations
     from agent_app.knowledge.service import KnowledgeService
+    from agent_app.memory.pg_store import PgMemoryStore
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.service import ChatService
     from agent_app.toolbox.registry import Toolset
@@ -50,8 +51,16 @@ def memory_embedder(settings: Settings) -> Embeddings:
     return inner if isinstance(inner, Embeddings) else OfflineEmbedder()
 
 
-def open_memory_store(settings: Settings) -> SqliteFaissStore:
-    """The long-term memory store; a changed embedder re-embeds every memory (dimensions never mix)."""
+def open_memory_store(settings: Settings) -> SqliteFaissStore | PgMemoryStore:
+    """The long-term memory store; a changed embedder re-embeds every memory (dimensions never mix).
+
+    With a database URL: LangGraph's PostgresStore in that database (pgvector, our embedder).
+    """
+    if settings.database_url is not None:
+        from agent_app.memory.pg_store import open_pg_memory_store
+
+        url = settings.database_url.get_secret_value()
+        return open_pg_memory_store(url, memory_embedder(settings))
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.providers.offline_embed import OfflineEmbedder
 

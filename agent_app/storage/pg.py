@@ -63,7 +63,7 @@ class QuickPool(ConnectionPool):
     """
 
     def __init__(self, url: str, *, max_idle: int = POOL_MAX) -> None:  # noqa: D107
-        self.url, self.max_idle = url, max_idle
+        self.url, self.max_idle, self.name = url, max_idle, "agent-app"
         self._idle: list[psycopg.Connection[Any]] = []
         self._guard = threading.Lock()
         self._closed = False

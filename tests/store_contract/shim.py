@@ -1,7 +1,8 @@
-"""LangGraph's store constructors (SqliteStore, AsyncSqliteStore, InMemoryStore) backed by SqliteFaissStore.
+"""LangGraph's store constructors (SqliteStore, AsyncSqliteStore, InMemoryStore) backed by our stores.
 
-The vendored contract suites build their stores through these names; every one of them is a
-SqliteFaissStore in a temporary directory, so the suites assert the contract against our store.
+The vendored contract suites build their stores through these names; every one of them is the
+store the app opens for the backend under test (conftest sets BACKEND): a SqliteFaissStore in a
+temporary directory, or the PostgreSQL memory store in the test's own schema.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from agent_app.providers.offline_embed import OfflineEmbedder
 
 SqliteIndexConfig = dict
 _dirs: list[str] = []
-_open: list[SqliteFaissStore] = []
+_open: list[Any] = []
+BACKEND: dict[str, str | None] = {"url": None}
+"""The PostgreSQL URL of the current test, or None for SQLite (set by conftest)."""
 
 
 def _cleanup() -> None:
@@ -32,7 +35,20 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
-def _store(path: str | None, index: dict[str, Any] | None) -> SqliteFaissStore:
+def _pg_store(url: str, index: dict[str, Any] | None) -> Any:
+    from agent_app.memory.pg_store import PgMemoryStore
+    from agent_app.storage.pg import open_pool, schema_lock
+
+    store = PgMemoryStore(open_pool(url), index=dict(index) if index else None)
+    with schema_lock(store.conn):
+        store.setup()
+    _open.append(store)
+    return store
+
+
+def _store(path: str | None, index: dict[str, Any] | None) -> Any:
+    if BACKEND["url"]:
+        return _pg_store(BACKEND["url"], index)
     work = tempfile.mkdtemp(prefix="store-contract-")
     _dirs.append(work)
     # ":memory:" has one database per connection in SQLite; our store opens one per thread.
