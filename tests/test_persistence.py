@@ -47,7 +47,9 @@ def test_durability_pragmas(settings):  # B2
         "synchronous": 2,
         "busy_timeout": 30000,
     }
-    assert pragmas(svc.registry.backend.conn)["journal_mode"] == "wal"  # thread titles: NORMAL is enough
+    assert (
+        pragmas(svc.registry.backend.conn)["journal_mode"] == "wal"
+    )  # thread titles: NORMAL is enough
     assert pragmas(svc.registry.backend.conn)["synchronous"] == 1
     assert os.environ["LANGGRAPH_STRICT_MSGPACK"] == "true"
 
