@@ -29,7 +29,11 @@ def _service(data_dir: Path, url: str | None) -> Any:
     from tests.scripted_model import ScriptedChatModel
 
     settings = Settings(
-        data_dir=data_dir, provider="offline", database_url=url, memory_extract=False, _env_file=None
+        data_dir=data_dir,
+        provider="offline",
+        database_url=url,
+        memory_extract=False,
+        _env_file=None,
     )
     model = ScriptedChatModel(default=lambda msgs: ANSWER.format(n=len(msgs)))
     return scripted_service(settings, model, tools=[])

@@ -12,7 +12,17 @@ from agent_app.cli.common import fail
 from agent_app.errors import AppError
 
 # Each command module exposes register(subparsers) and sets `func` on its parser.
-COMMAND_MODULES = ("chat", "doctor", "threads", "kb", "memory_cmd", "tools_cmd", "ui", "users_cmd")
+COMMAND_MODULES = (
+    "chat",
+    "doctor",
+    "threads",
+    "kb",
+    "memory_cmd",
+    "tools_cmd",
+    "ui",
+    "users_cmd",
+    "db_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
