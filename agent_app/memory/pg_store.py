@@ -2,22 +2,82 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
+from langgraph.store.base import Op, Result, SearchItem, SearchOp
 from langgraph.store.postgres import PostgresStore
 
+from agent_app.memory.filters import matches
 from agent_app.storage.pg import open_pool, schema_lock
 
 log = logging.getLogger(__name__)
+UNEMBEDDED_SCAN = 1000  # items looked at to fill a short page with unembedded ones
 
 
 class PgMemoryStore(PostgresStore):
-    """PostgresStore on its own pool, with the embedder's name kept for doctor and docs."""
+    """PostgresStore on its own pool; value filters are applied here, as in SqliteFaissStore.
+
+    PostgresStore compares filter values as JSON in SQL, which differs from the SQLite store on
+    dotted paths, numbers against mixed types and infinities; one semantics for both backends.
+    """
 
     model: str = ""
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """PostgresStore's batch, with searches that carry a value filter answered by `_filtered`."""
+        ops = list(ops)
+        results: list[Result] = [None] * len(ops)
+        rest = [(i, op) for i, op in enumerate(ops) if not (isinstance(op, SearchOp) and op.filter)]
+        for i, op in enumerate(ops):  # reads before the batch's writes, as the SQLite store
+            if isinstance(op, SearchOp) and op.filter:
+                results[i] = self._filtered(op)
+        if rest:
+            for (i, op), result in zip(rest, super().batch([op for _, op in rest]), strict=True):
+                results[i] = self._with_unembedded(op, result)
+        return results
+
+    def _with_unembedded(self, op: Op, result: Result) -> Result:
+        """LangGraph's contract: items with nothing embedded fill a query's page, unscored."""
+        if not (isinstance(op, SearchOp) and op.query and self.index_config):
+            return result
+        page = [it for it in cast(list[Any], result or []) if isinstance(it, SearchItem)]
+        if len(page) >= op.limit:
+            return page
+        listed = super().batch([SearchOp(op.namespace_prefix, op.filter, UNEMBEDDED_SCAN, 0)])[0]
+        seen = {(it.namespace, it.key) for it in page}
+        others = [it for it in cast(list[Any], listed or []) if isinstance(it, SearchItem)]
+        others = [it for it in others if (it.namespace, it.key) not in seen]
+        if not others:
+            return page
+        with cast(Any, self.conn).connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT prefix, key FROM store_vectors WHERE prefix = ANY(%s)",
+                (list({".".join(it.namespace) for it in others}),),
+            ).fetchall()
+        embedded = {(tuple(p.split(".")), k) for p, k in rows}
+        fill = [it for it in others if (it.namespace, it.key) not in embedded]
+        return page + fill[: op.limit - len(page)]
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run `batch` on a worker thread."""
+        return await asyncio.to_thread(self.batch, list(ops))
+
+    def _filtered(self, op: SearchOp) -> list[SearchItem]:
+        """Best-first (or newest-first) items matching the filter, widening the page until enough."""
+        want, k = op.offset + op.limit, max(op.offset + op.limit, 1) * 4
+        while True:
+            page = super().batch([SearchOp(op.namespace_prefix, None, k, 0, op.query)])[0]
+            assert isinstance(page, list)
+            hits = [
+                it for it in page if isinstance(it, SearchItem) and matches(it.value, op.filter)
+            ]
+            if len(hits) >= want or len(page) < k:
+                return hits[op.offset : want]
+            k *= 4
 
     def close(self) -> None:
         """Close the store's connections."""

@@ -35,11 +35,27 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
+def _own_schema(url: str) -> str:
+    """The URL with a new schema of its own first on the search path (a test may open two stores)."""
+    import uuid
+
+    import psycopg
+
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    base = url.split("?", 1)[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{base}?options=-csearch_path%3D{schema},public"
+
+
 def _pg_store(url: str, index: dict[str, Any] | None) -> Any:
     from agent_app.memory.pg_store import PgMemoryStore
     from agent_app.storage.pg import open_pool, schema_lock
 
-    store = PgMemoryStore(open_pool(url), index=dict(index) if index else None)
+    config = dict(index) if index else None
+    if config and "text_fields" in config:  # the SQLite suites' name for LangGraph's "fields"
+        config["fields"] = config.pop("text_fields")
+    store = PgMemoryStore(open_pool(_own_schema(url)), index=config)
     with schema_lock(store.conn):
         store.setup()
     _open.append(store)
