@@ -20,7 +20,7 @@ from tests.helpers import collect, scripted_service
 from tests.scripted_model import ScriptedChatModel, answer
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
