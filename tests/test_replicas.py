@@ -44,7 +44,9 @@ def test_a_conversation_and_a_memory_written_by_one_process_are_seen_by_the_othe
         )
     )
     assert second[-1]["type"] == "done"
-    exported = _app(one, pg_url, "threads", "export", thread, "--user", "alice", "--format", "json").stdout
+    exported = _app(
+        one, pg_url, "threads", "export", thread, "--user", "alice", "--format", "json"
+    ).stdout
     users = [m["text"] for m in json.loads(exported)["messages"] if m["role"] == "user"]
     assert users == ["你好，我是第一个进程", "第二个进程接着说"]  # in order, none lost
 
