@@ -46,6 +46,38 @@ def _turn(svc: Any, thread: str, i: int) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def _rate(url: str, data_dir: Path, procs: int, turns: int) -> float:
+    """Turns per second of `procs` worker processes on one database (tests/crash_worker.py)."""
+    import os
+    import subprocess
+
+    from agent_app.settings import Settings
+    from tests.helpers import scripted_service
+    from tests.scripted_model import ScriptedChatModel
+
+    settings = Settings(data_dir=data_dir, provider="offline", database_url=url, _env_file=None)
+    svc = scripted_service(settings, ScriptedChatModel())
+    threads = [svc.new_thread("u").id for _ in range(procs)]
+    svc.close()
+    env = {**os.environ, "AGENT_APP_DATABASE_URL": url, "AGENT_APP_MEMORY_EXTRACT": "false"}
+    cmd = [sys.executable, "-m", "tests.crash_worker", str(data_dir)]
+    workers = [
+        subprocess.Popen(
+            [*cmd, t, str(turns), f"p{i}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        for i, t in enumerate(threads)
+    ]
+    # Timed from each worker's first finished turn to its last: start-up is not throughput.
+    spans = []
+    for w in workers:
+        assert w.stdout is not None
+        stamps = [time.perf_counter() for _ in w.stdout]
+        w.wait()
+        spans.append((stamps[0], stamps[-1]))
+    window = max(end for _, end in spans) - min(start for start, _ in spans)
+    return procs * (turns - 1) / window
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -67,9 +99,16 @@ def main() -> None:
                     times[which].append(_turn(svc, threads[which], i))
             lite.close()
             pg.close()
+            one = _rate(server.create_database("one"), Path(work) / "one", 1, turns)
+            two = _rate(server.create_database("two"), Path(work) / "two", 2, turns)
     finally:
         stop_local_postgres(server)
-    record([row("pg_turn_ms_p50", p50(times[1]), "ms", p50(times[0]))])
+    record(
+        [
+            row("pg_turn_ms_p50", p50(times[1]), "ms", p50(times[0])),
+            row("pg_two_process_turns_per_s", two, "1/s", one),
+        ]
+    )
 
 
 if __name__ == "__main__":
