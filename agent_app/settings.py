@@ -150,12 +150,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", mode="after")
     @classmethod
-    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("database_url must be a postgresql:// URL")
-        return value
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # The scheme is checked where the URL is used: a validation error would print the value.
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("data_dir", mode="after")
     @classmethod

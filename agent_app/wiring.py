@@ -58,9 +58,9 @@ def open_memory_store(settings: Settings) -> SqliteFaissStore | PgMemoryStore:
     """
     if settings.database_url is not None:
         from agent_app.memory.pg_store import open_pg_memory_store
+        from agent_app.storage.backend import target_for
 
-        url = settings.database_url.get_secret_value()
-        return open_pg_memory_store(url, memory_embedder(settings))
+        return open_pg_memory_store(str(target_for(settings, "")), memory_embedder(settings))
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.providers.offline_embed import OfflineEmbedder
 

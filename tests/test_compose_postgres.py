@@ -29,3 +29,19 @@ def test_the_override_adds_a_database_the_app_uses_without_a_password_in_the_fil
     settings = Settings(database_url=resolved, _env_file=None)
     assert settings.database_url is not None and "@db:5432/agent_app" in resolved
     assert "s3cret-pw" not in redact(resolved) and "s3cret-pw" not in repr(settings)
+
+
+def test_the_database_url_comes_from_the_secrets_section_and_a_wrong_scheme_is_one_clear_error(
+    tmp_path,
+):
+    from agent_app.errors import StorageError
+    from agent_app.settings import load_settings
+    from agent_app.wiring import open_service
+
+    url = "postgresql://agent:pw-from-secrets@127.0.0.1:9/agent_app"
+    assert load_settings({"database": {"url": url}}).database_url.get_secret_value() == url
+    wrong = Settings(data_dir=tmp_path, database_url="mysql://u:TOPSECRET@h/db", _env_file=None)
+    with pytest.raises(StorageError) as info:
+        open_service(wrong, tools=[])
+    message = info.value.user_message("en")
+    assert "postgresql://" in message and "TOPSECRET" not in message + str(info.value)

@@ -25,13 +25,14 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one `agent-app db` subcommand; prints a JSON summary on stdout."""
     from agent_app.db_migrate import migrate, upgrade
+    from agent_app.storage.backend import target_for
     from agent_app.storage.pg import redact
 
     settings = settings_from(args, database_url=args.url or None)
     if settings.database_url is None:
         return fail("set AGENT_APP_DATABASE_URL or pass --url postgresql://…", settings.lang)
-    url = settings.database_url.get_secret_value()
     try:
+        url = str(target_for(settings, ""))
         if args.op == "upgrade":
             print(json.dumps({"database": redact(url), "ready": upgrade(settings)}))
             return 0

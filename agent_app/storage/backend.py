@@ -74,7 +74,13 @@ def open_backend(target: Target, schema: str, *, synchronous: str = "FULL") -> B
 def target_for(settings: Settings, filename: str) -> Target:
     """The database URL when one is configured, else this file in the data directory."""
     url = settings.database_url
-    return url.get_secret_value() if url is not None else settings.data_dir / filename
+    if url is None:
+        return settings.data_dir / filename
+    if not is_postgres(url.get_secret_value()):
+        from agent_app.errors import StorageError
+
+        raise StorageError("database_url scheme", key="error.database_scheme")
+    return url.get_secret_value()
 
 
 class SharedConnection:
