@@ -107,4 +107,7 @@ def test_upgrade_creates_the_schema_once(pg_url):
     assert first.returncode == 0, first.stderr[-2000:]
     ready = json.loads(first.stdout)["ready"]
     assert ready == ["conversations", "usage", "accounts", "memory", "checkpoints"]
-    assert _cli("db", "upgrade", "--url", pg_url).returncode == 0  # a second run changes nothing
+    from agent_app.db_migrate import upgrade
+
+    again = Settings(database_url=pg_url, _env_file=None)
+    assert upgrade(again) == ready  # a second run (here in-process) finds everything in place

@@ -82,11 +82,11 @@ def test_kill_9_mid_turn_leaves_a_resumable_store(settings):  # B1
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_two_processes_writing_lose_nothing(db_settings):  # B10
+def test_two_processes_writing_lose_nothing(db_settings, backend):  # B10
     settings = db_settings
     svc = scripted_service(settings, ScriptedChatModel())
     t1, t2 = svc.new_thread("u").id, svc.new_thread("u").id
-    turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "15"))
+    turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "15" if backend == "sqlite" else "8"))
     procs = [
         _worker(settings.data_dir, t1, turns, "p1", settings.database_url),
         _worker(settings.data_dir, t2, turns, "p2", settings.database_url),

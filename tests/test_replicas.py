@@ -36,7 +36,6 @@ def test_a_conversation_and_a_memory_written_by_one_process_are_seen_by_the_othe
 
     listed = json.loads(_app(two, pg_url, "threads", "list", "--user", "alice", "--json").stdout)
     assert [t["id"] for t in listed] == [thread]
-    assert json.loads(_app(two, pg_url, "threads", "list", "--user", "bob", "--json").stdout) == []
 
     second = _events(
         _app(
@@ -53,4 +52,3 @@ def test_a_conversation_and_a_memory_written_by_one_process_are_seen_by_the_othe
     _app(one, pg_url, "memory", "add", "--user", "alice", "我喜欢喝乌龙茶")
     found = json.loads(_app(two, pg_url, "memory", "list", "--user", "alice", "--json").stdout)
     assert [m["text"] for m in found] == ["我喜欢喝乌龙茶"]
-    assert json.loads(_app(two, pg_url, "memory", "list", "--user", "bob", "--json").stdout) == []
