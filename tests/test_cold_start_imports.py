@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -57,3 +58,34 @@ def test_recall_over_stored_memories_still_segments_with_jieba(tmp_path):
     finally:
         reopened.close()
     assert [item["text"] for item in found] == ["我对花生过敏"]
+
+
+def test_a_chat_turn_with_a_dashscope_key_leaves_the_embedding_sdk_unimported(tmp_path):
+    from tests.fakes import FakeDashScope
+
+    # The key makes text-embedding-v4 the memory and KB embedder; a first turn embeds nothing
+    # (no memories yet), so langchain-community and the dashscope SDK must stay unloaded.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    with FakeDashScope() as fake:
+        env.update(
+            DASHSCOPE_API_KEY="sk-test-0123456789",
+            DASHSCOPE_API_BASE=fake.base_url,
+            AGENT_APP_TOOLS_DIRS="",
+            AGENT_APP_MEMORY_EXTRACT="false",
+        )
+        data = tmp_path / "data"
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, "--data-dir", str(data), "chat", "--json", "你好"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert out.returncode == 0, out.stderr[-2000:]
+    *events, report = out.stdout.splitlines()
+    assert json.loads(events[-1])["type"] == "done"
+    loaded = set(json.loads(report)["modules"])
+    assert not {"langchain_community", "dashscope"} & loaded
+    with sqlite3.connect(data / "memory.db") as conn:
+        meta = dict(conn.execute("SELECT key, value FROM vec_memory_meta").fetchall())
+    assert (meta["model"], meta["dim"]) == ("dashscope-text-embedding-v4", "1024")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Protocol
 
 import numpy as np
 
+from agent_app.providers.dashscope_embed import LazyDashScopeEmbeddings
 from agent_app.providers.offline_embed import OfflineEmbedder
 from agent_app.settings import Settings
 
@@ -88,20 +88,20 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def _dashscope(settings: Settings) -> Embedder:
-    # langchain-community is imported here only: it is heavy and warns on import.
-    with warnings.catch_warnings():  # its sunset notice is known; keep logs quiet
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from langchain_community.embeddings import DashScopeEmbeddings
+    return LangChainEmbedder(
+        dashscope_embeddings(settings), f"dashscope-{_model(settings)}", DASHSCOPE_BATCH
+    )
 
-    base = native_base(settings)
-    import dashscope
 
-    # The SDK reads its endpoint from this module attribute (one region per process).
-    dashscope.base_http_api_url = base
-    key = settings.dashscope_api_key.get_secret_value() if settings.dashscope_api_key else None
-    model = settings.embedding_model or DASHSCOPE_MODEL
-    inner = DashScopeEmbeddings(model=model, dashscope_api_key=key, max_retries=3)
-    return LangChainEmbedder(inner, f"dashscope-{model}", DASHSCOPE_BATCH)
+def dashscope_embeddings(settings: Settings) -> LazyDashScopeEmbeddings:
+    """DashScope embeddings for both stores: known name and dimension, the client made on first use."""
+    return LazyDashScopeEmbeddings(
+        api_key=settings.dashscope_api_key, base_url=native_base(settings), model=_model(settings)
+    )
+
+
+def _model(settings: Settings) -> str:
+    return settings.embedding_model or DASHSCOPE_MODEL
 
 
 def native_base(settings: Settings) -> str:

@@ -59,6 +59,6 @@ def _embed_rows(
     try:
         parts.append(embedder.embed(texts).astype(np.float32))
     except Exception as exc:  # nothing was switched yet: the old index keeps serving
-        raise DocumentError("embed_failed", reason=type(exc).__name__) from exc
+        raise DocumentError("reembed_failed", reason=type(exc).__name__) from exc
     ids.extend(r[0] for r in rows)
     owners.extend(r[1] for r in rows)

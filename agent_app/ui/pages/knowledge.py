@@ -156,6 +156,24 @@ def _search(kb: KnowledgeService, collection: str) -> None:
             md(str(hit["text"])[:800])
 
 
+def _embedder(kb: KnowledgeService) -> None:
+    """The embedder in use; after a change, why search is keyword-only and the one-click fix."""
+    status = kb.status()
+    st.caption(tr("ui.kb.embedder", name=status["embedder"]))
+    if status["needs_reindex"]:
+        st.warning(tr("ui.kb.reindex_needed", old=status["indexed_with"], new=status["embedder"]))
+        st.button(tr("ui.kb.reindex"), key="kb_reindex", on_click=_reindex, args=(kb,))
+
+
+def _reindex(kb: KnowledgeService) -> None:
+    try:
+        count = kb.reindex()
+    except Exception as err:  # the provider failed: nothing was switched, keywords still serve
+        _fail(err)
+        return
+    st.session_state["kb_flash"] = ("success", tr("ui.kb.reindexed", count=count))
+
+
 def page() -> None:
     """Render the Knowledge page."""
     svc = service()
@@ -168,10 +186,7 @@ def page() -> None:
     flash = st.session_state.pop("kb_flash", None)
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])
-    if kb.needs_reindex():
-        st.warning(tr("ui.kb.reindex_needed"))
-        if st.button(tr("ui.kb.reindex"), key="kb_reindex"):
-            st.success(tr("ui.kb.reindexed", count=kb.reindex()))
+    _embedder(kb)
     collection = _collections(kb)
     if collection is None:
         return

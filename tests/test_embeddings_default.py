@@ -1,0 +1,80 @@
+"""With a DashScope key and no explicit choice, memory and the KB embed with text-embedding-v4."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_app.knowledge.service import KnowledgeService
+from agent_app.memory.service import MemoryService
+from agent_app.settings import Settings
+from agent_app.wiring import open_memory_store
+from tests.fakes import FakeDashScope
+
+pytestmark = pytest.mark.integration
+CANARY = "sk-CANARY-0123456789"
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    import dashscope
+
+    # The SDK keeps its endpoint in a module attribute: leave it as found for other tests.
+    monkeypatch.setattr(dashscope, "base_http_api_url", dashscope.base_http_api_url)
+    with FakeDashScope(api_key=CANARY) as server:
+        yield server
+
+
+def _settings(tmp_path, fake, **extra) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        provider="dashscope",
+        dashscope_api_key=CANARY,
+        dashscope_api_base=fake.base_url,
+        tools_dirs="",
+        _env_file=None,
+        **extra,
+    )
+
+
+def test_a_key_makes_v4_the_default_for_memory_without_a_call_at_open(tmp_path, fake) -> None:
+    store = open_memory_store(_settings(tmp_path, fake))
+    try:
+        assert (store.model, store.dims) == ("dashscope-text-embedding-v4", 1024)
+        assert fake.embedding_requests == []  # opening asked the API nothing
+        memories = MemoryService(store)
+        for n in range(12):
+            memories.add("u1", f"我的第{n}个爱好是收集邮票{n}")
+        memories.add("u1", "我的车是 2021 年的比亚迪汉 EV")
+        found = memories.search("u1", "我的比亚迪汉是哪一年的车？")
+    finally:
+        store.close()
+    assert found and found[0]["text"] == "我的车是 2021 年的比亚迪汉 EV"
+    requests = fake.embedding_requests
+    assert {r.body["model"] for r in requests} == {"text-embedding-v4"}
+    assert all(len(r.body["input"]["texts"]) <= 10 for r in requests)
+    assert {r.body["parameters"]["dimension"] for r in requests} == {1024}
+
+
+def test_a_key_makes_v4_the_default_for_the_knowledge_base(tmp_path, fake) -> None:
+    kb = KnowledgeService(_settings(tmp_path, fake))
+    try:
+        [res] = kb.add_files([("退款.txt", "退款政策：签收后七日内可无理由退货。".encode())], "c")
+        assert res.status == "ready"
+        assert kb.status()["embedder"] == kb.status()["indexed_with"] == "dashscope-text-embedding-v4"
+        assert kb.search("几天内可以退货", ["c"])[0]["source"] == "退款.txt"
+    finally:
+        kb.close()
+    assert fake.embedding_requests and all(
+        r.body["model"] == "text-embedding-v4" for r in fake.embedding_requests
+    )
+
+
+def test_an_explicit_choice_wins_over_the_key(tmp_path, fake) -> None:
+    settings = _settings(tmp_path, fake, embedding_provider="offline")
+    store = open_memory_store(settings)
+    kb = KnowledgeService(settings)
+    try:
+        assert store.model == kb.status()["embedder"] == "offline-ngram-512"
+    finally:
+        store.close()
+        kb.close()
