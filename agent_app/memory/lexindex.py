@@ -50,9 +50,13 @@ class LexicalIndex:
         self._cache: OrderedDict[str, tuple[int, _Postings]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def create(self, conn: sqlite3.Connection) -> None:
-        """Tables and triggers (inside the caller's transaction)."""
+    def create(self, conn: sqlite3.Connection) -> bool:
+        """Tables and triggers (inside the caller's transaction); True when the table is new.
+
+        A new table next to existing items (a store from before the lexical side) must be filled.
+        """
         t, g = self.table, self.gen_table
+        fresh = not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (t,)).fetchone()
         conn.execute(f"""CREATE TABLE IF NOT EXISTS {t} (ns TEXT NOT NULL, key TEXT NOT NULL,
             units TEXT NOT NULL, PRIMARY KEY (ns, key))""")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {g} (ns TEXT PRIMARY KEY, gen INTEGER NOT NULL)")
@@ -64,6 +68,7 @@ class LexicalIndex:
                 f"""CREATE TRIGGER IF NOT EXISTS {t}_{event.lower()} AFTER {event} ON {t}
                     BEGIN {bump % (row + ".ns")}; END"""
             )
+        return fresh
 
     def write(self, conn: sqlite3.Connection, ns: str, key: str, text: str | None) -> None:
         """Replace the units of one item (None or empty: the item has no lexical side)."""

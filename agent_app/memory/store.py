@@ -32,16 +32,8 @@ from agent_app.knowledge.segment import _get_jieba
 from agent_app.memory.filters import match_namespace, matches
 from agent_app.memory.hybrid import hybrid_search
 from agent_app.memory.lexindex import LexicalIndex
-from agent_app.vectors import (
-    EmbeddingMismatchError,
-    VectorIndex,
-    connect,
-    delete_vectors,
-    insert_vectors,
-    reset_vectors,
-    table,
-    transaction,
-)
+from agent_app.memory.reembed import open_vector_index, reembed_items
+from agent_app.vectors import connect, delete_vectors, insert_vectors, table, transaction
 
 ConnFactory = Callable[[], sqlite3.Connection]
 log = logging.getLogger(__name__)
@@ -62,6 +54,23 @@ def _joined(texts: list[str]) -> str | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _connections(
+    database: str | Path | ConnFactory, snapshot_dir: str | Path | None
+) -> tuple[ConnFactory, str | Path | None]:
+    """A connection factory, and the snapshot directory beside a database file by default."""
+    if callable(database):
+        return database, snapshot_dir
+    path = Path(database)
+    return (lambda: connect(path)), snapshot_dir or path.parent / f"{path.stem}.vectors"
+
+
+def _model_name(embedder: Embeddings) -> str:
+    """What the vectors are recorded as made by: the embedder's name, model or class."""
+    return str(
+        getattr(embedder, "name", "") or getattr(embedder, "model", "") or type(embedder).__name__
+    )
 
 
 def _dumps(value: Mapping[str, Any]) -> str:
@@ -91,27 +100,30 @@ class SqliteFaissStore(BaseStore):
         reembed_on_change: bool = False,
         **index_options: Any,
     ) -> None:
-        if callable(database):
-            self._factory: ConnFactory = database
-        else:
-            path = Path(database)
-            self._factory = lambda: connect(path)
-            snapshot_dir = snapshot_dir or path.parent / f"{path.stem}.vectors"
+        self._factory, snapshot_dir = _connections(database, snapshot_dir)
         self.embedder, self.name = embedder, name
         # LangGraph's default: the whole value ("$"); the memory service indexes ("text",).
         self.index_fields = tuple(index_fields or ("$",))
         self._paths = [_path(f) for f in self.index_fields]
+        # Known dimensions (offline, DashScope) cost nothing; others are probed once.
         self.dims = int(dims or getattr(embedder, "dim", 0) or len(embedder.embed_query("dim")))
-        self.model = model or str(
-            getattr(embedder, "name", "")
-            or getattr(embedder, "model", "")
-            or type(embedder).__name__
-        )
+        self.model = model or _model_name(embedder)
         self._table = f"{name}_items"
         self.lexical = LexicalIndex(name)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self._create_tables()
+        # Recall segments text with jieba (a one-time load of ~1-2 s): start it while the rest of
+        # the app starts, not on the first turn. With no memory stored yet recall never segments
+        # (and the first write loads it), so a fresh start does not pay for it.
+        if self._conn().execute(f"SELECT 1 FROM {self._table} LIMIT 1").fetchone():
+            threading.Thread(target=_get_jieba, name="jieba-warmup", daemon=True).start()
+        options = dict(index_options, snapshot_dir=snapshot_dir)
+        self.index = open_vector_index(self, options, reembed_on_change)
+
+    def _create_tables(self) -> None:
+        """The items table, and the lexical index (filled once for a store from before it)."""
         with transaction(self._conn()) as conn:
             conn.execute(f"""CREATE TABLE IF NOT EXISTS {self._table} (ns TEXT NOT NULL,
                 key TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -119,34 +131,11 @@ class SqliteFaissStore(BaseStore):
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {self._table}_updated ON {self._table}(ns, updated_at)"
             )
-            fresh = not conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = ?", (self.lexical.table,)
-            ).fetchone()
-            self.lexical.create(conn)
-            if fresh:  # a store from before the lexical side: index what it holds, once
-                for ns, key, value in conn.execute(
-                    f"SELECT ns, key, value FROM {self._table}"
-                ).fetchall():
-                    self.lexical.write(
-                        conn, ns, key, _joined(self._texts_of(json.loads(value), None))
-                    )
-        # Recall segments text with jieba (a one-time load of ~1-2 s): start it while the rest of
-        # the app starts, not on the first turn. With no memory stored yet recall never segments
-        # (and the first write loads it), so a fresh start does not pay for it.
-        if self._conn().execute(f"SELECT 1 FROM {self._table} LIMIT 1").fetchone():
-            threading.Thread(target=_get_jieba, name="jieba-warmup", daemon=True).start()
-        options = dict(index_options, snapshot_dir=snapshot_dir)
-        try:
-            self.index = VectorIndex(
-                self._factory, name, dim=self.dims, model=self.model, **options
-            )
-        except EmbeddingMismatchError:
-            if not reembed_on_change:
-                raise
-            self._reembed_rows()
-            self.index = VectorIndex(
-                self._factory, name, dim=self.dims, model=self.model, **options
-            )
+            if self.lexical.create(conn):
+                rows = conn.execute(f"SELECT ns, key, value FROM {self._table}").fetchall()
+                for ns, key, value in rows:
+                    texts = self._texts_of(json.loads(value), None)
+                    self.lexical.write(conn, ns, key, _joined(texts))
 
     # ---- plumbing -----------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -370,28 +359,10 @@ class SqliteFaissStore(BaseStore):
                 found.add(labels[: op.max_depth] if op.max_depth else labels)
         return sorted(found)[op.offset : op.offset + op.limit]
 
-    # ---- maintenance --------------------------------------------------------------------------
-    def _reembed_rows(self) -> None:
-        """Re-embed every item with the current embedder (after an embedder change)."""
-        rows = self._conn().execute(f"SELECT ns, key, value FROM {self._table}").fetchall()
-        chosen = [
-            (ns, key, text) for ns, key, v in rows for text in self._texts_of(json.loads(v), None)
-        ]
-        log.warning(
-            "memory store %s: embedder changed to %s (%d-d), re-embedding %d texts",
-            self.name,
-            self.model,
-            self.dims,
-            len(chosen),
-        )
-        vectors = self._embed([text for _, _, text in chosen])
-        with transaction(self._conn()) as conn:
-            reset_vectors(conn, self.name, self.dims, self.model)
-            insert_vectors(
-                conn,
-                self.name,
-                [(ns, key, vec) for (ns, key, _), vec in zip(chosen, vectors, strict=True)],
-            )
+    # ---- maintenance ---------------------------------------------------------------------------
+    def reembed(self) -> None:
+        """Re-embed every item with the current embedder (agent_app.memory.reembed)."""
+        reembed_items(self)
 
     def close(self) -> None:
         """Snapshot the index and close every connection."""
