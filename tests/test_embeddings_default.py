@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent_app.errors import AppError
 from agent_app.knowledge.service import KnowledgeService
 from agent_app.memory.service import MemoryService
 from agent_app.settings import Settings
@@ -78,3 +79,20 @@ def test_an_explicit_choice_wins_over_the_key(tmp_path, fake) -> None:
     finally:
         store.close()
         kb.close()
+
+
+def test_the_provider_failing_mid_write_or_mid_recall(tmp_path, fake) -> None:
+    store = open_memory_store(_settings(tmp_path, fake))
+    memories = MemoryService(store)
+    try:
+        memories.add("u1", "我对花生过敏")
+        fake.push_embedding_fault("auth")
+        with pytest.raises(AppError) as exc:
+            memories.add("u1", "我的车是比亚迪汉")
+        assert "没有保存" in exc.value.user_message("zh") and CANARY not in str(exc.value)
+        assert [m["text"] for m in memories.list("u1")] == ["我对花生过敏"]  # nothing half-written
+        fake.push_embedding_fault("auth")
+        found = memories.search("u1", "我对什么过敏？")  # recall: the lexical side answers alone
+        assert [m["text"] for m in found] == ["我对花生过敏"]
+    finally:
+        store.close()

@@ -28,6 +28,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
 
+from agent_app.errors import ProviderUnavailableError
 from agent_app.knowledge.segment import _get_jieba
 from agent_app.memory.filters import match_namespace, matches
 from agent_app.memory.hybrid import hybrid_search
@@ -149,9 +150,15 @@ class SqliteFaissStore(BaseStore):
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        if hasattr(self.embedder, "embed_array"):
-            return np.asarray(self.embedder.embed_array(texts), dtype=np.float32)
-        return np.asarray(self.embedder.embed_documents(texts), dtype=np.float32)
+        try:
+            if hasattr(self.embedder, "embed_array"):
+                return np.asarray(self.embedder.embed_array(texts), dtype=np.float32)
+            return np.asarray(self.embedder.embed_documents(texts), dtype=np.float32)
+        except Exception as exc:  # a provider outage: a clear message, nothing written yet
+            reason = type(exc).__name__
+            raise ProviderUnavailableError(
+                reason, key="memory.embed_failed", reason=reason
+            ) from exc
 
     def _texts_of(self, value: Mapping[str, Any], index: Any) -> list[str]:
         """The texts to embed, one per field path match (LangGraph: one vector per field)."""
