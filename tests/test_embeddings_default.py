@@ -61,7 +61,9 @@ def test_a_key_makes_v4_the_default_for_the_knowledge_base(tmp_path, fake) -> No
     try:
         [res] = kb.add_files([("退款.txt", "退款政策：签收后七日内可无理由退货。".encode())], "c")
         assert res.status == "ready"
-        assert kb.status()["embedder"] == kb.status()["indexed_with"] == "dashscope-text-embedding-v4"
+        assert (
+            kb.status()["embedder"] == kb.status()["indexed_with"] == "dashscope-text-embedding-v4"
+        )
         assert kb.search("几天内可以退货", ["c"])[0]["source"] == "退款.txt"
     finally:
         kb.close()
@@ -96,3 +98,34 @@ def test_the_provider_failing_mid_write_or_mid_recall(tmp_path, fake) -> None:
         assert [m["text"] for m in found] == ["我对花生过敏"]
     finally:
         store.close()
+
+
+def test_a_chosen_ollama_model_embeds_memory_and_the_knowledge_base(tmp_path) -> None:
+    from tests.fakes import FakeOllama
+
+    with FakeOllama() as fake:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            provider="offline",
+            embedding_provider="ollama",
+            ollama_host=fake.base_url,
+            tools_dirs="",
+            _env_file=None,
+        )
+        store = open_memory_store(settings)
+        kb = KnowledgeService(settings)
+        try:
+            assert store.dims == 1024 and "qwen3-embedding:0.6b" in store.model
+            MemoryService(store).add("u1", "我对花生过敏")
+            assert [m["text"] for m in MemoryService(store).search("u1", "我对什么过敏？")] == [
+                "我对花生过敏"
+            ]
+            kb.add_files([("退款.txt", "退款政策：签收后七日内可无理由退货。".encode())], "c")
+            assert kb.status()["embedder"] == "ollama-qwen3-embedding:0.6b"
+            assert not kb.needs_reindex()
+            assert kb.search("几天内可以退货", ["c"])[0]["source"] == "退款.txt"
+        finally:
+            store.close()
+            kb.close()
+        embeds = fake.requests_to("/api/embed")
+        assert embeds and all(r.body["model"] == "qwen3-embedding:0.6b" for r in embeds)
