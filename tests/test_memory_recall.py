@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent_app.errors import ProviderUnavailableError
 from agent_app.memory.service import MemoryService, memory_namespace
 from agent_app.memory.store import SqliteFaissStore
 from agent_app.memory.tools import recall_for_prompt
@@ -103,10 +104,10 @@ def test_embedder_outage_at_recall_falls_back_to_lexical(service, embedder):
     embedder.down = True
     found = service.search("alice", "我吃花生会有问题吗", 3)
     assert texts(found)[:1] == [ALICE[1]]
-    with pytest.raises(
-        TimeoutError
-    ):  # a write needs its vector: it fails whole, nothing half-written
+    # A write needs its vector: it fails whole with a clear message, nothing half-written.
+    with pytest.raises(ProviderUnavailableError) as exc:
         service.add("alice", "我喜欢喝燕麦拿铁")
+    assert isinstance(exc.value.__cause__, TimeoutError) and exc.value.user_message("en")
     embedder.down = False
     assert "我喜欢喝燕麦拿铁" not in texts(service.list("alice"))
 

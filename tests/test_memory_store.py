@@ -15,6 +15,7 @@ from langchain.agents import create_agent
 from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp
 
 from agent_app.agent.context import AgentContext
+from agent_app.errors import ProviderUnavailableError
 from agent_app.memory.service import MemoryService, memory_namespace
 from agent_app.memory.store import SqliteFaissStore
 from agent_app.memory.tools import MEMORY_TOOLS
@@ -132,13 +133,14 @@ def test_failing_embedder_leaves_nothing_half_written(tmp_path):
     store = SqliteFaissStore(tmp_path / "m.sqlite", embedder, background=False)
     store.put(("u", "memories"), "ok", {"text": "kept"})
     embedder.fail = True
-    with pytest.raises(ConnectionError):
+    with pytest.raises(ProviderUnavailableError) as exc:  # the provider's error, named for users
         store.batch(
             [
                 PutOp(("u", "memories"), "new", {"text": "lost"}),
                 PutOp(("u", "memories"), "ok", {"text": "changed"}),
             ]
         )
+    assert isinstance(exc.value.__cause__, ConnectionError)
     assert store.get(("u", "memories"), "new") is None
     assert store.get(("u", "memories"), "ok").value == {"text": "kept"}
     assert store.index.count() == 1
