@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+pytest_plugins = ["tests.plugins.tracked_files"]
 os.environ["LANGGRAPH_STRICT_MSGPACK"] = "true"
 os.environ.pop("DASHSCOPE_API_KEY", None)
 os.environ.pop("OPENAI_API_KEY", None)

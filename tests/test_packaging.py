@@ -172,10 +172,10 @@ def test_tools_list_json_from_the_wheel(venv: Path, tmp_path: Path) -> None:
     assert {"calculator", "current_time", "search_knowledge"} <= builtins
 
 
-def test_every_prompt_and_locale_file_ships(venv: Path, tmp_path: Path) -> None:
+def test_every_prompt_locale_and_static_file_ships(venv: Path, tmp_path: Path) -> None:
     source = sorted(
         p.relative_to(ROOT / "agent_app").as_posix()
-        for pattern in ("prompts/*.md", "locales/*.json")
+        for pattern in ("prompts/*.md", "locales/*.json", "ui/static/*")
         for p in (ROOT / "agent_app").glob(pattern)
     )
     listing = _run(
@@ -184,7 +184,7 @@ def test_every_prompt_and_locale_file_ships(venv: Path, tmp_path: Path) -> None:
             "-c",
             "import agent_app, json, pathlib; d = pathlib.Path(agent_app.__file__).parent; "
             "print(json.dumps(sorted(p.relative_to(d).as_posix() for g in ('prompts/*.md', "
-            "'locales/*.json') for p in d.glob(g))))",
+            "'locales/*.json', 'ui/static/*') for p in d.glob(g))))",
         ],
         cwd=tmp_path,
     )

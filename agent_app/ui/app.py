@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -11,6 +12,8 @@ from agent_app.ui.state import lang, service, set_lang, tr
 
 log = logging.getLogger(__name__)
 LANG_NAMES = {"zh": "中文", "en": "English"}
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+"""Shipped with the app: a `:material/…:` icon would make the browser fetch it from a font host."""
 
 
 def _language_switch() -> None:
@@ -33,7 +36,7 @@ def main() -> None:
     from agent_app.ui import signin
     from agent_app.ui.pages import admin, chat, knowledge, memory, settings
 
-    st.set_page_config(page_title="agent-app", page_icon=":material/forum:", layout="centered")
+    st.set_page_config(page_title="agent-app", page_icon=str(FAVICON), layout="centered")
     theme.apply()
     try:
         lang(service())
