@@ -33,3 +33,14 @@ def t(key: str, lang: str | None = "zh", **params: object) -> str:
         return text.format(**params) if params else text
     except (KeyError, IndexError, ValueError):
         return text
+
+
+def tn(key: str, count: int, lang: str | None = "zh", **params: object) -> str:
+    """Translate a counted phrase: `key.one` when count is 1 and the language has one, else `key`.
+
+    Chinese needs no singular (`1 个片段`), so its table simply has no `.one` entries.
+    """
+    code = normalize_lang(lang)
+    if count == 1 and f"{key}.one" in _table(code):
+        return t(f"{key}.one", code, count=count, **params)
+    return t(key, code, count=count, **params)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from agent_app.errors import AppError
 from agent_app.i18n import LANGS, normalize_lang, t
+from agent_app.i18n import tn as translate_count
 from agent_app.service import ChatService
 from agent_app.storage.threads import ThreadInfo
 
@@ -91,6 +92,11 @@ def set_lang(svc: ChatService, code: str) -> None:
 def tr(key: str, **params: object) -> str:
     """Translate a UI string into the session's language."""
     return t(key, st.session_state.get(K_LANG, "zh"), **params)
+
+
+def tn(key: str, count: int, **params: object) -> str:
+    """A counted phrase in the session's language ("1 chunk", "2 chunks", "2 个片段")."""
+    return translate_count(key, count, st.session_state.get(K_LANG, "zh"), **params)
 
 
 def open_thread(thread_id: str | None) -> None:

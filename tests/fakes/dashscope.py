@@ -40,6 +40,9 @@ class FakeDashScope(FakeServer):
         self._embed_faults: deque[Fault] = deque()
         self._rerank_faults: deque[Fault | Reply] = deque()
         self._embed_lock = threading.Lock()
+        self.embeddings_open = threading.Event()
+        """Cleared, embedding requests wait (up to a minute) until it is set: a document "still indexing"."""
+        self.embeddings_open.set()
 
     # urls ------------------------------------------------------------------
     @property
@@ -138,6 +141,7 @@ class FakeDashScope(FakeServer):
         return dashscope_rerank.rerank(req)
 
     def _embed(self, req: RecordedRequest) -> Reply:
+        self.embeddings_open.wait(60)
         flt = self._pop_embedding_fault()
         if flt is not None:
             return render_fault(flt, req.path, req.headers.get("authorization", ""))

@@ -9,8 +9,9 @@ import streamlit as st
 from agent_app.errors import AppError
 from agent_app.knowledge.service import KnowledgeService
 from agent_app.ui.blocks import md
+from agent_app.ui.kb_jobs import ingest_jobs
 from agent_app.ui.render import sanitize_markdown
-from agent_app.ui.state import knowledge, lang, service, tr
+from agent_app.ui.state import knowledge, lang, service, tn, tr
 
 FILE_TYPES = ["pdf", "docx", "md", "markdown", "txt", "html", "htm", "csv"]
 K_COLLECTION, K_UPLOADS = "kb_collection", "kb_uploads"
@@ -44,6 +45,16 @@ def _remove(kb: KnowledgeService, source: str, collection: str) -> None:
         _fail(err)
 
 
+def _remove_failed(kb: KnowledgeService, sources: list[str], collection: str) -> None:
+    """Remove every failed row at once (each would otherwise need its own click)."""
+    try:
+        for source in sources:
+            kb.remove(source, collection)
+        st.session_state["kb_flash"] = ("success", tn("ui.kb.removed_failed", len(sources)))
+    except Exception as err:
+        _fail(err)
+
+
 def _delete_collection(kb: KnowledgeService, name: str) -> None:
     try:
         kb.delete_collection(name)
@@ -51,6 +62,10 @@ def _delete_collection(kb: KnowledgeService, name: str) -> None:
         st.session_state.pop("kb_pick", None)
     except Exception as err:
         _fail(err)
+
+
+def _summary(documents: int, chunks: int) -> str:
+    return f"{tn('ui.kb.n_documents', documents)} · {tn('ui.kb.n_chunks', chunks)}"
 
 
 def _collections(kb: KnowledgeService) -> str | None:
@@ -69,7 +84,7 @@ def _collections(kb: KnowledgeService) -> str | None:
         )
         st.session_state[K_COLLECTION] = chosen
         info = next(c for c in cols if c["name"] == chosen)
-        st.caption(tr("ui.kb.summary", documents=info["documents"], chunks=info["chunks"]))
+        st.caption(_summary(info["documents"], info["chunks"]))
     else:
         left.info(tr("ui.kb.no_collections"))
     with right.popover(tr("ui.kb.create"), icon=":material/add:", width="stretch"):
@@ -78,66 +93,101 @@ def _collections(kb: KnowledgeService) -> str | None:
     return chosen
 
 
+def _start(kb: KnowledgeService, collection: str, key: str) -> None:
+    """The "Add" click: hand the chosen files to a background job and empty the uploader."""
+    files = [(f.name, f.getvalue()) for f in st.session_state.get(key) or []]
+    if files:
+        ingest_jobs().start(kb, collection, files, lang(service()))
+    st.session_state[K_UPLOADS] = st.session_state.get(K_UPLOADS, 0) + 1  # a new, empty uploader
+
+
 def _upload(kb: KnowledgeService, collection: str) -> None:
-    """File uploader; each file is parsed, chunked and embedded with a progress bar."""
-    round_ = st.session_state.setdefault(K_UPLOADS, 0)
+    """File uploader and the "Add" button; the files are ingested in the background."""
+    key = f"kb_files_{st.session_state.setdefault(K_UPLOADS, 0)}"
     files = st.file_uploader(
-        tr("ui.kb.upload"), type=FILE_TYPES, accept_multiple_files=True, key=f"kb_files_{round_}"
+        tr("ui.kb.upload"), type=FILE_TYPES, accept_multiple_files=True, key=key
     )
-    if not files or not st.button(
-        tr("ui.kb.add"), key="kb_add", type="primary", icon=":material/upload:"
-    ):
-        return
-    bar = st.progress(0.0)
-    results = []
-    for n, upload in enumerate(files):
+    if files:
+        st.button(
+            tr("ui.kb.add"),
+            key="kb_add",
+            type="primary",
+            icon=":material/upload:",
+            on_click=_start,
+            args=(kb, collection, key),
+        )
 
-        def report(step: Any, n: int = n) -> None:
-            bar.progress(
-                min(1.0, (n + step.fraction) / len(files)), text=sanitize_markdown(step.file)
-            )
 
-        try:
-            results += kb.add_files(
-                [(upload.name, upload.getvalue())], collection, report, lang=lang(service())
-            )
-        except Exception as err:
-            _fail(err)
-    bar.empty()
-    for res in results:
-        if res.status == "failed":
-            st.error(
-                tr("ui.kb.failed", name=res.file, reason=res.reason or ""), icon=":material/error:"
-            )
-        elif res.status == "unchanged":
-            st.info(tr("ui.kb.unchanged", name=res.file))
-        else:
-            st.success(tr("ui.kb.added", name=res.file, chunks=res.chunks))
-    st.session_state[K_UPLOADS] = round_ + 1
+def _results(kb: KnowledgeService) -> None:
+    """What the finished ingest jobs did, shown once (also after navigating away and back)."""
+    for job in ingest_jobs().take_finished(kb):
+        if job.error:
+            st.error(job.error, icon=":material/error:")
+        for res in job.results:
+            if res.status == "failed":
+                st.error(
+                    tr("ui.kb.failed", name=res.file, reason=res.reason or ""),
+                    icon=":material/error:",
+                )
+            elif res.status == "unchanged":
+                st.info(tr("ui.kb.unchanged", name=res.file))
+            else:
+                st.success(tn("ui.kb.added", res.chunks, name=res.file))
+
+
+@st.fragment(run_every=0.5)
+def _indexing(kb: KnowledgeService, collection: str) -> None:
+    """Files still being ingested into this collection, with their progress; reruns the page when done."""
+    jobs = ingest_jobs().running(kb, collection)
+    if not jobs:
+        st.rerun()  # the whole page: fresh summary, documents and results
+    with st.container(key="kb_indexing"):
+        for job in jobs:
+            for name, fraction, stage in job.rows():
+                st.progress(
+                    fraction,
+                    text=f"{sanitize_markdown(name)} · {tr(f'ui.kb.stage.{stage}')}",
+                )
+
+
+def _document_row(kb: KnowledgeService, doc: dict[str, Any], collection: str) -> None:
+    name, right = st.columns([5, 1], vertical_alignment="center")
+    with name:
+        icon = ":material/check_circle:" if doc["status"] == "ready" else ":material/error:"
+        chunks = tn("ui.kb.n_chunks", int(doc.get("chunk_count") or 0))
+        label = chunks if doc["status"] == "ready" else tr("ui.kb.status_failed")
+        st.markdown(f"{icon} **{sanitize_markdown(doc['name'])}** · {label}")
+        if doc.get("error"):
+            st.caption(sanitize_markdown(doc["error"]))
+    right.button(
+        tr("ui.kb.remove"),
+        key=f"kb_rm_{doc['id']}",
+        icon=":material/delete:",
+        type="tertiary",
+        on_click=_remove,
+        args=(kb, doc["name"], collection),
+    )
 
 
 def _documents(kb: KnowledgeService, collection: str) -> None:
     st.subheader(tr("ui.kb.documents"), anchor=False)
+    if ingest_jobs().running(kb, collection):
+        _indexing(kb, collection)
     docs = kb.list_documents(collection, lang=lang(service()))
+    failed = [doc["name"] for doc in docs if doc["status"] != "ready"]
+    if len(failed) > 1:
+        st.button(
+            tn("ui.kb.remove_failed", len(failed)),
+            key="kb_rm_failed",
+            icon=":material/delete_sweep:",
+            on_click=_remove_failed,
+            args=(kb, failed, collection),
+        )
     if not docs:
         st.caption(tr("ui.kb.no_documents"))
-    for doc in docs:
-        name, right = st.columns([5, 1], vertical_alignment="center")
-        with name:
-            icon = ":material/check_circle:" if doc["status"] == "ready" else ":material/error:"
-            st.markdown(
-                f"{icon} **{sanitize_markdown(doc['name'])}** · {doc.get('chunk_count') or 0}"
-            )
-            if doc.get("error"):
-                st.caption(sanitize_markdown(doc["error"]))
-        right.button(
-            tr("ui.kb.remove"),
-            key=f"kb_rm_{doc['id']}",
-            icon=":material/delete:",
-            type="tertiary",
-            on_click=_remove,
-            args=(kb, doc["name"], collection),
-        )
+    with st.container(key="kb_docs"):
+        for doc in docs:
+            _document_row(kb, doc, collection)
 
 
 def _search(kb: KnowledgeService, collection: str) -> None:
@@ -191,6 +241,7 @@ def page() -> None:
     if collection is None:
         return
     _upload(kb, collection)
+    _results(kb)
     _documents(kb, collection)
     _search(kb, collection)
     with st.expander(tr("ui.kb.delete_collection"), icon=":material/delete_forever:"):
