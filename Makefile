@@ -21,14 +21,14 @@ run: $(STAMP) ## start the app in the browser (works offline, no key needed)
 
 test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e)
 	sh scripts/ensure-chromium.sh
-	$(VENV)/bin/pytest
+	AGENT_APP_CHECK_TRACKED=1 $(VENV)/bin/pytest
 
 test-fast: $(STAMP) ## the edit-test loop (< 2 min): no browser, no builds or slow subprocess suites
 	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"
 
 e2e: $(STAMP) ## only the browser tests (Playwright + Debian chromium)
 	sh scripts/ensure-chromium.sh
-	$(VENV)/bin/pytest -m e2e
+	AGENT_APP_CHECK_TRACKED=1 $(VENV)/bin/pytest -m e2e
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check agent_app tests tools benchmarks

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_app import events as ev
-from agent_app.errors import AppError, NotFoundError
+from agent_app.errors import AmbiguousIdError, AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.settings import Settings
 from agent_app.storage.backend import target_for
@@ -40,6 +40,24 @@ class Conversations:
         if info is None:  # unknown, or someone else's: the same answer
             raise NotFoundError(thread_id)
         return info
+
+    def find_thread(self, user_id: str, id_or_prefix: str) -> ThreadInfo:
+        """The user's conversation with this id, or the only one whose id starts with it.
+
+        NotFoundError when none matches; AmbiguousIdError, listing the candidates, when several do.
+        Only the user's own conversations are searched, so a prefix reveals nothing of others.
+        """
+        wanted = id_or_prefix.strip().lower()
+        exact = self.registry.get(user_id, wanted) if wanted else None
+        if exact is not None:
+            return exact
+        matches = [i for i in self.list_threads(user_id) if wanted and i.id.startswith(wanted)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFoundError(id_or_prefix)
+        names = "; ".join(f"{i.id[:12]} {i.title or '…'}" for i in matches[:10])
+        raise AmbiguousIdError(id_or_prefix, prefix=wanted, candidates=names, count=len(matches))
 
     def rename_thread(self, user_id: str, thread_id: str, title: str) -> None:
         """Rename the user's conversation; NotFoundError if it is not theirs."""

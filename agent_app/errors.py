@@ -113,6 +113,12 @@ class NotFoundError(AppError):
     kind, key = "not_found", "error.not_found"
 
 
+class AmbiguousIdError(AppError):
+    """An id prefix that matches several of the user's conversations (`candidates` lists them)."""
+
+    kind, key = "ambiguous_id", "error.ambiguous_id"
+
+
 class UnsafeURLError(AppError):
     """A URL the web reader must not fetch (private address, bad scheme or port)."""
 

@@ -28,7 +28,7 @@ def _repo(tmp_path: Path, body: str) -> Path:
 
 
 def _pytest(repo: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENT_APP_CHECK_TRACKED": "1"}
     return subprocess.run(
         [
             sys.executable,

@@ -29,7 +29,6 @@ def register(sub: Any) -> None:
     p.add_argument("--thread", help="continue this conversation")
     p.add_argument("--provider", choices=["dashscope", "ollama", "openai", "offline"])
     p.add_argument("--model")
-    p.add_argument("--lang", choices=["zh", "en"])
     p.add_argument(
         "--image",
         action="append",
