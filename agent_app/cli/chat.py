@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from agent_app import events as ev
-from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
-from agent_app.errors import AppError
+from agent_app.cli.common import add_user_arg, cli_lang, fail, settings_from, user_of
+from agent_app.errors import AppError, InputRejectedError
 
 if TYPE_CHECKING:
     from agent_app.conversations import Conversations
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from agent_app.service import ChatService
 
 EXIT_OK, EXIT_ERROR, EXIT_APPROVAL = 0, 1, 3
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -66,13 +68,14 @@ def _open(args: argparse.Namespace) -> tuple[Conversations, str, str]:
     from agent_app.conversations import open_conversations
 
     settings = settings_from(args, lang=getattr(args, "lang", None))
-    return open_conversations(settings), user_of(args, settings), settings.lang
+    convs, user = open_conversations(settings), user_of(args, settings)
+    return convs, user, cli_lang(args, settings, convs.get_prefs(user))
 
 
 def _thread(convs: Conversations, user: str, args: argparse.Namespace) -> tuple[str, bool]:
     """The conversation this run continues or creates (with the command line's choices stored)."""
     if args.thread:
-        thread_id, created = convs.get_thread(user, args.thread).id, False
+        thread_id, created = convs.find_thread(user, args.thread).id, False
     else:
         thread_id, created = convs.new_thread(user).id, True
     if args.provider or args.model or args.approve:
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             emit_json([ev.Started(thread_id, created)])
             if heard:
                 emit_json([ev.Notice("transcript", heard)])
+        if args.resume:
+            _decision(args.resume, "")  # a malformed decision is refused before anything runs
         svc = _service(convs)
         try:
             return _converse(svc, user, thread_id, args, lang, images)
@@ -108,8 +113,9 @@ def run(args: argparse.Namespace) -> int:
             svc.close()
     except AppError as err:
         return _failed(args, err, lang)
-    except ValueError:
-        return fail("--resume takes approve, reject or the edited arguments as a JSON object")
+    except Exception:  # the last guard: one clear line (or JSON event), the details in the log
+        log.exception("chat failed")
+        return _failed(args, AppError("chat failed"), lang)
     finally:
         convs.close()
 
@@ -173,6 +179,8 @@ def _converse(
     """The turn itself: a resumed approval, one JSON-lines turn, or the interactive loop."""
     if args.json and args.resume:
         pending = svc.pending_approvals(user, thread_id)
+        if not pending:  # resuming nothing would send the model an empty turn
+            raise InputRejectedError("nothing to resume", key="cli.chat.nothing_pending")
         decisions = [_decision(args.resume, p.name) for p in pending]
         return emit_json(svc.resume(thread_id, decisions, user_id=user, lang=lang))
     if args.json:
@@ -203,7 +211,13 @@ def _decision(text: str, name: str) -> dict[str, Any]:
         return {"type": "approve"}
     if text == "reject":
         return {"type": "reject", "message": "the user rejected this call"}
-    return {"type": "edit", "edited_action": {"name": name, "args": json.loads(text)}}
+    try:
+        edited = json.loads(text)
+    except ValueError:
+        edited = None
+    if not isinstance(edited, dict):
+        raise InputRejectedError("bad --resume", key="cli.chat.bad_resume")
+    return {"type": "edit", "edited_action": {"name": name, "args": edited}}
 
 
 def run_json(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_app import events as ev
 from agent_app.errors import AppError
+from agent_app.i18n import t
 
 if TYPE_CHECKING:
     from agent_app.service import ChatService
@@ -28,6 +29,8 @@ class Repl:
 
     def __init__(self, svc: ChatService, user: str, thread_id: str, lang: str) -> None:
         self.svc, self.user, self.thread_id, self.lang = svc, user, thread_id, lang
+        self._part: str | None = None
+        """What the turn printed last: "reasoning", "answer" or None (nothing yet)."""
 
     def loop(self, first: str | None = None) -> int:
         """Read and answer lines until end of input; returns the exit code."""
@@ -75,11 +78,7 @@ class Repl:
             print(f"{mark} {info.id[:8]}  {info.title or '(untitled)'}")
 
     def _switch(self, arg: str) -> None:
-        matches = [i for i in self.svc.list_threads(self.user) if arg and i.id.startswith(arg)]
-        if len(matches) != 1:
-            print("no such conversation" if not matches else "ambiguous id prefix")
-            return
-        self.thread_id = matches[0].id
+        self.thread_id = self.svc.find_thread(self.user, arg).id  # errors name the candidates
         for msg in self.svc.messages(self.user, self.thread_id)[-6:]:
             if msg["role"] in ("user", "assistant") and msg["text"]:
                 print(f"{DIM}{msg['role']}:{RESET} {msg['text'][:300]}")
@@ -89,13 +88,25 @@ class Repl:
             from agent_app.providers.choice import parse_model_spec
 
             provider, model = parse_model_spec(arg, self.svc.settings.resolved_provider)
+            known = self._known_models()
+            # An OpenAI-compatible endpoint serves whatever it serves: its names are not listed here.
+            if f"{provider}:{model}" not in known and not (
+                provider == "openai" and "openai" in self.svc.providers()
+            ):
+                print(t("cli.repl.unknown_model", self.lang, model=arg, models=", ".join(known)))
+                return
             self.svc.set_thread_options(self.user, self.thread_id, provider=provider, model=model)
         options = self.svc.thread_options(self.svc.get_thread(self.user, self.thread_id))
         print(f"model: {options.provider}:{options.model}")
 
+    def _known_models(self) -> list[str]:
+        """Every provider:model this deployment can run, as /model takes them."""
+        return [f"{p}:{m}" for p in self.svc.providers() for m in self.svc.models(p)]
+
     def turn(self, text: str) -> None:
         """Stream one answer; Ctrl-C stops it and the conversation goes on."""
         stop = threading.Event()
+        self._part = None
         events = self.svc.stream(self.thread_id, text, user_id=self.user, stop=stop, lang=self.lang)
         try:
             asks = self.show(events)
@@ -126,10 +137,17 @@ class Repl:
         """Print one event of the turn as it arrives."""
         out = sys.stdout
         if isinstance(event, ev.Token):
+            if self._part == "reasoning":  # the answer starts on its own line, apart from thinking
+                out.write(f"\n\n{t('cli.repl.answer', self.lang)}\n")
+            self._part = "answer"
             out.write(event.text)
         elif isinstance(event, ev.Reasoning):
+            if self._part != "reasoning":
+                out.write(f"{DIM}{t('cli.repl.thinking', self.lang)}\n")
+            self._part = "reasoning"
             out.write(f"{DIM}{event.text}{RESET}")
         elif isinstance(event, ev.ToolStart):
+            self._part = None
             out.write(
                 f"\n{DIM}⚙ {event.name} {json.dumps(event.args, ensure_ascii=False)[:200]}{RESET}\n"
             )
