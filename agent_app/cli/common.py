@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from agent_app.errors import AppError
@@ -42,13 +43,14 @@ def cli_lang(
 
 def _saved_prefs(settings: Settings, user: str) -> dict[str, Any]:
     """The user's preferences as the UI saved them ({} before the first conversation or sign-in)."""
-    path = settings.data_dir / "app.db"
-    if not path.exists():  # reading must not create a database
-        return {}
+    from agent_app.storage.backend import target_for
     from agent_app.storage.threads import ThreadRegistry
 
+    target = target_for(settings, "app.db")
+    if isinstance(target, Path) and not target.exists():  # reading must not create a database
+        return {}
     try:
-        registry = ThreadRegistry(path)
+        registry = ThreadRegistry(target)
     except Exception:  # an unreadable database: the command itself will say so
         return {}
     try:
