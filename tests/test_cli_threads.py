@@ -57,3 +57,5 @@ def test_messages_follow_the_saved_language_unless_lang_is_given(data_dir):
     assert saved.returncode == 1 and "Conversation not found." in saved.stderr, saved.stderr
     given = cli(data_dir, "--lang", "zh", "threads", "rename", "no-such-id", "x")
     assert given.returncode == 1 and "找不到该对话" in given.stderr, given.stderr
+    kb = cli(data_dir, "kb", "remove", "a.md", "--collection", "nope")
+    assert kb.returncode == 1 and "Collection not found: nope" in kb.stderr, kb.stderr

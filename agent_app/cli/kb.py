@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
-from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
+from agent_app.cli.common import add_user_arg, cli_lang, fail, settings_from, user_of
 from agent_app.errors import AppError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Dispatch; every failure is one clear line on stderr and a non-zero exit code."""
     settings = settings_from(args)
-    lang = settings.lang
+    lang = cli_lang(args, settings)
     service = None
     try:
         from agent_app.knowledge.service import KnowledgeService

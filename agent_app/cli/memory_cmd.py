@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent_app.cli.common import add_user_arg, fail, settings_from, user_of
+from agent_app.cli.common import add_user_arg, cli_lang, fail, settings_from, user_of
 from agent_app.errors import AppError
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run_op(MemoryService(store), user_of(args, settings), args)
     except AppError as err:
-        return fail(err, settings.lang)
+        return fail(err, cli_lang(args, settings))
     except (OSError, ValueError) as exc:
         return fail(f"cannot read or write the file ({type(exc).__name__})")
     finally:

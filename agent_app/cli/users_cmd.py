@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from agent_app.cli.common import fail, settings_from
+from agent_app.cli.common import cli_lang, fail, settings_from
 from agent_app.errors import AppError
 
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _dispatch(args, accounts, ledger)
     except AppError as err:
-        return fail(err, settings.lang)
+        return fail(err, cli_lang(args, settings))
     finally:
         accounts.close()
         ledger.close()
