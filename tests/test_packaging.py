@@ -203,3 +203,94 @@ def test_the_ui_entry_script_ships(venv: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_the_packaged_streamlit_config_is_the_repository_one() -> None:
+    from agent_app.cli import ui
+
+    assert ui.PACKAGED_CONFIG.read_text() == (ROOT / ".streamlit" / "config.toml").read_text()
+
+
+def test_ui_flags_leave_the_operators_own_choices_alone(tmp_path: Path) -> None:
+    from agent_app.cli.ui import packaged_flags
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    flags = packaged_flags({}, cwd, home)
+    pairs = dict(zip(flags[::2], flags[1::2], strict=True))
+    assert pairs["--server.maxUploadSize"] == "20"
+    assert pairs["--client.showErrorDetails"] == "false"
+    (cwd / ".streamlit").mkdir(parents=True)
+    (cwd / ".streamlit" / "config.toml").write_text("[server]\nmaxUploadSize = 5\n")
+    env = {"STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "true"}
+    left = packaged_flags(env, cwd, home)
+    assert "--server.maxUploadSize" not in left and "--client.showErrorDetails" not in left
+    assert "--theme.base" in left
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_agent_app_ui_from_the_wheel_applies_the_streamlit_config(
+    venv: Path, tmp_path: Path
+) -> None:
+    """The upload limit a user sees comes from the packaged config (Streamlit's default is 200 MB)."""
+    from tests.e2e.harness import chromium_missing, free_port, launch_browser
+
+    assert chromium_missing() is None, chromium_missing()
+    data = tmp_path / "data"
+    note = tmp_path / "note.md"
+    note.write_text("# Note\n\nA line to index.\n")
+    added = _run(
+        [str(venv / "bin" / "agent-app"), "--data-dir", str(data), "kb", "add", str(note)],
+        cwd=tmp_path,
+    )
+    assert added.returncode == 0, added.stderr[-2000:]
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AGENT_APP_")
+    }
+    env.update({"AGENT_APP_MEMORY_EXTRACT": "false", "AGENT_APP_LANG": "en", "HOME": str(tmp_path)})
+    log = open(tmp_path / "ui.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "agent-app"), "--data-dir", str(data), "ui", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        from playwright.sync_api import sync_playwright
+
+        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        with sync_playwright() as pw:
+            browser = launch_browser(pw)
+            tab = browser.new_page(locale="en-US")
+            tab.set_default_timeout(60_000)
+            tab.goto(f"http://127.0.0.1:{port}/knowledge")
+            uploader = tab.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
+            try:
+                uploader.wait_for()
+            except Exception:
+                raise AssertionError(tab.locator("body").inner_text()) from None
+            text = uploader.inner_text()
+            browser.close()
+        assert "20MB" in text.replace(" ", ""), text
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        log.close()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "agent-app ui exited"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
+                if resp.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError("agent-app ui did not become healthy")
