@@ -145,6 +145,15 @@ class UsageLedger(SharedConnection):
             (user_id, self.day(now), max(0, usage.input_tokens), max(0, usage.output_tokens)),
         )
 
+    def record_tokens(self, user_id: str, input_tokens: int, output_tokens: int) -> None:
+        """Add a background model call's tokens (memory extraction) to the user's day; not a turn."""
+        self.record(user_id, ev.Usage(input_tokens, output_tokens, 0.0, "background"))
+
+    def may_extract(self, user_id: str) -> bool:
+        """Whether background work for the user may call the model: tokens left today (turns are not counted)."""
+        limit = self.limits_for(user_id).daily_tokens
+        return not limit or self.tokens_today(user_id) < limit
+
     # ---- reading -------------------------------------------------------------------------
     def usage(self, user_id: str | None = None, days: int = 30) -> list[dict[str, Any]]:
         """Rows {user_id, day, input_tokens, output_tokens, requests}, newest day first."""

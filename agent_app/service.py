@@ -68,7 +68,9 @@ class ChatService(Conversations):
         """Long-term memories over `store` (None when memory is off)."""
         self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
         self.agents = AgentCache(settings, self._factory, checkpointer, store, toolset.tools)
-        self.turns = TurnRunner(settings, self.agents, registry, self.memory, self._factory)
+        self.turns = TurnRunner(
+            settings, self.agents, registry, self.memory, self._factory, budget=budget
+        )
         """Runs each turn and records what it leaves (notes, repairs, memories learnt)."""
         self._ollama: tuple[float, list[str]] | None = None
         self.accounts = accounts

@@ -31,6 +31,7 @@ from agent_app.thread_options import ThreadOptions
 from agent_app.turn_notes import TurnNotes, failure
 
 if TYPE_CHECKING:
+    from agent_app.budget import UsageLedger
     from agent_app.memory.extract import MemoryExtractor
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,12 @@ class TurnRunner:
         registry: ThreadRegistry,
         memory: MemoryService | None,
         factory: ModelFactory,
+        budget: UsageLedger | None = None,
     ) -> None:
         self.settings, self.agents, self.registry = settings, agents, registry
         self.memory, self.factory = memory, factory
+        self.budget = budget
+        """Extraction's model calls are counted to the user here (and skipped once the day is spent)."""
         self._extractors: dict[str, MemoryExtractor] = {}
         self.last_extraction: Future[Any] | None = None
         """The most recent background memory extraction (tests and the CLI wait on it)."""
@@ -192,7 +196,7 @@ class TurnRunner:
                 from agent_app.memory.extract import MemoryExtractor
 
                 extractor = self._extractors[choice.label] = MemoryExtractor(
-                    self.memory, self.factory(choice), lang=lang
+                    self.memory, self.factory(choice), lang=lang, budget=self.budget
                 )
             # An answer written after untrusted text may repeat its orders: learn from it only as a suggestion.
             tainted = bool(turn_sources(stored_messages(self.state_graph(options), info.id)))

@@ -147,3 +147,49 @@ def test_turns_per_minute_limit_through_the_service(db_settings, fake):
     assert refused[0].kind == "quota_exceeded" and "每分钟" in refused[0].message
     assert len(fake.chat_requests) == sent
     svc.close()
+
+
+# ---- background memory extraction: counted to the user, never a turn, not run over budget -----
+
+
+def _usage_rows(svc, user):
+    return {r["user_id"]: r for r in svc.budget.usage()}.get(user)
+
+
+def test_extraction_tokens_count_to_the_user_but_take_no_turn(settings, fake):
+    from tests.fakes import text
+
+    svc = _service(
+        settings, fake, requests_per_minute=2, daily_token_budget=100_000, memory_extract=True
+    )
+    thread = svc.new_thread("alice").id
+    fake.push(text("noted: you like oolong", usage="always"))
+    fake.push(text('["Likes oolong tea"]', usage="always"))  # the extraction model call
+    assert [e.type for e in svc.stream(thread, "I like oolong", user_id="alice")][-1] == "done"
+    after_turn = svc.budget.tokens_today("alice")
+    svc.last_extraction.result(timeout=30)
+    assert len(fake.chat_requests) == 2  # the turn, then extraction
+    assert svc.budget.tokens_today("alice") > after_turn  # extraction's tokens are alice's
+    assert svc.budget.tokens_today("bob") == 0
+    assert _usage_rows(svc, "alice")["requests"] == 1  # but it was not a turn
+    # so it takes no slot of the turns-per-minute limit: a second turn in the minute still runs
+    fake.push(text("second answer", usage="always"))
+    fake.push(text("[]", usage="always"))
+    assert [e.type for e in svc.stream(thread, "and?", user_id="alice")][-1] == "done"
+    svc.last_extraction.result(timeout=30)
+    svc.close()
+
+
+def test_no_extraction_once_the_turn_spent_the_day(settings, fake):
+    from tests.fakes import text
+
+    svc = _service(settings, fake, daily_token_budget=10, memory_extract=True)
+    thread = svc.new_thread("alice").id
+    fake.push(text("a long enough answer to spend the budget", usage="always"))
+    fake.push(text('["Likes oolong tea"]', usage="always"))
+    assert [e.type for e in svc.stream(thread, "I like oolong", user_id="alice")][-1] == "done"
+    if svc.last_extraction is not None:
+        svc.last_extraction.result(timeout=30)
+    assert len(fake.chat_requests) == 1  # no background provider call over budget
+    assert svc.memory.list("alice") == []
+    svc.close()

@@ -6,9 +6,9 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -68,13 +68,29 @@ def parse_updates(raw: str, known_ids: set[str]) -> list[dict[str, str | None]]:
     return updates
 
 
+class ExtractionBudget(Protocol):
+    """Where extraction's own model calls are admitted and counted (the usage ledger)."""
+
+    def may_extract(self, user_id: str) -> bool:
+        """Whether the user has tokens left today for a background call."""
+        ...
+
+    def record_tokens(self, user_id: str, input_tokens: int, output_tokens: int) -> None:
+        """Add a background call's tokens to the user's day (not a turn)."""
+        ...
+
+
 def extract_memory_updates(
     model: BaseChatModel,
     messages: Sequence[BaseMessage],
     existing: Sequence[dict[str, Any]],
     lang: str = "zh",
+    on_usage: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, str | None]]:
-    """Ask the model for durable facts about the user; [{text, replaces}] — never raises."""
+    """Ask the model for durable facts about the user; [{text, replaces}] — never raises.
+
+    `on_usage` receives the reply's token counts (LangChain's usage_metadata) when it has them.
+    """
     conversation = _transcript(messages)
     if not conversation:
         return []
@@ -86,6 +102,9 @@ def extract_memory_updates(
         # No traceback: a provider error may echo request headers (the key) into its text.
         log.warning("memory extraction: model call failed: %s", type(exc).__name__)
         return []
+    usage = getattr(reply, "usage_metadata", None)
+    if on_usage is not None and usage:
+        on_usage(dict(usage))
     return parse_updates(
         getattr(reply, "text", "") or str(reply.content), {str(m["id"]) for m in existing}
     )
@@ -113,8 +132,11 @@ class MemoryExtractor:
         enabled: bool = True,
         max_pending: int = 8,
         known_limit: int = 50,
+        budget: ExtractionBudget | None = None,
     ) -> None:
         self.service, self.model, self.lang, self.enabled = service, model, lang, enabled
+        self.budget = budget
+        """The user's tokens pay for extraction too; with none left today it does not run."""
         self.max_pending, self.known_limit = max_pending, known_limit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-extract")
         self._pending: set[Future[list[dict[str, Any]]]] = set()
@@ -164,8 +186,21 @@ class MemoryExtractor:
     ) -> list[dict[str, Any]]:
         """Extract and store (synchronously); returns the stored/updated memories; never raises."""
         try:
+            budget = self.budget
+            if budget is not None and not budget.may_extract(user_id):
+                log.info("memory extraction skipped: the user's daily token budget is spent")
+                return []
             existing = self.service.list(user_id, limit=self.known_limit)
-            updates = extract_memory_updates(self.model, messages, existing, self.lang)
+
+            def count(usage: dict[str, Any]) -> None:
+                if budget is not None:
+                    budget.record_tokens(
+                        user_id,
+                        int(usage.get("input_tokens") or 0),
+                        int(usage.get("output_tokens") or 0),
+                    )
+
+            updates = extract_memory_updates(self.model, messages, existing, self.lang, count)
             return [self._store(user_id, u, thread_id, message_id, suggested) for u in updates]
         except Exception:
             log.warning("memory extraction failed", exc_info=True)
