@@ -39,6 +39,14 @@ def register(sub: Any) -> None:
     rm.add_argument("source", metavar="SOURCE")
     rm.add_argument("--collection", default=DEFAULT_COLLECTION)
     ops.add_parser("reindex", help="re-embed all chunks after changing the embedding model")
+    share = ops.add_parser("share", help="let other users search and read a collection (read-only)")
+    unshare = ops.add_parser(
+        "unshare", help="stop sharing a collection (no --with: with everybody)"
+    )
+    for parser in (share, unshare):
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("--with", dest="grantees", action="append", metavar="USER", default=[])
+        parser.add_argument("--everyone", action="store_true", help="every signed-in user")
     for parser in ops.choices.values():
         add_user_arg(parser)
     p.set_defaults(func=run)
@@ -53,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         from agent_app.knowledge.service import KnowledgeService
 
         service = KnowledgeService(settings, user=user_of(args, settings))
+        if args.op in ("share", "unshare"):
+            return _sharing(service, args, resolve_grantees(settings, args.grantees))
         return int(_COMMANDS[args.op](service, args, lang))
     except AppError as exc:
         return fail(exc, lang)
@@ -116,11 +126,22 @@ def _list(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int
     for col in service.list_collections():
         if args.collection and col["name"] != args.collection:
             continue
-        print(f"{col['name']}  ({col['documents']} documents, {col['chunks']} chunks)")
-        for doc in (d for d in docs if d["collection"] == col["name"]):
+        print(f"{col['name']}  ({col['documents']} documents, {col['chunks']} chunks){_whose(col)}")
+        for doc in (
+            d for d in docs if (d["collection"], d["owner"]) == (col["name"], col["owner"])
+        ):
             tail = doc["error"] if doc["status"] == "failed" else f"{doc['chunk_count']} chunks"
             print(f"  {doc['status']:7} {doc['name']}  ({tail})")
     return 0
+
+
+def _whose(col: dict[str, Any]) -> str:
+    if col["read_only"]:
+        return f"  [shared by {col['owner']}, read-only]"
+    if col["shared_with"]:
+        names = ", ".join("everyone" if g == "*" else g for g in col["shared_with"])
+        return f"  [shared with {names}]"
+    return ""
 
 
 def _remove(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
@@ -136,6 +157,46 @@ def _reindex(service: KnowledgeService, args: argparse.Namespace, lang: str) -> 
     count = service.reindex(progress=report)
     print("", file=sys.stderr)
     print(f"re-indexed {count} chunks with {service.embedder.name}")
+    return 0
+
+
+def resolve_grantees(settings: Any, refs: list[str]) -> list[str]:
+    """User ids for account names (or ids); without accounts (one-user mode) the ids as given."""
+    from agent_app.userid import check_user_id
+
+    if not refs:
+        return []
+    if not (settings.data_dir / "users.db").exists():
+        return [check_user_id(ref) for ref in refs]
+    from agent_app.auth import open_accounts
+    from agent_app.auth.accounts import AccountError
+    from agent_app.knowledge.errors import KnowledgeError
+
+    accounts = open_accounts(settings)
+    try:
+        known = bool(accounts.list_users())
+        ids = []
+        for ref in refs:
+            try:
+                ids.append(accounts.get(ref).user_id)
+            except AccountError:
+                if known:
+                    raise KnowledgeError("no_such_grantee", name=ref) from None
+                ids.append(check_user_id(ref))
+        return ids
+    finally:
+        accounts.close()
+
+
+def _sharing(service: KnowledgeService, args: argparse.Namespace, grantees: list[str]) -> int:
+    if args.op == "share":
+        if not grantees and not args.everyone:
+            return fail("name users with --with USER, or use --everyone", service.settings.lang)
+        left = service.share(args.name, grantees, everyone=args.everyone)
+    else:
+        left = service.unshare(args.name, grantees or None, everyone=args.everyone)
+    shown = ", ".join("everyone" if g == "*" else g for g in left) or "nobody"
+    print(f"{args.name}: shared read-only with {shown}")
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent_app.errors import StorageError
 from agent_app.i18n import t
+from agent_app.knowledge import sharing
 from agent_app.knowledge.context import expand_hits
 from agent_app.knowledge.embedders import Embedder, make_embedder
 from agent_app.knowledge.errors import DocumentError, KnowledgeError
@@ -108,16 +109,28 @@ class KnowledgeService:
         self.vectors.close()
         self.store.close()
 
-    # -- collections --------------------------------------------------------------------------
+    # -- collections ------------------------------------------------------------------------
     def create_collection(self, name: str) -> dict[str, Any]:
         """Create (or return) a collection of this user's."""
         clean = collection_name(name)
         self.store.ensure_collection(self.user, clean)
-        return next(c for c in self.list_collections() if c["name"] == clean)
+        return next(c for c in self.list_collections() if c["name"] == clean and not c["read_only"])
 
     def list_collections(self) -> list[dict[str, Any]]:
-        """[{id, name, created_at, documents, chunks}] for this user, by name."""
-        return self.store.list_collections(self.user)
+        """What this user may read: own collections by name, then those shared with them.
+
+        Each is {id, name, created_at, documents, chunks, owner, read_only, shared_with}.
+        """
+        return sharing.readable(self.store.conn, self.user)
+
+    def readable(self, collections: Sequence[str | int] | None = None) -> list[dict[str, Any]]:
+        """The collections this user may read right now, optionally only these names or ids."""
+        cols = self.list_collections()
+        if collections is None:
+            return cols
+        names = {collection_name(c) for c in collections if isinstance(c, str)}
+        ids = {c for c in collections if isinstance(c, int)}
+        return [c for c in cols if c["name"] in names or c["id"] in ids]
 
     def delete_collection(self, name: str) -> None:
         """Delete a collection with all its documents, chunks and vectors."""
@@ -130,10 +143,48 @@ class KnowledgeService:
             (self.upload_root / stored).unlink(missing_ok=True)
 
     def _collection_id(self, name: str) -> int:
-        cid = self.store.collection_id(self.user, collection_name(name))
+        """The id of this user's own collection (the only kind they may change)."""
+        clean = collection_name(name)
+        cid = self.store.collection_id(self.user, clean)
         if cid is None:
-            raise KnowledgeError("collection_not_found", name=collection_name(name))
+            self._refuse_if_shared(clean)
+            raise KnowledgeError("collection_not_found", name=clean)
         return cid
+
+    def _refuse_if_shared(self, clean: str) -> None:
+        """A collection another user shares with this one may be read, never changed."""
+        shared = next((c for c in self.readable([clean]) if c["read_only"]), None)
+        if shared is not None:
+            raise KnowledgeError("read_only", name=clean, owner=shared["owner"])
+
+    # -- sharing ------------------------------------------------------------------------------
+    def share(self, name: str, users: Sequence[str] = (), *, everyone: bool = False) -> list[str]:
+        """Let these user ids (or everyone) read this user's collection; returns its grantees."""
+        cid = self._collection_id(name)
+        wanted = [check_user_id(u) for u in users if u != self.user]
+        with self.store.transaction() as conn:
+            sharing.grant(
+                conn, cid, [*wanted, *([sharing.EVERYONE] if everyone else [])], self.user
+            )
+        return sharing.grantees(self.store.conn, [cid]).get(cid, [])
+
+    def unshare(
+        self, name: str, users: Sequence[str] | None = None, *, everyone: bool = False
+    ) -> list[str]:
+        """Stop sharing with these users / everyone (nothing named: with all); returns who is left."""
+        cid = self._collection_id(name)
+        named = [*(users or ()), *([sharing.EVERYONE] if everyone else [])]
+        with self.store.transaction() as conn:
+            sharing.revoke(conn, cid, named or None)
+        return sharing.grantees(self.store.conn, [cid]).get(cid, [])
+
+    def shared_collections(self) -> list[dict[str, Any]]:
+        """Every owner's shared collections with their grantees (for admins: the caller checks)."""
+        return sharing.shared_collections(self.store.conn)
+
+    def all_collections(self) -> list[dict[str, Any]]:
+        """Every owner's collections (for admins: the caller checks)."""
+        return sharing.all_collections(self.store.conn)
 
     # -- documents ----------------------------------------------------------------------------
     def add_files(
@@ -150,7 +201,10 @@ class KnowledgeService:
         called on the calling thread (Streamlit widgets may only be updated from there).
         """
         lang = lang or self.settings.lang
-        cid = self.store.ensure_collection(self.user, collection_name(collection))
+        clean = collection_name(collection)
+        if self.store.collection_id(self.user, clean) is None:
+            self._refuse_if_shared(clean)  # adding to someone else's handbook: read-only
+        cid = self.store.ensure_collection(self.user, clean)
         report = progress or (lambda _event: None)
         self._check_embedder()
         ingestor = Ingestor(
@@ -185,24 +239,29 @@ class KnowledgeService:
         return [future.result() for future in futures]
 
     def list_documents(
-        self, collection: str | None = None, *, lang: str | None = None
+        self, collection: str | int | None = None, *, lang: str | None = None
     ) -> list[dict[str, Any]]:
-        """Documents (ready and failed) with status, chunk count and a localized error."""
-        cols = self.list_collections()
-        if collection is not None:
-            wanted = collection_name(collection)
-            cols = [c for c in cols if c["name"] == wanted]
+        """Documents (ready and failed) of the collections this user may read, with status and error."""
+        cols = self.readable(None if collection is None else [collection])
         names = {c["id"]: c["name"] for c in cols}
-        docs = self.store.list_documents(names)
+        owners = {c["id"]: c["owner"] for c in cols}
+        docs = self.store.list_documents(names)  # the readable ids only: the last check
         for doc in docs:
+            doc["owner"] = owners[doc["collection_id"]]
             doc["collection"] = names[doc.pop("collection_id")]
             doc["error"] = _error_text(doc.pop("error"), lang or self.settings.lang)
         return docs
 
-    def preview_chunks(self, source: str, collection: str, limit: int = 20) -> list[dict[str, Any]]:
-        """The first chunks of one document, in order."""
-        doc = self._document(source, collection)
-        return self.store.document_chunks(doc["id"], limit)
+    def preview_chunks(
+        self, source: str, collection: str | int, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """The first chunks of one document of a collection this user may read, in order."""
+        key = name_key(strip_invisible(source).strip())
+        for col in self.readable([collection]):
+            doc = self.store.find_document(col["id"], name_key=key)
+            if doc is not None:
+                return self.store.document_chunks(doc["id"], limit)
+        raise KnowledgeError("not_found", name=strip_invisible(source)[:200])
 
     def remove(self, source: str, collection: str) -> dict[str, Any]:
         """Delete a document (rows, FTS entries, vectors and stored file); returns what was removed."""
@@ -226,19 +285,18 @@ class KnowledgeService:
     def search(
         self,
         query: str,
-        collections: Sequence[str] | None = None,
+        collections: Sequence[str | int] | None = None,
         k: int = 5,
         *,
         expand: bool = False,
     ) -> list[dict[str, Any]]:
         """Hybrid hits, best first: {text, source, page, heading, collection, chunk_id, score}.
 
-        `expand` adds the neighbouring chunks' text to hits cut mid-sentence (knowledge.context).
+        Over the collections this user may read now (own and shared); the searcher keeps only
+        chunks of exactly those ids, whatever the indexes returned. `expand` adds the neighbouring
+        chunks' text to hits cut mid-sentence (knowledge.context).
         """
-        cols = self.list_collections()
-        if collections is not None:
-            wanted = {collection_name(c) for c in collections}
-            cols = [c for c in cols if c["name"] in wanted]
+        cols = self.readable(collections)
         searcher = HybridSearcher(self.store, self.vectors, self.embedder, reranker=self.reranker)
         # A hint only: searching everything there is may skip the BM25 collection filter (it costs
         # as much as the ranking); the searcher still drops and re-queries on any foreign hit.

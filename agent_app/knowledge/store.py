@@ -12,6 +12,7 @@ from typing import Any
 
 from agent_app.knowledge.chunking import Chunk
 from agent_app.knowledge.segment import TERM_BUDGET, collection_token, segment_for_index
+from agent_app.knowledge.sharing import SCHEMA as SHARES_SCHEMA
 from agent_app.storage.sqlite import connect
 from agent_app.vectors import transaction as vector_transaction
 
@@ -50,7 +51,7 @@ class KnowledgeStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self.conn.executescript(SCHEMA)
+        self.conn.executescript(SCHEMA + SHARES_SCHEMA)
         # BM25 over the text column only; `coll` (the collection token) is a filter, not evidence.
         if self.conn.execute("SELECT 1 FROM kb_fts_config WHERE k = 'rank'").fetchone() is None:
             self.conn.execute("INSERT INTO kb_fts (kb_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')")

@@ -48,7 +48,8 @@ def _collections(
     svc: ChatService, info: ThreadInfo | None, tid: str, chosen: tuple[str, ...]
 ) -> None:
     kb = knowledge(svc)
-    names = [c["name"] for c in kb.list_collections()] if kb is not None else []
+    # Own and shared collections; one entry per name (a search by name reads all of them).
+    names = list(dict.fromkeys(c["name"] for c in kb.list_collections())) if kb is not None else []
     if not names:
         return
     key = f"collections_{tid}"

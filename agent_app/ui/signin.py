@@ -13,11 +13,14 @@ from agent_app.auth.oidc import oidc_user
 from agent_app.auth.proxy import header_user
 from agent_app.datadir import ephemeral_reason
 from agent_app.service import ChatService
+from agent_app.ui import session_cookie
 from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import K_IDENTITY, K_LANG, SERVICE_KEY, tr
 
 log = logging.getLogger(__name__)
 K_TOKEN, K_ENDED = "auth.token", "auth.ended"
+K_COOKIE, K_SIGNED_OUT = "auth.cookie", "auth.signed_out"
+"""The token this tab's cookie was last set to; this tab signed out (its old cookie is void)."""
 KEPT = (SERVICE_KEY, K_LANG)  # the injection seam and the page language survive
 
 
@@ -66,12 +69,22 @@ def _password(svc: ChatService) -> Identity | None:
     accounts = svc.accounts
     assert accounts is not None
     token = st.session_state.get(K_TOKEN)
+    if token is None and not st.session_state.get(K_SIGNED_OUT):
+        token = session_cookie.read_token()  # a reload or a new tab: the session it had
     identity = accounts.session(token)
-    if identity is not None:
+    if identity is not None and token:
+        st.session_state[K_TOKEN] = token
+        if st.session_state.get(K_COOKIE) != token and session_cookie.read_token() != token:
+            session_cookie.remember(token, svc.settings.session_hours)
+        st.session_state[K_COOKIE] = token
         return identity
     if token:  # expired, disabled or reset since the last action: this session is over
         forget_session()
         st.session_state[K_ENDED] = True
+        st.session_state[K_SIGNED_OUT] = True  # the cookie still names it: never try it again
+        session_cookie.forget()
+    elif st.session_state.get(K_SIGNED_OUT) and session_cookie.read_token():
+        session_cookie.forget()
     _password_form(svc)
     return None
 
@@ -96,6 +109,7 @@ def _password_form(svc: ChatService) -> None:
     result = accounts.authenticate(name, password)
     if result.status == "ok":
         st.session_state[K_TOKEN] = result.token
+        st.session_state.pop(K_SIGNED_OUT, None)
         st.session_state.pop(K_LANG, None)  # the user's own saved language loads next
         st.rerun()
     elif result.status == "locked":
@@ -152,10 +166,11 @@ def forget_session() -> None:
 
 
 def sign_out(svc: ChatService) -> None:
-    """End this session (the account's other sessions stay signed in)."""
+    """End this session (the account's other sessions stay signed in); the next run drops the cookie."""
     if svc.settings.auth == "password" and svc.accounts is not None:
         svc.accounts.end_session(st.session_state.get(K_TOKEN))
     forget_session()
+    st.session_state[K_SIGNED_OUT] = True
     if svc.settings.auth == "oidc":
         st.logout()
 

@@ -60,6 +60,7 @@ def app(fake, tmp_path_factory):
         "AGENT_APP_LANG": "en",
     }
     server = StreamlitApp(data, env, root / "streamlit.log")
+    server.data_dir = data
     try:
         server.ready()
         yield server
@@ -69,6 +70,7 @@ def app(fake, tmp_path_factory):
 
 def _sign_in(page, app, name: str, path: str = "") -> None:
     page.goto(f"{app.url}/{path}")
+    page.get_by_label("User name").wait_for(timeout=120_000)  # a cold server's first page is slow
     page.get_by_label("User name").fill(name)
     page.get_by_label("Password", exact=True).fill(USERS[name])
     page.get_by_role("button", name="Sign in").click()
@@ -151,3 +153,90 @@ def test_wrong_password_then_sign_out(two, app):
     tab.get_by_role("button", name="Sign out").click()
     tab.get_by_role("button", name="Sign in").wait_for()
     assert tab.locator(CHAT_INPUT).count() == 0
+
+
+def _pick_collection(page, label: str) -> None:
+    page.get_by_label("Collection").first.click()
+    page.get_by_role("option", name=label).click()
+
+
+@pytest.mark.timeout(400)
+def test_a_shared_handbook_is_read_only_for_bob_and_unsharing_ends_it(two, app):
+    alice, bob = two
+    _sign_in(alice, app, "alice")
+    _go(alice, "Knowledge")
+    alice.get_by_text("remote_work.md").first.wait_for()
+    alice.get_by_role("button", name="Share").click()
+    alice.get_by_label("Share with these users (read-only)").click()
+    alice.get_by_role("option", name="bob").click()
+    alice.keyboard.press("Escape")
+    alice.get_by_role("button", name="Save sharing").click()
+    alice.get_by_text("Shared read-only with: bob").wait_for()
+
+    _sign_in(bob, app, "bob")
+    _go(bob, "Knowledge")
+    bob.get_by_text("Shared with you by alice · read-only").wait_for()
+    assert bob.get_by_label("Collection").first.input_value() == "handbook · shared by alice"
+    bob.get_by_text("remote_work.md").first.wait_for()
+    main = bob.locator('[data-testid="stMain"]')
+    assert main.get_by_role("button", name="Remove").count() == 0  # read, never change
+    assert main.get_by_text("Add files").count() == 0
+    assert main.get_by_text("Delete collection").count() == 0
+    bob.get_by_label("Try a search").fill("remote work")
+    bob.get_by_label("Try a search").press("Enter")
+    bob.get_by_text("remote_work.md", exact=False).nth(1).wait_for()  # a hit from the handbook
+
+    _go(alice, "Admin")
+    admin = alice.locator('[data-testid="stMain"]')
+    admin.get_by_text("Shared collections").wait_for()
+    table = admin.locator('[data-testid="stTable"]').inner_text()
+    assert "alice" in table and "handbook" in table and "bob" in table
+
+    _go(alice, "Knowledge")  # unshare: bob's next action no longer finds it
+    alice.get_by_role("button", name="Share").click()
+    alice.get_by_label("Share with these users (read-only)").click()
+    alice.keyboard.press("Backspace")
+    alice.keyboard.press("Escape")
+    alice.get_by_role("button", name="Save sharing").click()
+    alice.get_by_text("Shared read-only with: bob").wait_for(state="detached")
+    bob.get_by_label("Try a search").fill("remote work again")
+    bob.get_by_label("Try a search").press("Enter")
+    bob.get_by_text("No collections yet: create one to start.").wait_for()
+    assert "remote_work.md" not in bob.locator("body").inner_text()
+
+
+@pytest.mark.timeout(400)
+def test_a_reload_keeps_the_sign_in_until_sign_out_or_disable(two, app):
+    tab = two[0]
+    _sign_in(tab, app, "bob")
+    tab.reload()
+    tab.locator(CHAT_INPUT).wait_for()  # still bob, no sign-in page
+    assert tab.get_by_role("button", name="Sign in").count() == 0
+    [cookie] = [c for c in tab.context.cookies() if c["name"] == "agent_app_session"]
+    assert cookie["sameSite"] == "Strict" and USERS["bob"] not in cookie["value"]
+    second = tab.context.new_page()  # a new tab of the same browser is signed in too
+    second.goto(app.url)
+    second.locator(CHAT_INPUT).wait_for()
+
+    tab.get_by_role("button", name="Sign out").click()
+    tab.get_by_role("button", name="Sign in").wait_for()
+    tab.reload()
+    tab.get_by_role("button", name="Sign in").wait_for()  # signed out stays signed out
+    assert tab.locator(CHAT_INPUT).count() == 0
+    second.reload()  # the same session: it ended for every tab
+    second.get_by_role("button", name="Sign in").wait_for()
+
+    # a disabled account's session, kept by its cookie, ends at the next action
+    _sign_in(tab, app, "bob")
+    tab.reload()
+    tab.locator(CHAT_INPUT).wait_for()
+    _cli(app.data_dir, "users", "disable", "bob")
+    try:
+        tab.locator(CHAT_INPUT).fill("still here?")
+        tab.locator(CHAT_INPUT).press("Enter")
+        tab.get_by_role("button", name="Sign in").wait_for()
+        tab.reload()
+        tab.get_by_role("button", name="Sign in").wait_for()
+        assert "still here?" not in tab.locator("body").inner_text()
+    finally:
+        _cli(app.data_dir, "users", "enable", "bob")

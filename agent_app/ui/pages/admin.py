@@ -1,4 +1,4 @@
-"""The Admin page (admins only): users, usage per user per day with a chart, and budgets."""
+"""The Admin page (admins only): users, usage per user per day with a chart, budgets, shared collections."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import streamlit as st
 
 from agent_app.errors import AppError
 from agent_app.service import ChatService
+from agent_app.ui.kb_sharing import grantee_text, share_box, user_names
 from agent_app.ui.signin import session_identity
-from agent_app.ui.state import flash, service, tr
+from agent_app.ui.state import flash, service, show_flash, tr
 
 K_PICK = "admin_pick"
 
@@ -164,6 +165,44 @@ def _usage(svc: ChatService, rows: list[Any]) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
+def _shared(svc: ChatService) -> None:
+    """Every shared collection, and sharing any owner's collection (an admin may)."""
+    kb = svc.knowledge
+    if kb is None:
+        return
+    st.subheader(tr("admin.shared"), anchor=False)
+    names = user_names(svc)
+    rows = kb.shared_collections()
+    if rows:
+        table = [
+            {
+                tr("admin.col.owner"): names.get(c["owner"], c["owner"]),
+                tr("admin.col.collection"): c["name"],
+                tr("admin.col.documents"): c["documents"],
+                tr("admin.col.shared_with"): grantee_text(c["shared_with"], names),
+            }
+            for c in rows
+        ]
+        st.table(table)  # a short list, as text (a dataframe is drawn on a canvas)
+    else:
+        st.caption(tr("admin.shared_empty"))
+    every = {c["id"]: c for c in kb.all_collections()}
+    if not every:
+        return
+    picked = st.selectbox(
+        tr("admin.share_pick"),
+        list(every),
+        format_func=lambda cid: (
+            f"{names.get(every[cid]['owner'], every[cid]['owner'])} / {every[cid]['name']}"
+        ),
+        key="admin_share_pick",
+    )
+    owner_view = kb.for_user(every[picked]["owner"])
+    own = next((c for c in owner_view.readable([picked]) if not c["read_only"]), None)
+    if own is not None:
+        share_box(svc, owner_view, own, st, toast=True)
+
+
 def page() -> None:
     """The Admin page: users, usage and budgets (admins only)."""
     svc = service()
@@ -172,9 +211,11 @@ def page() -> None:
         st.error(tr("admin.not_allowed"), icon=":material/block:")
         return
     st.title(tr("ui.nav.admin"), anchor=False)
+    show_flash()
     st.subheader(tr("admin.users"), anchor=False)
     rows = _users(svc)
     _manage(svc, rows)
     if svc.settings.auth == "password":
         _add_form(svc)
     _usage(svc, rows)
+    _shared(svc)

@@ -10,6 +10,7 @@ from agent_app.errors import AppError
 from agent_app.knowledge.service import KnowledgeService
 from agent_app.ui.blocks import md
 from agent_app.ui.kb_jobs import ingest_jobs
+from agent_app.ui.kb_sharing import share_box, user_names
 from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import knowledge, lang, service, tn, tr
 
@@ -30,7 +31,7 @@ def _create(kb: KnowledgeService) -> None:
     name = st.session_state.get("kb_new_name", "").strip()
     try:
         st.session_state[K_COLLECTION] = st.session_state["kb_pick"] = kb.create_collection(name)[
-            "name"
+            "id"
         ]
         st.session_state["kb_new_name"] = ""
     except Exception as err:  # invalid name, storage trouble: a clear message, never a traceback
@@ -68,29 +69,41 @@ def _summary(documents: int, chunks: int) -> str:
     return f"{tn('ui.kb.n_documents', documents)} · {tn('ui.kb.n_chunks', chunks)}"
 
 
-def _collections(kb: KnowledgeService) -> str | None:
-    """Pick (or create) a collection; returns the chosen name."""
-    cols = kb.list_collections()
-    names = [c["name"] for c in cols]
+def _collections(svc: Any, kb: KnowledgeService) -> dict[str, Any] | None:
+    """Pick (or create) a collection, own or shared with this user; returns the chosen one."""
+    cols = {c["id"]: c for c in kb.list_collections()}  # asked each run: unsharing shows at once
+    names = user_names(svc)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = None
-    if names:
+    if cols:
         current = st.session_state.get(K_COLLECTION)
-        chosen = left.selectbox(
+        ids = list(cols)
+        picked = left.selectbox(
             tr("ui.kb.collection"),
-            names,
+            ids,
             key="kb_pick",
-            index=names.index(current) if current in names else 0,
+            index=ids.index(current) if current in ids else 0,
+            format_func=lambda cid: _label(cols[cid], names),
         )
-        st.session_state[K_COLLECTION] = chosen
-        info = next(c for c in cols if c["name"] == chosen)
-        st.caption(_summary(info["documents"], info["chunks"]))
+        st.session_state[K_COLLECTION] = picked
+        chosen = cols[picked]
+        st.caption(_summary(chosen["documents"], chosen["chunks"]))
+        if chosen["read_only"]:
+            st.caption(tr("ui.kb.shared_by", owner=names.get(chosen["owner"], chosen["owner"])))
     else:
         left.info(tr("ui.kb.no_collections"))
     with right.popover(tr("ui.kb.create"), icon=":material/add:", width="stretch"):
         st.text_input(tr("ui.kb.new_collection"), key="kb_new_name", max_chars=64)
         st.button(tr("ui.kb.create"), key="kb_create", on_click=_create, args=(kb,))
+    if chosen is not None and not chosen["read_only"]:
+        share_box(svc, kb, chosen, right)
     return chosen
+
+
+def _label(col: dict[str, Any], names: dict[str, str]) -> str:
+    if not col["read_only"]:
+        return str(col["name"])
+    return tr("ui.kb.pick_shared", name=col["name"], owner=names.get(col["owner"], col["owner"]))
 
 
 def _start(kb: KnowledgeService, collection: str, key: str) -> None:
@@ -150,7 +163,9 @@ def _indexing(kb: KnowledgeService, collection: str) -> None:
                 )
 
 
-def _document_row(kb: KnowledgeService, doc: dict[str, Any], collection: str) -> None:
+def _document_row(
+    kb: KnowledgeService, doc: dict[str, Any], collection: str, read_only: bool
+) -> None:
     name, right = st.columns([5, 1], vertical_alignment="center")
     with name:
         icon = ":material/check_circle:" if doc["status"] == "ready" else ":material/error:"
@@ -159,6 +174,8 @@ def _document_row(kb: KnowledgeService, doc: dict[str, Any], collection: str) ->
         st.markdown(f"{icon} **{sanitize_markdown(doc['name'])}** · {label}")
         if doc.get("error"):
             st.caption(sanitize_markdown(doc["error"]))
+    if read_only:  # shared with this user: read, never change
+        return
     right.button(
         tr("ui.kb.remove"),
         key=f"kb_rm_{doc['id']}",
@@ -169,13 +186,14 @@ def _document_row(kb: KnowledgeService, doc: dict[str, Any], collection: str) ->
     )
 
 
-def _documents(kb: KnowledgeService, collection: str) -> None:
+def _documents(kb: KnowledgeService, col: dict[str, Any]) -> None:
     st.subheader(tr("ui.kb.documents"), anchor=False)
-    if ingest_jobs().running(kb, collection):
+    collection, read_only = str(col["name"]), bool(col["read_only"])
+    if not read_only and ingest_jobs().running(kb, collection):
         _indexing(kb, collection)
-    docs = kb.list_documents(collection, lang=lang(service()))
+    docs = kb.list_documents(int(col["id"]), lang=lang(service()))
     failed = [doc["name"] for doc in docs if doc["status"] != "ready"]
-    if len(failed) > 1:
+    if len(failed) > 1 and not read_only:
         st.button(
             tn("ui.kb.remove_failed", len(failed)),
             key="kb_rm_failed",
@@ -187,14 +205,14 @@ def _documents(kb: KnowledgeService, collection: str) -> None:
         st.caption(tr("ui.kb.no_documents"))
     with st.container(key="kb_docs"):
         for doc in docs:
-            _document_row(kb, doc, collection)
+            _document_row(kb, doc, collection, read_only)
 
 
-def _search(kb: KnowledgeService, collection: str) -> None:
+def _search(kb: KnowledgeService, col: dict[str, Any]) -> None:
     query = st.text_input(tr("ui.kb.search"), key="kb_query", icon=":material/search:")
     if not query:
         return
-    hits = kb.search(query, [collection], k=5)
+    hits = kb.search(query, [int(col["id"])], k=5)
     if not hits:
         st.caption(tr("ui.kb.no_hits"))
     for hit in hits:
@@ -237,13 +255,16 @@ def page() -> None:
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])
     _embedder(kb)
-    collection = _collections(kb)
+    collection = _collections(svc, kb)
     if collection is None:
         return
-    _upload(kb, collection)
+    if not collection["read_only"]:
+        _upload(kb, collection["name"])
     _results(kb)
     _documents(kb, collection)
     _search(kb, collection)
+    if collection["read_only"]:
+        return
     with st.expander(tr("ui.kb.delete_collection"), icon=":material/delete_forever:"):
         st.warning(tr("ui.kb.delete_confirm"))
         st.button(
@@ -251,5 +272,5 @@ def page() -> None:
             key="kb_drop",
             type="primary",
             on_click=_delete_collection,
-            args=(kb, collection),
+            args=(kb, collection["name"]),
         )
