@@ -191,6 +191,7 @@ class Settings(BaseSettings):
 def load_settings(overrides: dict[str, Any] | None = None, **explicit: Any) -> Settings:
     """Build settings from env/.env, then apply secrets-style overrides and explicit values."""
     overrides = overrides or {}
+    # Sections (Streamlit's [auth] table among them, an AttrDict, not a dict) are not settings.
     merged = {k.lower(): v for k, v in overrides.items() if not isinstance(v, Mapping)}
     section = overrides.get("database")
     if isinstance(section, Mapping) and section.get("url"):

@@ -72,3 +72,19 @@ def test_oidc_user_id_is_the_subject_not_the_email():
     assert other_issuer[0] != user_id
     assert oidc_user({"is_logged_in": False}) is None
     assert oidc_user({"is_logged_in": True, "email": "no-subject@example.com"}) is None
+
+
+def test_the_auth_section_of_streamlit_secrets_is_not_the_auth_setting(data_dir):
+    """secrets.toml's [auth] table (st.login's) arrives as an AttrDict next to AGENT_APP-style keys."""
+    from streamlit.runtime.secrets import AttrDict
+
+    from agent_app.settings import load_settings
+
+    section = AttrDict({"redirect_uri": "http://127.0.0.1:1/oauth2callback", "client_id": "x"})
+    settings = load_settings({"auth": section, "daily_token_budget": 5}, data_dir=data_dir)
+    assert settings.daily_token_budget == 5 and settings.auth in (
+        "none",
+        "password",
+        "oidc",
+        "header",
+    )

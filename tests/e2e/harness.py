@@ -44,8 +44,16 @@ def chromium_missing() -> str | None:
 class StreamlitApp:
     """One `streamlit run` subprocess; `url` once `ready()` returned."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         full_env = {
@@ -75,6 +83,7 @@ class StreamlitApp:
             "true",
             "--server.fileWatcherType",
             "none",
+            *extra_args,
         ]
         self.started = time.perf_counter()
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
