@@ -108,8 +108,8 @@ def _service(settings, fake, **limits):
         dashscope_api_base=fake.base_url,
         max_retries=0,
         request_timeout=5.0,
-        **limits,
     )
+    values.update(limits)
     return open_service(settings.with_overrides(**values), tools=[])
 
 
@@ -165,7 +165,8 @@ def test_extraction_tokens_count_to_the_user_but_take_no_turn(settings, fake):
     thread = svc.new_thread("alice").id
     fake.push(text("noted: you like oolong", usage="always"))
     fake.push(text('["Likes oolong tea"]', usage="always"))  # the extraction model call
-    assert [e.type for e in svc.stream(thread, "I like oolong", user_id="alice")][-1] == "done"
+    events = list(svc.stream(thread, "I like oolong", user_id="alice"))
+    assert events[-1].type == "done", events
     after_turn = svc.budget.tokens_today("alice")
     svc.last_extraction.result(timeout=30)
     assert len(fake.chat_requests) == 2  # the turn, then extraction
