@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     memory_recall_k: int = 5
     memory_extract: bool = True
     """After each turn, extract durable facts about the user in the background."""
+    trace_content: bool = False
+    """With LangSmith tracing on, also send message and tool content (hidden by default)."""
     memory_min_score: float | None = None
     """Extra recall threshold on the fused score in [0, 1]; by default the store's calibrated floor."""
     log_level: str = "INFO"

@@ -13,6 +13,7 @@ from langgraph.store.base import BaseStore
 
 from agent_app.logsetup import register_configured_secrets
 from agent_app.settings import Settings
+from agent_app.tracing import redact_traces
 
 if TYPE_CHECKING:
     from agent_app.auth.accounts import AccountStore
@@ -143,6 +144,7 @@ def open_service(
 
     check_environment()
     register_configured_secrets(settings)
+    redact_traces(settings.trace_content)  # before the first run creates LangSmith's client
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The databases first: a wrong database URL or password stops here, before anything heavy.
     registry = (
