@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     """User ids that are admins in every mode (comma-separated), e.g. an OIDC subject."""
     session_hours: float = 12.0
     login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    """Failed sign-ins from one client address (any names) before it is locked out too."""
     login_lockout_minutes: float = 15.0
     daily_token_budget: int | None = None
     """Tokens per user per day; None: unlimited without sign-in, 1,000,000 with it; 0: unlimited."""

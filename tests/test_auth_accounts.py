@@ -141,3 +141,32 @@ def test_external_identities_are_keyed_by_id_and_can_be_disabled(accounts, data_
     accounts.set_disabled("oidc:sub-1")
     assert accounts.external("oidc:sub-1", "alice@example.com", "oidc") is None
     assert accounts.authenticate("alice@example.com", "anything!").status == "invalid"
+
+
+def test_one_address_spraying_many_names_is_locked_out(data_dir, hasher):
+    """Anonymous traffic from one client: every name it tries is new, so only the address counts."""
+    settings = Settings(
+        data_dir=data_dir, auth="password", login_max_failures=3, login_max_failures_per_address=5
+    )
+    store = open_accounts(settings, Passwords(hasher))
+    store.add_user("carol", "carol password 1")
+    statuses = [
+        store.authenticate(f"guess{i}", "x" * 9, peer="203.0.113.7").status for i in range(5)
+    ]
+    assert statuses == ["invalid"] * 4 + ["locked"]
+    hasher.verifies.clear()
+    locked = store.authenticate("carol", "carol password 1", peer="203.0.113.7")
+    assert locked.status == "locked" and locked.token is None and hasher.verifies == []
+    # another client is not punished for it, and the account itself is not locked
+    assert store.authenticate("carol", "carol password 1", peer="198.51.100.2").status == "ok"
+    store.close()
+
+
+def test_the_client_behind_a_trusted_proxy_is_the_forwarded_address(data_dir):
+    from agent_app.auth.proxy import client_address
+
+    settings = Settings(data_dir=data_dir, trusted_proxies="10.0.0.0/8")
+    forwarded = {"X-Forwarded-For": "203.0.113.7, 10.0.0.2"}
+    assert client_address(forwarded, "10.0.0.2", settings) == "203.0.113.7"
+    assert client_address(forwarded, "198.51.100.2", settings) == "198.51.100.2"  # not trusted
+    assert client_address({"X-Forwarded-For": "junk"}, "10.0.0.2", settings) == "10.0.0.2"

@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS login_failures (
     failures INTEGER NOT NULL DEFAULT 0,
     locked_until DOUBLE PRECISION NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS login_failures_by_address (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until DOUBLE PRECISION NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
@@ -73,6 +78,9 @@ class LoginResult:
     identity: Identity | None = None
     token: str | None = None
     retry_after_s: float = 0.0
+
+
+_BY_NAME, _BY_ADDRESS = "login_failures", "login_failures_by_address"  # fixed table names
 
 
 def _digest(token: str) -> str:
@@ -183,11 +191,18 @@ class AccountStore(SharedConnection):
         return row is not None
 
     # ---- sign-in -------------------------------------------------------------------------
-    def authenticate(self, name: str, password: str) -> LoginResult:
-        """Check a password: the same one Argon2 verify and the same answer for every kind of wrong."""
+    def authenticate(self, name: str, password: str, *, peer: str | None = None) -> LoginResult:
+        """Check a password: the same one Argon2 verify and the same answer for every kind of wrong.
+
+        `peer` (the client's address) is counted too: one address trying many names is stopped
+        after `login_max_failures_per_address`, as one name tried from many addresses is.
+        """
         who = normalize_name(name)[:64]
         now = time.time()
-        locked = self._locked_for(who, now)
+        locked = max(
+            self._locked_for(_BY_NAME, who, now),
+            self._locked_for(_BY_ADDRESS, peer, now) if peer else 0.0,
+        )
         if locked > 0:
             return LoginResult("locked", retry_after_s=locked)
         row = self._exec(
@@ -198,7 +213,13 @@ class AccountStore(SharedConnection):
             log.info("sign-in refused: account %s is disabled", who)
             ok = False
         if not ok:
-            return self._failed(who, now)
+            by_address = (
+                self._failed(_BY_ADDRESS, peer, now, self.settings.login_max_failures_per_address)
+                if peer
+                else LoginResult("invalid")
+            )
+            by_name = self._failed(_BY_NAME, who, now, self.settings.login_max_failures)
+            return by_name if by_name.status == "locked" else by_address
         self._exec("DELETE FROM login_failures WHERE name=?", (who,))
         self._exec("UPDATE users SET last_login=? WHERE user_id=?", (now, row[0]))
         if self.passwords.needs_rehash(row[1]):
@@ -209,27 +230,27 @@ class AccountStore(SharedConnection):
         user = self.get(row[0])
         return LoginResult("ok", self.identity(user), self.start_session(user.user_id))
 
-    def _locked_for(self, who: str, now: float) -> float:
-        row = self._exec("SELECT locked_until FROM login_failures WHERE name=?", (who,)).fetchone()
+    def _locked_for(self, table: str, key: str | None, now: float) -> float:
+        row = self._exec(f"SELECT locked_until FROM {table} WHERE name=?", (key,)).fetchone()
         return max(0.0, (row[0] if row else 0.0) - now)
 
-    def _failed(self, who: str, now: float) -> LoginResult:
+    def _failed(self, table: str, key: str, now: float, limit: int) -> LoginResult:
         # Counted per typed name, known or not, so a lock-out reveals nothing about who exists.
-        limit = max(1, self.settings.login_max_failures)
+        limit = max(1, limit)
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO login_failures (name, failures) VALUES (?, 1) "
-                "ON CONFLICT(name) DO UPDATE SET failures=login_failures.failures+1",
-                (who,),
+                f"INSERT INTO {table} (name, failures) VALUES (?, 1) "
+                f"ON CONFLICT(name) DO UPDATE SET failures={table}.failures+1",
+                (key,),
             )
             failures = conn.execute(
-                "SELECT failures FROM login_failures WHERE name=?", (who,)
+                f"SELECT failures FROM {table} WHERE name=?", (key,)
             ).fetchone()[0]
             if failures >= limit:
                 until = now + self.settings.login_lockout_minutes * 60
                 conn.execute(
-                    "UPDATE login_failures SET failures=0, locked_until=? WHERE name=?",
-                    (until, who),
+                    f"UPDATE {table} SET failures=0, locked_until=? WHERE name=?",
+                    (until, key),
                 )
         if failures >= limit:
             return LoginResult("locked", retry_after_s=self.settings.login_lockout_minutes * 60)

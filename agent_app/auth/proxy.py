@@ -45,3 +45,19 @@ def header_user(headers: Mapping[str, str], peer: str | None, settings: Settings
     value = next((v for k, v in headers.items() if k.lower() == wanted), "")
     raw = normalize_name(value or "")
     return raw if valid_name(raw) else None
+
+
+def client_address(headers: Mapping[str, str], peer: str | None, settings: Settings) -> str:
+    """The address a sign-in attempt is counted against (the peer, or the client a trusted proxy names).
+
+    Behind an allow-listed proxy every peer is the proxy; its X-Forwarded-For names the client.
+    """
+    address = (peer or "127.0.0.1").strip("[]")
+    if is_trusted_peer(peer, settings):
+        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), "")
+        first = forwarded.split(",")[0].strip()
+        try:
+            address = str(ipaddress.ip_address(first.strip("[]")))
+        except ValueError:
+            pass
+    return address

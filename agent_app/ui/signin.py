@@ -10,7 +10,7 @@ import streamlit as st
 from agent_app.auth import Identity, local_identity
 from agent_app.auth.exposure import open_exposure, refusal_message
 from agent_app.auth.oidc import oidc_user
-from agent_app.auth.proxy import header_user
+from agent_app.auth.proxy import client_address, header_user
 from agent_app.datadir import ephemeral_reason
 from agent_app.service import ChatService
 from agent_app.ui import session_cookie
@@ -106,7 +106,11 @@ def _password_form(svc: ChatService) -> None:
         return
     accounts = svc.accounts
     assert accounts is not None
-    result = accounts.authenticate(name, password)
+    ip = st.context.ip_address  # None on loopback; not a string without a browser (AppTest)
+    peer = client_address(
+        dict(st.context.headers), ip if isinstance(ip, str) else None, svc.settings
+    )
+    result = accounts.authenticate(name, password, peer=peer)
     if result.status == "ok":
         st.session_state[K_TOKEN] = result.token
         st.session_state.pop(K_SIGNED_OUT, None)
