@@ -143,10 +143,10 @@ def test_external_identities_are_keyed_by_id_and_can_be_disabled(accounts, data_
     assert accounts.authenticate("alice@example.com", "anything!").status == "invalid"
 
 
-def test_one_address_spraying_many_names_is_locked_out(data_dir, hasher):
+def test_one_address_spraying_many_names_is_locked_out(db_settings, hasher):
     """Anonymous traffic from one client: every name it tries is new, so only the address counts."""
-    settings = Settings(
-        data_dir=data_dir, auth="password", login_max_failures=3, login_max_failures_per_address=5
+    settings = db_settings.with_overrides(
+        auth="password", login_max_failures=3, login_max_failures_per_address=5
     )
     store = open_accounts(settings, Passwords(hasher))
     store.add_user("carol", "carol password 1")
@@ -162,10 +162,10 @@ def test_one_address_spraying_many_names_is_locked_out(data_dir, hasher):
     store.close()
 
 
-def test_the_client_behind_a_trusted_proxy_is_the_forwarded_address(data_dir):
+def test_the_client_behind_a_trusted_proxy_is_the_forwarded_address(db_settings):
     from agent_app.auth.proxy import client_address
 
-    settings = Settings(data_dir=data_dir, trusted_proxies="10.0.0.0/8")
+    settings = db_settings.with_overrides(trusted_proxies="10.0.0.0/8")
     forwarded = {"X-Forwarded-For": "203.0.113.7, 10.0.0.2"}
     assert client_address(forwarded, "10.0.0.2", settings) == "203.0.113.7"
     assert client_address(forwarded, "198.51.100.2", settings) == "198.51.100.2"  # not trusted
