@@ -19,6 +19,7 @@ SCRIPTS = (
     "bench_taint.py",
     "bench_ui.py",
     "bench_teams.py",
+    "bench_sharing.py",
 )
 
 
