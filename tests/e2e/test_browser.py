@@ -249,3 +249,26 @@ def test_two_tabs_hold_two_conversations(browser, app, fake):
     finally:
         for tab in tabs:
             tab.context.close()
+
+
+def test_only_our_stop_while_streaming_and_leaving_keeps_the_partial(page, app, fake):
+    words = " ".join(f"drip{i}" for i in range(80))
+    fake.push(text(f"Opening {words}", chunk=3, pause=0.05))
+    _open(page, app)
+    _english(page)
+    _new_conversation(page)
+    _send(page, "Tell me a long story")
+    page.get_by_text("Opening", exact=False).first.wait_for()
+    time.sleep(0.8)  # Streamlit shows its own Stop after 0.5 s of running
+    header = page.locator('header [data-testid="stStatusWidget"] button')
+    assert header.count() == 0 or not header.first.is_visible(), "Streamlit's Stop is showing"
+    assert page.locator(".st-key-stop button").is_visible()
+    thread = _thread(page)
+    page.locator(".st-key-new_chat button").click()  # leave while it streams: the page must live on
+    page.get_by_text("How can I help?").wait_for()
+    page.locator(".st-key-thread_list button", has_text="Tell me a long story").first.click()
+    page.get_by_text("Partial answer, not saved.").wait_for(timeout=30_000)
+    assert "Opening" in page.locator(MESSAGE).last.inner_text()
+    assert _thread(page) == thread
+    page.locator(".st-key-retry button").wait_for(timeout=30_000)
+    assert not page.locator(CHAT_INPUT).is_disabled()
