@@ -151,7 +151,7 @@ def test_chat_json_answers_offline_from_the_wheel(venv: Path, tmp_path: Path) ->
     assert [e["type"] for e in events][-1] == "done"
     answer = "".join(e["text"] for e in events if e["type"] == "token")
     # The offline model answers with the localized notice: the system prompt and locales loaded.
-    assert answer.split() == t("notice.offline", "en").split()
+    assert answer.split() == t("offline.answer", "en").split()
 
 
 def test_tools_list_json_from_the_wheel(venv: Path, tmp_path: Path) -> None:

@@ -11,7 +11,18 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 
-from agent_app.i18n import t
+from agent_app.i18n import LANGS, t
+
+
+def _turn_lang() -> str | None:
+    """The language of the turn being answered (the UI's), when called inside a graph run."""
+    try:
+        from langgraph.runtime import get_runtime
+
+        lang = getattr(get_runtime().context, "lang", None)
+    except (RuntimeError, KeyError, AttributeError):  # called outside a graph run
+        return None
+    return lang if lang in LANGS else None
 
 
 class OfflineChatModel(BaseChatModel):
@@ -28,7 +39,7 @@ class OfflineChatModel(BaseChatModel):
         return self
 
     def _answer(self) -> str:
-        return t("notice.offline", self.lang)
+        return t("offline.answer", _turn_lang() or self.lang)
 
     def _generate(
         self,
@@ -46,8 +57,10 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for piece in self._answer().split(" "):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece + " "))
+        words = self._answer().split(" ")
+        for i, piece in enumerate(words):
+            tail = " " if i < len(words) - 1 else ""
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece + tail))
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk

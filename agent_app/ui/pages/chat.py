@@ -30,6 +30,8 @@ from agent_app.ui.state import (
 from agent_app.ui.worker import TurnWorker
 
 EXAMPLES = ("ui.example.calc", "ui.example.time", "ui.example.units")
+OFFLINE_EXAMPLES = ("ui.example.offline.connect", "ui.example.offline.local", "ui.example.offline.works")
+"""Offline the model calls no tool: the suggestions ask what it can answer."""
 K_REFUSED = "ui.refused"
 """A message the service refused before it was sent: its text goes back into the box."""
 SETTLE_TIMEOUT_S = 0.5
@@ -149,12 +151,13 @@ def _error(err: dict[str, Any], thread_id: str, ready: bool) -> None:
             blocks.retry_button(_retry(thread_id))
 
 
-def _welcome() -> None:
+def _welcome(offline: bool) -> None:
+    examples = OFFLINE_EXAMPLES if offline else EXAMPLES
     with st.container(key="welcome"):
         st.markdown(f"### {tr('ui.welcome')}")
-        st.caption(tr("ui.welcome_hint"))
-        cols = st.columns(len(EXAMPLES))
-        for col, key in zip(cols, EXAMPLES, strict=True):
+        st.caption(tr("ui.welcome_hint_offline" if offline else "ui.welcome_hint"))
+        cols = st.columns(len(examples))
+        for col, key in zip(cols, examples, strict=True):
             col.button(
                 tr(key),
                 key=f"example_{key}",
@@ -192,7 +195,7 @@ def page() -> None:
         marked = history.render(messages, info.id, waiting=bool(pending), retry=retry)
     else:
         with welcome.container():
-            _welcome()
+            _welcome(svc.thread_options(info).provider == "offline")
     if pending and info is not None:
         approvals.render(info.id, pending)
     error = bucket(K_ERRORS).get(info.id) if info else None

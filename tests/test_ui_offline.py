@@ -1,0 +1,40 @@
+"""Offline mode in the Chat page: answers in the UI's language, suggestions it can honour."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_app.i18n import t
+from agent_app.wiring import open_service
+from tests.test_ui_apptest import _app
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_offline_answers_in_the_ui_language(settings, lang):
+    other = "zh" if lang == "en" else "en"
+    service = open_service(settings.with_overrides(lang=other), tools=[])  # the deployment default
+    at = _app(service, lang=lang)
+    at.chat_input[0].set_value("hello").run()
+    assert not at.exception
+    user = service.settings.user
+    [thread] = service.list_threads(user)
+    [answer] = [m["text"] for m in service.messages(user, thread.id) if m["role"] == "assistant"]
+    assert t("offline.answer", lang).split("\n")[0] in answer
+    assert t("offline.answer", other).split("\n")[0] not in answer
+    service.close()
+
+
+def test_offline_suggestions_invite_no_tool_use(settings):
+    service = open_service(settings, tools=[])
+    at = _app(service, lang="en")
+    labels = [b.label for b in at.button if (b.key or "").startswith("example_")]
+    tool_asks = [t(k, "en") for k in ("ui.example.calc", "ui.example.time", "ui.example.units")]
+    assert labels and not set(labels) & set(tool_asks)
+    next(b for b in at.button if (b.key or "").startswith("example_")).click().run()
+    user = service.settings.user
+    [thread] = service.list_threads(user)
+    said = [m["text"] for m in service.messages(user, thread.id)]
+    assert said[0] == labels[0] and t("offline.answer", "en").split("\n")[0] in said[1]
+    service.close()
