@@ -30,7 +30,11 @@ from agent_app.ui.state import (
 from agent_app.ui.worker import TurnWorker
 
 EXAMPLES = ("ui.example.calc", "ui.example.time", "ui.example.units")
-OFFLINE_EXAMPLES = ("ui.example.offline.connect", "ui.example.offline.local", "ui.example.offline.works")
+OFFLINE_EXAMPLES = (
+    "ui.example.offline.connect",
+    "ui.example.offline.local",
+    "ui.example.offline.works",
+)
 """Offline the model calls no tool: the suggestions ask what it can answer."""
 K_REFUSED = "ui.refused"
 """A message the service refused before it was sent: its text goes back into the box."""
