@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -29,6 +30,7 @@ from agent_app.providers.chat import make_chat_model
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.textsafe import clean_text
+from agent_app.titles import TitleWriter, heuristic_title
 from agent_app.turn_runner import ModelFactory, TurnRunner
 
 if TYPE_CHECKING:
@@ -77,6 +79,8 @@ class ChatService(Conversations):
         """Users and sessions (None: no sign-in store wired)."""
         self.budget = budget
         """Per-user budgets and usage; checked before every turn (None: unlimited, uncounted)."""
+        self.titles = TitleWriter()
+        """Titles the model writes after a conversation's first answer, in the background."""
 
     # ---- parts the front ends show ---------------------------------------------------------
     def tools(self) -> list[ToolInfo]:
@@ -172,11 +176,12 @@ class ChatService(Conversations):
             return
         content = message_content(clean_text(text), list(images))
         message = HumanMessage(content=content, id=str(uuid.uuid4()))
-        self.registry.touch(user_id, thread_id, title_if_empty=message.text[:80])
+        self.registry.touch(user_id, thread_id, title_if_empty=heuristic_title(message.text))
         payload = {"messages": [message]}
         answer = yield from self._run(info, payload, user_id, stop, lang, vision=bool(images))
         if answer is not None:
             self.turns.extract(info, self.thread_options(info), user_id, (message, answer), lang)
+            self._title(info, user_id, answer)
 
     def retry(
         self,
@@ -198,7 +203,9 @@ class ChatService(Conversations):
             return
         asked = [m for m in self.messages(user_id, thread_id) if m["role"] == "user"]
         vision = bool(asked and asked[-1].get("images"))
-        yield from self._run(info, {"messages": []}, user_id, stop, lang, vision=vision)
+        answer = yield from self._run(info, {"messages": []}, user_id, stop, lang, vision=vision)
+        if answer is not None:
+            self._title(info, user_id, answer)
 
     def resume(
         self,
@@ -219,6 +226,28 @@ class ChatService(Conversations):
             yield refusal
             return
         yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
+
+    def title_pending(self, thread_id: str) -> bool:
+        """Whether the model is still writing this conversation's title."""
+        return thread_id in self.titles.pending
+
+    def _title(self, info: ThreadInfo, user_id: str, answer: AIMessage) -> None:
+        """After the first answer, have the model title the conversation (in the background)."""
+        options = self.thread_options(info)
+        if not self.settings.title_model or options.provider == "offline":
+            return  # the first message's title stays
+        asked = [m for m in stored_messages(self._state_graph(info), info.id) if m.type == "human"]
+        current = self.registry.get(user_id, info.id)
+        if len(asked) != 1 or current is None or current.title != heuristic_title(asked[0].text):
+            return  # not the first exchange, or the user has named it
+        choice = replace(options.model_choice(), thinking=False)
+        self.titles.submit(
+            info.id,
+            lambda: self._factory(choice),
+            asked[0].text,
+            answer.text,
+            lambda title: self.registry.retitle(user_id, info.id, current.title, title),
+        )
 
     def _run(
         self,
@@ -248,6 +277,7 @@ class ChatService(Conversations):
 
     def close(self) -> None:
         """Close what open_service opened: the knowledge base, the memory store, the databases."""
+        self.titles.close()
         self.toolset.close()
         for part in (self.knowledge, self.store, self.accounts, self.budget):
             closer = getattr(part, "close", None)

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     """After each turn, extract durable facts about the user in the background."""
     trace_content: bool = False
     """With LangSmith tracing on, also send message and tool content (hidden by default)."""
+    title_model: bool = True
+    """After the first answer, the model writes the conversation's title (in the background)."""
     memory_min_score: float | None = None
     """Extra recall threshold on the fused score in [0, 1]; by default the store's calibrated floor."""
     log_level: str = "INFO"

@@ -71,6 +71,7 @@ def settings(data_dir):
 def _no_background_extraction(monkeypatch):
     """Scripted models answer in order; background extraction would eat their script."""
     monkeypatch.setenv("AGENT_APP_MEMORY_EXTRACT", "false")
+    monkeypatch.setenv("AGENT_APP_TITLE_MODEL", "false")  # a title call would eat a reply too
 
 
 @pytest.fixture(scope="session")

@@ -117,6 +117,14 @@ class ThreadRegistry(SharedConnection):
         )
         return cur.rowcount > 0
 
+    def retitle(self, user_id: str, thread_id: str, expected: str, title: str) -> bool:
+        """Replace the title only if it is still `expected` (a user's rename wins); True if replaced."""
+        cur = self._exec(
+            "UPDATE threads SET title=? WHERE id=? AND user_id=? AND title=?",
+            (clean_text(title).strip()[:TITLE_MAX], thread_id, user_id, expected),
+        )
+        return cur.rowcount > 0
+
     def touch(self, user_id: str, thread_id: str, title_if_empty: str = "") -> None:
         """Mark the conversation as just used, titling it if it has no title yet."""
         title = clean_text(" ".join(title_if_empty.split()))[:TITLE_MAX]

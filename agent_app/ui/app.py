@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 LANG_NAMES = {"zh": "中文", "en": "English"}
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 """Shipped with the app: a `:material/…:` icon would make the browser fetch it from a font host."""
+ASSETS = Path(__file__).resolve().parent / "static"
 
 
 def _language_switch() -> None:
@@ -38,6 +39,7 @@ def main() -> None:
 
     st.set_page_config(page_title="agent-app", page_icon=str(FAVICON), layout="centered")
     theme.apply()
+    st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"), size="large")
     try:
         lang(service())
     except Exception:  # the data directory or configuration is unusable: say so, no traceback

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import streamlit as st
 
 from agent_app.service import ChatService
@@ -10,6 +14,52 @@ from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import K_THREAD, flash, open_thread, tr, user
 
 LIST_LIMIT = 100
+TITLE_POLL_S = 0.5
+
+
+def date_groups(threads: Sequence[ThreadInfo], now: datetime) -> list[tuple[str, list[ThreadInfo]]]:
+    """Conversations under Today, Yesterday, Previous 7 days, Previous 30 days and Older.
+
+    Days are counted in `now`'s timezone (the browser's), so "yesterday" is the user's yesterday.
+    """
+    groups: dict[str, list[ThreadInfo]] = {}
+    for info in threads:
+        age = (now.date() - datetime.fromtimestamp(info.updated_at, now.tzinfo).date()).days
+        key = (
+            "today"
+            if age <= 0
+            else "yesterday"
+            if age == 1
+            else "week"
+            if age <= 7
+            else "month"
+            if age <= 30
+            else "older"
+        )
+        groups.setdefault(key, []).append(info)
+    order = ("today", "yesterday", "week", "month", "older")
+    return [(key, groups[key]) for key in order if key in groups]
+
+
+def _browser_zone(default: str) -> tzinfo:
+    for name in (getattr(st.context, "timezone", None), default, "UTC"):
+        try:
+            return ZoneInfo(name) if name else ZoneInfo("UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def watch_title(svc: ChatService, thread_id: str) -> None:
+    """While the model writes this conversation's title, poll; show it once it is stored."""
+    if not svc.title_pending(thread_id):
+        return
+
+    def poll() -> None:
+        if not svc.title_pending(thread_id):
+            st.rerun()
+
+    st.fragment(poll, run_every=TITLE_POLL_S)()
 
 
 def title_of(info: ThreadInfo | None) -> str:
@@ -113,6 +163,24 @@ def _confirm_delete(svc: ChatService, info: ThreadInfo) -> None:
     st.dialog(tr("ui.delete"), on_dismiss=lambda: st.session_state.update({key: False}))(body)()
 
 
+def _entry(svc: ChatService, info: ThreadInfo, current: ThreadInfo | None) -> None:
+    """One conversation in the list; the open one has its ⋯ menu."""
+    if current is not None and info.id == current.id:
+        left, right = st.columns([6, 1], vertical_alignment="center", gap="small")
+        left.button(title_of(info), key=f"thread_{info.id}", type="secondary", width="stretch")
+        with right:
+            _manage(svc, info)
+    else:
+        st.button(
+            title_of(info),
+            key=f"thread_{info.id}",
+            type="tertiary",
+            width="stretch",
+            on_click=open_thread,
+            args=(info.id,),
+        )
+
+
 def render(svc: ChatService, current: ThreadInfo | None) -> None:
     """Draw the conversation list into the sidebar."""
     with st.sidebar:
@@ -133,23 +201,17 @@ def render(svc: ChatService, current: ThreadInfo | None) -> None:
         threads = svc.search_threads(user(svc), query or "")
         if query and not threads:
             st.caption(tr("ui.no_match"))
+        shown = threads[:LIST_LIMIT]
+        grouped = (
+            [("", shown)]
+            if query
+            else date_groups(shown, datetime.now(_browser_zone(svc.settings.timezone)))
+        )
         with st.container(key="thread_list", gap=None):
-            for info in threads[:LIST_LIMIT]:
-                if current is not None and info.id == current.id:
-                    left, right = st.columns([6, 1], vertical_alignment="center", gap="small")
-                    left.button(
-                        title_of(info), key=f"thread_{info.id}", type="secondary", width="stretch"
-                    )
-                    with right:
-                        _manage(svc, info)
-                else:
-                    st.button(
-                        title_of(info),
-                        key=f"thread_{info.id}",
-                        type="tertiary",
-                        width="stretch",
-                        on_click=open_thread,
-                        args=(info.id,),
-                    )
+            for group, members in grouped:
+                if group:
+                    st.caption(tr(f"ui.group.{group}"))
+                for info in members:
+                    _entry(svc, info, current)
     if current is not None and st.session_state.get(_confirm_key(current.id)):
         _confirm_delete(svc, current)

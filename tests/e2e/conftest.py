@@ -26,6 +26,7 @@ def app(fake, tmp_path_factory):
         "AGENT_APP_TOOLS_DIRS": os.pathsep.join(["tools", str(TOOLS_DIR)]),
         "AGENT_APP_MAX_RETRIES": "0",
         "AGENT_APP_MEMORY_EXTRACT": "false",
+        "AGENT_APP_TITLE_MODEL": "false",  # pushed replies are for the turns
     }
     server = StreamlitApp(root / "data", env, root / "streamlit.log")
     try:

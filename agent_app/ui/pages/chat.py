@@ -186,6 +186,8 @@ def page() -> None:
     ready = _settle()
     info = current_thread(svc)
     sidebar.render(svc, info)
+    if info is not None:
+        sidebar.watch_title(svc, info.id)
     if svc.settings.resolved_provider == "offline":
         st.info(tr("notice.offline"), icon=":material/cloud_off:")
     _header(svc, info)
