@@ -18,11 +18,13 @@ from langgraph.types import Command
 
 from agent_app import events as ev
 from agent_app import transcript
+from agent_app.agent.branches import Versions, cut_at
 from agent_app.agent.cache import AgentCache
 from agent_app.agent.thread_state import pending_approvals, stored_messages
 from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
 from agent_app.conversations import Conversations
+from agent_app.i18n import t
 from agent_app.images import Image, message_content
 from agent_app.memory.service import MemoryService
 from agent_app.providers import catalog
@@ -79,6 +81,8 @@ class ChatService(Conversations):
         """Users and sessions (None: no sign-in store wired)."""
         self.budget = budget
         """Per-user budgets and usage; checked before every turn (None: unlimited, uncounted)."""
+        self.versions = Versions(registry)
+        """Earlier answers of regenerated turns, to flip between."""
         self.titles = TitleWriter()
         """Titles the model writes after a conversation's first answer, in the background."""
 
@@ -135,7 +139,28 @@ class ChatService(Conversations):
         """The stored conversation, each message with its turn notes (usage, sources, failures)."""
         info = self.get_thread(user_id, thread_id)
         stored = stored_messages(self._state_graph(info), thread_id)
-        return transcript.to_dicts(stored, self.registry.notes(thread_id))
+        out = transcript.to_dicts(stored, self.registry.notes(thread_id))
+        versions = self.versions.of(thread_id)
+        for d in out:
+            if d["role"] == "user" and d["id"] in versions:
+                d["versions"] = versions[d["id"]]
+        return out
+
+    def set_feedback(
+        self, user_id: str, thread_id: str, message_id: str, value: str | None
+    ) -> None:
+        """Thumbs up or down ('up', 'down'; None clears it), stored with the answer's turn notes."""
+        self.get_thread(user_id, thread_id)
+        notes = dict(self.registry.notes(thread_id).get(message_id) or {})
+        notes.pop("feedback", None)
+        if value in ("up", "down"):
+            notes["feedback"] = value
+        self.registry.set_note(thread_id, message_id, notes)
+
+    def show_version(self, user_id: str, thread_id: str, message_id: str, index: int) -> bool:
+        """Make answer version `index` of the last turn the current one (the thread goes on from it)."""
+        info = self.get_thread(user_id, thread_id)
+        return self.versions.show(self._state_graph(info), thread_id, message_id, index)
 
     def export_thread(self, user_id: str, thread_id: str, fmt: str = "md") -> str:
         """The conversation as Markdown (`md`) or JSON (`json`)."""
@@ -206,6 +231,52 @@ class ChatService(Conversations):
         answer = yield from self._run(info, {"messages": []}, user_id, stop, lang, vision=vision)
         if answer is not None:
             self._title(info, user_id, answer)
+
+    def regenerate(
+        self,
+        thread_id: str,
+        *,
+        user_id: str,
+        stop: threading.Event | None = None,
+        lang: str | None = None,
+    ) -> Iterator[ev.Event]:
+        """Answer the last user message anew; the earlier answer is kept as a version."""
+        lang = lang or self.settings.lang
+        info = self._thread_or_error(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):
+            yield info
+            return
+        refusal = admission_error(self.budget, user_id, lang)
+        if refusal is not None:
+            yield refusal
+            return
+        graph = self._state_graph(info)
+        asked = self.versions.set_aside(graph, thread_id)
+        answer = yield from self._run(info, {"messages": []}, user_id, stop, lang)
+        if answer is not None and asked is not None:
+            self.versions.add_current(graph, thread_id, str(asked.id))
+
+    def edit_and_resend(
+        self,
+        thread_id: str,
+        message_id: str,
+        text: str,
+        *,
+        user_id: str,
+        stop: threading.Event | None = None,
+        lang: str | None = None,
+    ) -> Iterator[ev.Event]:
+        """Replace a user message by `text`: what followed it goes, the conversation goes on from it."""
+        lang = lang or self.settings.lang
+        problem = self.check_input(text, lang)
+        info = self._thread_or_error(user_id, thread_id, lang)
+        if problem is not None or isinstance(info, ev.Error):
+            yield problem or info  # type: ignore[misc]
+            return
+        if not cut_at(self._state_graph(info), thread_id, message_id):
+            yield ev.Error("not_found", t("error.not_found", lang))
+            return
+        yield from self.stream(thread_id, text, user_id=user_id, stop=stop, lang=lang)
 
     def resume(
         self,

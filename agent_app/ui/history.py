@@ -7,7 +7,9 @@ from typing import Any
 
 import streamlit as st
 
+from agent_app.service import ChatService
 from agent_app.ui import blocks
+from agent_app.ui.actions import answer_row, question_row
 from agent_app.ui.state import tr
 
 PAGE = 60
@@ -69,11 +71,13 @@ def render(
     thread_id: str,
     waiting: bool = False,
     retry: Callable[[], None] | None = None,
+    actions: ChatService | None = None,
 ) -> bool:
     """Replay a conversation; long ones start with the most recent messages.
 
     `waiting`: the turn is paused for approval, so the last message's unanswered calls wait.
     `retry` is offered under the last turn when it failed; returns True when that mark was shown.
+    `actions`: the service that message actions (copy, thumbs, regenerate, edit) call; None: none.
     """
     shown_key = f"ui.shown.{thread_id}"
     limit = st.session_state.get(shown_key, PAGE)
@@ -90,15 +94,25 @@ def render(
         )
         messages = messages[cut:]
     groups = _with_marks(_turns(messages))
+    asked: dict[str, Any] | None = None
     for index, (role, group, mark) in enumerate(groups):
         last = index == len(groups) - 1
         with st.chat_message(role):
             if role == "user":
-                blocks.md(group[0]["text"])
+                asked = group[0]
+                blocks.md(asked["text"])
+                if actions is not None and not waiting:
+                    question_row(thread_id, asked)
                 continue
             _assistant(group, waiting and last)
             if mark:
                 _failed(mark, retry if last else None)
+            answer = next((m for m in reversed(group) if m["role"] == "assistant"), None)
+            if actions is not None and answer is not None and not (waiting and last):
+                text = "\n\n".join(
+                    m["text"] for m in group if m["role"] == "assistant" and m["text"]
+                )
+                answer_row(actions, thread_id, asked, answer, text, last and not mark)
     return bool(groups and groups[-1][2])
 
 

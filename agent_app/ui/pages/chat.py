@@ -134,8 +134,29 @@ def _act(
         tid = info.id
         if action["type"] == "retry":
             _run(tid, lambda stop: svc.retry(tid, user_id=who, stop=stop, lang=code))
+        elif action["type"] == "regenerate":
+            _run(tid, lambda stop: svc.regenerate(tid, user_id=who, stop=stop, lang=code))
+        elif action["type"] == "edit":
+            text, mid = action["text"], action["message"]
+            _run(
+                tid,
+                lambda stop: svc.edit_and_resend(tid, mid, text, user_id=who, stop=stop, lang=code),
+                text,
+            )
         elif action["type"] == "resume":
             _run(tid, lambda stop: svc.resume(tid, action["decisions"], user_id=who, lang=code))
+
+
+def _shown(messages: list[dict[str, Any]], action: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The stored messages the page shows above a turn being redone (regenerate, edit)."""
+    kind = (action or {}).get("type")
+    if kind == "regenerate":
+        last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+        return messages if last is None else messages[: last + 1]
+    if kind == "edit":
+        at = next((i for i, m in enumerate(messages) if m["id"] == action["message"]), None)  # type: ignore[index]
+        return messages if at is None else messages[:at]
+    return messages
 
 
 def _retry(thread_id: str) -> Callable[[], None]:
@@ -192,13 +213,20 @@ def page() -> None:
         st.info(tr("notice.offline"), icon=":material/cloud_off:")
     _header(svc, info)
     who = user(svc)
-    messages = svc.messages(who, info.id) if info else []
+    action = st.session_state.pop(K_ACTION, None)
+    messages = _shown(svc.messages(who, info.id) if info else [], action)
     welcome = st.empty()
     pending = svc.pending_approvals(who, info.id) if info else []
     marked = False
     if messages and info is not None:
         retry = _retry(info.id) if ready and not pending else None
-        marked = history.render(messages, info.id, waiting=bool(pending), retry=retry)
+        marked = history.render(
+            messages,
+            info.id,
+            waiting=bool(pending),
+            retry=retry,
+            actions=svc if ready and not pending else None,
+        )
     else:
         with welcome.container():
             _welcome(svc.thread_options(info).provider == "offline")
@@ -216,4 +244,4 @@ def page() -> None:
     hint = tr("ui.approval.first") if pending else tr("ui.input")
     # No max_chars: the browser would cut a long paste silently; the service's limit says why.
     prompt = st.chat_input(hint, key="chat_input", disabled=bool(pending) or not ready)
-    _act(svc, info, prompt, st.session_state.pop(K_ACTION, None), welcome)
+    _act(svc, info, prompt, action, welcome)
