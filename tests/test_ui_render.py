@@ -111,12 +111,29 @@ def test_dangerous_schemes_are_not_links(href):  # D4
     assert not host_allowed(href)
 
 
-def test_dollar_amounts_are_not_latex():  # I4
+def test_dollar_amounts_are_not_latex_but_latex_is():  # I4
     assert (
         sanitize_markdown("It costs ¥100 and $5, or $x^2$.")
-        == "It costs ¥100 and \\$5, or \\$x^2\\$."
+        == "It costs ¥100 and \\$5, or $x^2$."
     )
+    assert sanitize_markdown("costs $5 and $10 today") == "costs \\$5 and \\$10 today"
     assert sanitize_markdown("already \\$5") == "already \\$5"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Qwen: \\(a^2+b^2=c^2\\).", "Qwen: $a^2+b^2=c^2$."),
+        ("so \\[\\int_0^1 x\\,dx = \\tfrac12\\]", "so $$\\int_0^1 x\\,dx = \\tfrac12$$"),
+        ("$$\nE = mc^2\n$$", "$$E = mc^2$$"),
+        ("$a_1 * b_2 < c$ and `$x$`", "$a_1 * b_2 \\lt  c$ and `$x$`"),
+        ("```\n$$x$$ \\(y\\)\n```", "```\n$$x$$ \\(y\\)\n```"),
+        ("$[x](https://attacker/p)$", "\\$x (`https://attacker/p`)\\$"),
+    ],
+)
+def test_latex_is_kept_for_katex_outside_code(text, shown):
+    assert sanitize_markdown(text) == shown
+    assert not [a for a in _active(text) if a[0] in ("image", "html", "link")]
 
 
 def test_code_is_left_alone():

@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from agent_app.textsafe import strip_invisible
+from agent_app.ui.maths import with_math_kept
 
 # Links to these hosts (and their subdomains) stay clickable; everything else is shown as text.
 ALLOWED_LINK_HOSTS: tuple[str, ...] = (
@@ -201,7 +202,10 @@ def _neutralise_lines(lines: list[str], start: int, end: int, allow: tuple[str, 
 
 @lru_cache(maxsize=4096)
 def _sanitize(text: str, allow: tuple[str, ...]) -> str:
-    text = strip_invisible(text)
+    return with_math_kept(strip_invisible(text), lambda rest: _inert(rest, allow))
+
+
+def _inert(text: str, allow: tuple[str, ...]) -> str:
     if not _MAYBE_LIVE.search(text):
         return text  # plain prose (headings, lists, emphasis, tables): nothing to parse
     lines = text.splitlines(keepends=True)
@@ -230,8 +234,8 @@ def _sanitize(text: str, allow: tuple[str, ...]) -> str:
 def sanitize_markdown(text: str, allow_hosts: tuple[str, ...] = ALLOWED_LINK_HOSTS) -> str:
     """Markdown safe to render.
 
-    Images become `[image: alt]`, foreign links plain text, raw HTML and `$` escaped, invisible
-    characters dropped; code blocks and spans untouched.
+    Images become `[image: alt]`, foreign links plain text, raw HTML and a lone `$` escaped,
+    invisible characters dropped; LaTeX kept as math for KaTeX; code blocks and spans untouched.
     """
     return _sanitize(text if isinstance(text, str) else str(text), tuple(allow_hosts))
 

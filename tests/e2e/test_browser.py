@@ -28,7 +28,7 @@ STEP = '[data-testid="stExpander"]'
 
 def _open(page, app, path: str = "") -> None:
     page.goto(f"{app.url}/{path}")
-    page.locator(CHAT_INPUT).wait_for()
+    page.locator(CHAT_INPUT).wait_for(timeout=90_000)  # a cold server opens the service first
 
 
 def _english(page) -> None:
