@@ -168,7 +168,7 @@ def test_screenshot_of_a_chat_with_a_tool_step(page, app, fake):
         ),
         text(
             "**(17 + 25) × 3 = 126.**\n\n1. 17 + 25 = 42\n2. 42 × 3 = 126\n\n"
-            "That is ¥126 if each unit costs ¥1 — no $LaTeX$ surprises.",
+            "That is ¥126, or $126 at $1 each — and $\\sqrt{x^2} = |x|$ is maths.",
             chunk=4,
             pause=0.02,
         ),
@@ -178,7 +178,8 @@ def test_screenshot_of_a_chat_with_a_tool_step(page, app, fake):
     _english(page)
     _new_conversation(page)
     _send(page, "What is (17 + 25) × 3?")
-    page.get_by_text("no $LaTeX$ surprises").wait_for()
+    page.get_by_text("or $126 at $1 each", exact=False).wait_for()  # prices stay prices
+    page.locator(f"{MESSAGE} .katex").first.wait_for()  # and maths is typeset
     page.locator(".st-key-turn_controls").wait_for(state="detached")
     step = page.locator(STEP, has_text="calculator")
     step.locator("summary").click()
