@@ -113,8 +113,7 @@ def test_dangerous_schemes_are_not_links(href):  # D4
 
 def test_dollar_amounts_are_not_latex_but_latex_is():  # I4
     assert (
-        sanitize_markdown("It costs ¥100 and $5, or $x^2$.")
-        == "It costs ¥100 and \\$5, or $x^2$."
+        sanitize_markdown("It costs ¥100 and $5, or $x^2$.") == "It costs ¥100 and \\$5, or $x^2$."
     )
     assert sanitize_markdown("costs $5 and $10 today") == "costs \\$5 and \\$10 today"
     assert sanitize_markdown("already \\$5") == "already \\$5"

@@ -1,4 +1,4 @@
-"""LaTeX in model text, kept for Streamlit's KaTeX: `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]`.
+r"""LaTeX in model text, kept for Streamlit's KaTeX: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`.
 
 Math is set aside before the Markdown is made inert and put back after, as `$…$`/`$$…$$` (the
 forms Streamlit renders). A lone `$` (prices: "¥100 and $5") is not math: an inline span needs a
@@ -11,7 +11,9 @@ import re
 from collections.abc import Callable
 
 # Fenced blocks (to their closing fence or the end) and inline code spans: no math inside code.
-_CODE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)|(`+)[^`].*?\2(?!`)")
+_CODE = re.compile(
+    r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)|(`+)[^`].*?\2(?!`)"
+)
 _MATH = re.compile(
     r"\$\$(?P<dd>[^$]+?)\$\$"
     r"|\\\[(?P<bd>.+?)\\\]"
