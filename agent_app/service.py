@@ -24,6 +24,7 @@ from agent_app.agent.thread_state import pending_approvals, stored_messages
 from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
 from agent_app.conversations import Conversations
+from agent_app.errors import NotFoundError
 from agent_app.i18n import t
 from agent_app.images import Image, message_content
 from agent_app.memory.service import MemoryService
@@ -36,6 +37,7 @@ from agent_app.titles import TitleWriter, heuristic_title
 from agent_app.turn_runner import ModelFactory, TurnRunner
 
 if TYPE_CHECKING:
+    from agent_app.knowledge.ingest import IngestResult
     from agent_app.knowledge.service import KnowledgeService
     from agent_app.toolbox.registry import ToolInfo, Toolset
 
@@ -43,6 +45,11 @@ log = logging.getLogger(__name__)
 CONTENT_SCAN_LIMIT = 200
 """Thread search reads the messages of at most this many recent conversations."""
 OLLAMA_LIST_TTL_S = 30.0
+
+
+def attachment_collection(thread_id: str) -> str:
+    """The knowledge-base collection of the files attached in one conversation."""
+    return f"chat-{thread_id[:8]}"
 
 
 class ChatService(Conversations):
@@ -156,6 +163,29 @@ class ChatService(Conversations):
         if value in ("up", "down"):
             notes["feedback"] = value
         self.registry.set_note(thread_id, message_id, notes)
+
+    def attach(
+        self, user_id: str, thread_id: str, files: list[tuple[str, bytes]], lang: str | None = None
+    ) -> list[IngestResult]:
+        """Add documents to the conversation's own collection, which its turns then search."""
+        info = self.get_thread(user_id, thread_id)
+        kb = self.knowledge_for(user_id)
+        if kb is None:
+            raise NotFoundError("knowledge base")
+        name = attachment_collection(thread_id)
+        results = kb.add_files(files, name, lang=lang or self.settings.lang)
+        chosen = self.thread_options(info).collections
+        if chosen is not None and name not in chosen:  # None already means every collection
+            self.set_thread_options(user_id, thread_id, collections=[*chosen, name])
+        return results
+
+    def attachment_types(self) -> list[str]:
+        """File extensions `attach` takes (none when the knowledge base is not wired)."""
+        if self.knowledge is None:
+            return []
+        from agent_app.knowledge.sniff import EXTENSIONS
+
+        return sorted(ext.lstrip(".") for ext in EXTENSIONS)
 
     def show_version(self, user_id: str, thread_id: str, message_id: str, index: int) -> bool:
         """Make answer version `index` of the last turn the current one (the thread goes on from it)."""

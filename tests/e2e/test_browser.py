@@ -273,3 +273,34 @@ def test_only_our_stop_while_streaming_and_leaving_keeps_the_partial(page, app, 
     assert _thread(page) == thread
     page.locator(".st-key-retry button").wait_for(timeout=30_000)
     assert not page.locator(CHAT_INPUT).is_disabled()
+
+
+def test_attach_from_the_chat_box_then_cite_it_and_copy_the_answer(page, app, fake, tmp_path):
+    doc = tmp_path / "orchid-care.md"
+    doc.write_text("# Orchid care\n\nWater the moth orchid every 9 days.\n", encoding="utf-8")
+    fake.push(
+        tool_calls([("search_knowledge", {"query": "orchid water"})]),
+        text("Water it every **9 days**.\n\n```\nwater --every 9d\n```", chunk=6, pause=0.01),
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    _open(page, app)
+    _english(page)
+    _new_conversation(page)
+    page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(doc))
+    page.get_by_text("orchid-care.md").first.wait_for()  # the chip in the box
+    _send(page, "How often do I water my orchid?")
+    page.get_by_text("Water it every").wait_for(timeout=60_000)
+    sources = page.locator(STEP, has_text="Sources (1)")
+    sources.locator("summary").click()
+    sources.get_by_text("orchid-care.md").wait_for()
+    page.locator(".st-key-turn_controls").wait_for(state="detached")
+    answer = page.locator(MESSAGE).last
+    answer.locator('[data-testid="stPopover"] button').first.click()  # copy
+    block = page.locator('[data-testid="stPopoverBody"] [data-testid="stCode"]')
+    block.hover()
+    block.locator("button").first.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Water it every **9 days**.") and "water --every 9d" in copied
+    code = answer.locator('[data-testid="stCode"]', has_text="water --every 9d")
+    code.hover()
+    assert code.locator("button").count() >= 1  # code blocks in answers have their copy button

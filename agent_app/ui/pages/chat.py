@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import streamlit as st
+from streamlit.elements.widgets.chat import ChatInputValue
 
 from agent_app import events as ev
 from agent_app.service import ChatService
 from agent_app.storage.threads import ThreadInfo
 from agent_app.ui import approvals, blocks, history, picker, sidebar
+from agent_app.ui.attach import attach
 from agent_app.ui.live import LiveTurn, TurnOutcome
 from agent_app.ui.state import (
     K_ACTION,
@@ -243,5 +245,15 @@ def page() -> None:
         st.session_state["chat_input"] = refused["text"]
     hint = tr("ui.approval.first") if pending else tr("ui.input")
     # No max_chars: the browser would cut a long paste silently; the service's limit says why.
-    prompt = st.chat_input(hint, key="chat_input", disabled=bool(pending) or not ready)
+    types = svc.attachment_types()
+    value = st.chat_input(
+        hint,
+        key="chat_input",
+        disabled=bool(pending) or not ready,
+        accept_file="multiple" if types else False,
+        file_type=types or None,
+    )
+    prompt, files = (value.text, value.files) if isinstance(value, ChatInputValue) else (value, [])
+    if files:
+        info, prompt = attach(svc, info, prompt or "", files)
     _act(svc, info, prompt, action, welcome)
