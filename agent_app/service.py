@@ -23,6 +23,7 @@ from agent_app.agent.cache import AgentCache
 from agent_app.agent.thread_state import pending_approvals, stored_messages
 from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
+from agent_app.condensed import CondensedTurns
 from agent_app.conversations import Conversations
 from agent_app.errors import NotFoundError
 from agent_app.i18n import t
@@ -78,7 +79,11 @@ class ChatService(Conversations):
         self.memory: MemoryService | None = MemoryService(store) if store is not None else None
         """Long-term memories over `store` (None when memory is off)."""
         self._factory = model_factory or (lambda choice: make_chat_model(settings, choice))
-        self.agents = AgentCache(settings, self._factory, checkpointer, store, toolset.tools)
+        self.condensed = CondensedTurns(registry)
+        """Turns a summary replaced in the thread, still shown on the page."""
+        self.agents = AgentCache(
+            settings, self._factory, checkpointer, store, toolset.tools, self.condensed.keep
+        )
         self.turns = TurnRunner(
             settings, self.agents, registry, self.memory, self._factory, budget=budget
         )
@@ -145,8 +150,11 @@ class ChatService(Conversations):
     def messages(self, user_id: str, thread_id: str) -> list[dict[str, Any]]:
         """The stored conversation, each message with its turn notes (usage, sources, failures)."""
         info = self.get_thread(user_id, thread_id)
-        stored = stored_messages(self._state_graph(info), thread_id)
+        earlier = self.condensed.messages(thread_id)
+        stored = [*earlier, *stored_messages(self._state_graph(info), thread_id)]
         out = transcript.to_dicts(stored, self.registry.notes(thread_id))
+        for d in out[: len(earlier)]:
+            d["condensed"] = True  # only in the archive now: shown, not editable
         versions = self.versions.of(thread_id)
         for d in out:
             if d["role"] == "user" and d["id"] in versions:

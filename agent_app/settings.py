@@ -87,6 +87,8 @@ class Settings(BaseSettings):
 
     max_input_chars: int = 32_000
     context_tokens: int = 24_000
+    condense_history: bool = True
+    """When a conversation outgrows `context_tokens`, older turns are summarized (not dropped)."""
     recursion_limit: int = 24
     max_tool_calls: int = 12
     turn_deadline_s: float = 180.0

@@ -33,7 +33,8 @@ def message_dict(msg: BaseMessage) -> dict[str, Any] | None:
             for b in (msg.content if isinstance(msg.content, list) else [])
             if isinstance(b, dict) and b.get("type") == "image_url"
         ]
-        return {"id": msg.id, "role": "user", "text": _text(msg), "images": images}
+        role = "summary" if msg.additional_kwargs.get("lc_source") == "summarization" else "user"
+        return {"id": msg.id, "role": role, "text": _text(msg), "images": images}
     if isinstance(msg, AIMessage):
         splitter = ThinkSplitter()
         parts = splitter.feed(_text(msg)) + splitter.flush()
@@ -129,4 +130,6 @@ def to_markdown(title: str, messages: list[dict[str, Any]]) -> str:
                 lines += ["**Assistant:**", "", m["text"], ""]
         elif m["role"] == "tool":
             lines += [f"> tool `{m.get('name')}` → {m['text'][:500]}", ""]
+        elif m["role"] == "summary":
+            lines += ["> " + m["text"].replace("\n", "\n> "), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from agent_app.agent.condense import Archive
 from agent_app.agent.graph import build_agent
 from agent_app.agent.images_middleware import BlindModelMiddleware
 from agent_app.agent.small_model import SmallModelMiddleware
@@ -37,6 +38,7 @@ class AgentCache:
         checkpointer: BaseCheckpointSaver,
         store: BaseStore | None,
         tools: Sequence[BaseTool],
+        archive: Archive | None = None,
     ) -> None:
         self.settings, self.factory, self.checkpointer, self.store = (
             settings,
@@ -45,6 +47,8 @@ class AgentCache:
             store,
         )
         self.tools = list(tools)
+        self.archive = archive
+        """Where the turns a summary replaces are kept (the page still shows them)."""
         self._agents: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
@@ -126,4 +130,5 @@ class AgentCache:
             approval_mode=mode,
             lang=lang,
             extra_middleware=extra,
+            archive=self.archive,
         )

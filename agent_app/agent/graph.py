@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from agent_app.agent.condense import Archive, CondenseMiddleware
 from agent_app.agent.context import AgentContext
 from agent_app.agent.history_middleware import HistoryRepairMiddleware, ToolCallValidationMiddleware
 from agent_app.agent.model_middleware import (
@@ -78,6 +79,7 @@ def build_agent(
     approval_mode: str = "ask",
     lang: str | None = None,
     extra_middleware: Sequence[AgentMiddleware] = (),
+    archive: Archive | None = None,
 ) -> Any:
     """Compile the agent graph: create_agent + our middleware, wired from arguments."""
     middleware = model_call_middleware(settings, fallback, fallback_label, backend, model_label)
@@ -92,6 +94,8 @@ def build_agent(
                 format_memories,
             )
         )
+    if settings.condense_history:  # older turns summarized instead of dropped; trimming stays a net
+        middleware.append(CondenseMiddleware(model, settings.context_tokens, archive))
     middleware += [
         ContextTrimMiddleware(settings.context_tokens),
         ToolCallValidationMiddleware(),

@@ -22,7 +22,7 @@ def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any
     """Group messages into bubbles: each user message, then everything the assistant did after it."""
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for msg in messages:
-        role = "user" if msg["role"] == "user" else "assistant"
+        role = msg["role"] if msg["role"] in ("user", "summary") else "assistant"
         if groups and role == "assistant" and groups[-1][0] == "assistant":
             groups[-1][1].append(msg)
         else:
@@ -97,11 +97,14 @@ def render(
     asked: dict[str, Any] | None = None
     for index, (role, group, mark) in enumerate(groups):
         last = index == len(groups) - 1
+        if role == "summary":
+            _condensed(group[0]["text"])
+            continue
         with st.chat_message(role):
             if role == "user":
                 asked = group[0]
                 blocks.md(asked["text"])
-                if actions is not None and not waiting:
+                if actions is not None and not waiting and not asked.get("condensed"):
                     question_row(thread_id, asked)
                 continue
             _assistant(group, waiting and last)
@@ -114,6 +117,14 @@ def render(
                 )
                 answer_row(actions, thread_id, asked, answer, text, last and not mark)
     return bool(groups and groups[-1][2])
+
+
+def _condensed(summary: str) -> None:
+    """Where earlier turns were condensed: a divider, with the summary the model now works from."""
+    st.divider()
+    st.caption(":material/compress: " + tr("ui.condensed"))
+    with st.expander(tr("ui.condensed_summary"), icon=":material/summarize:"):
+        blocks.md(summary)
 
 
 def _mark(group: list[dict[str, Any]]) -> dict[str, Any] | None:
