@@ -336,6 +336,15 @@ class ChatService(Conversations):
             return
         yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
 
+    def warm(self, info: ThreadInfo | None, lang: str | None = None) -> threading.Thread:
+        """Prepare, in the background, what the next turn of this conversation needs (its agent)."""
+        options, code = self.thread_options(info), lang or self.settings.lang
+        worker = threading.Thread(
+            target=self.turns.warm, args=(options, code), name="warm-agent", daemon=True
+        )
+        worker.start()
+        return worker
+
     def title_pending(self, thread_id: str) -> bool:
         """Whether the model is still writing this conversation's title."""
         return thread_id in self.titles.pending

@@ -210,15 +210,25 @@ class TurnRunner:
         except AppError:
             log.warning("memory extraction not started", exc_info=True)
 
+    def warm(self, options: ThreadOptions, lang: str) -> None:
+        """Build the agent a turn with these options will run on (its model client imported)."""
+        try:
+            self.agents.get(prepare_choice(self.settings, options.model_choice()), lang, options)
+        except AppError:  # the turn itself will say what is wrong
+            log.info("nothing to warm: %s", options.model_choice().label)
+
     def state_graph(self, options: ThreadOptions) -> Any:
         """The cached agent a thread's turns run on, to read its state through the graph's API."""
         lang = self.settings.lang
         try:  # no network here: a thread's history must show even when its server is down
             return self.agents.get(
-                prepare_choice(self.settings, options.model_choice(), probe=False), lang, options
+                prepare_choice(self.settings, options.model_choice(), probe=False),
+                lang,
+                options,
+                any_lang=True,
             )
         except (
             AppError
         ):  # its provider is not configured any more: the offline agent reads the same state
             offline = prepare_choice(self.settings, ModelChoice("offline", "offline"), probe=False)
-            return self.agents.get(offline, lang, options)
+            return self.agents.get(offline, lang, options, any_lang=True)

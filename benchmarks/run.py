@@ -18,6 +18,7 @@ SCRIPTS = (
     "bench_tools.py",
     "bench_taint.py",
     "bench_ui.py",
+    "bench_first_turn.py",
     "bench_teams.py",
     "bench_sharing.py",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from agent_app.i18n import t
@@ -37,4 +39,26 @@ def test_offline_suggestions_invite_no_tool_use(settings):
     [thread] = service.list_threads(user)
     said = [m["text"] for m in service.messages(user, thread.id)]
     assert said[0] == labels[0] and t("offline.answer", "en").split("\n")[0] in said[1]
+    service.close()
+
+
+def test_the_page_builds_the_first_turns_agent_before_any_message(settings):
+    from tests.scripted_model import ScriptedChatModel
+
+    built = []
+    model = ScriptedChatModel(default="hi")
+    service = open_service(
+        settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1"),
+        tools=[],
+        model_factory=lambda choice: built.append(choice.label) or model,
+    )
+    at = _app(service, lang="en")
+    assert not at.exception
+    deadline = time.monotonic() + 30
+    while not built and time.monotonic() < deadline:  # the warm-up runs in the background
+        time.sleep(0.05)
+    assert built, "no agent was built while the page loaded"
+    before = len(built)
+    at.chat_input[0].set_value("hello").run()
+    assert len(built) == before  # the turn ran on the agent built while the page loaded
     service.close()

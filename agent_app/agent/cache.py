@@ -52,8 +52,14 @@ class AgentCache:
         self._agents: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, choice: ModelChoice, lang: str, options: ThreadOptions) -> Any:
-        """The compiled agent for a prepared model choice and the conversation's options."""
+    def get(
+        self, choice: ModelChoice, lang: str, options: ThreadOptions, *, any_lang: bool = False
+    ) -> Any:
+        """The compiled agent for a prepared model choice and the conversation's options.
+
+        `any_lang`: one built for another language will do (reading or editing the thread's
+        state: the language only changes the prompts, not the graph).
+        """
         disabled = set(options.disabled_tools)
         usable = choice.supports_tools or choice.small
         tools = [t for t in self.tools if t.name not in disabled] if usable else []
@@ -76,10 +82,17 @@ class AgentCache:
             plan,
             mode,
         )
-        return self._cached(key, lambda: self._build(choice, tools, lang, approval, plan, mode))
+        build = lambda: self._build(choice, tools, lang, approval, plan, mode)  # noqa: E731
+        return self._cached(key, build, any_lang)
 
-    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any], any_lang: bool) -> Any:
         with self._lock:
+            if key not in self._agents and any_lang:
+                same = next(
+                    (a for k, a in self._agents.items() if k[:6] + k[7:] == key[:6] + key[7:]), None
+                )
+                if same is not None:
+                    return same
             if key not in self._agents:
                 self._agents[key] = build()
             return self._agents[key]

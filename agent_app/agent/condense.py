@@ -8,7 +8,7 @@ so the page can still show them above the point where they were condensed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from langchain.agents.middleware import SummarizationMiddleware
@@ -65,7 +65,7 @@ def summarizer(model: BaseChatModel) -> Callable[[list[AnyMessage]], str]:
     return summarize
 
 
-def _tokens(messages: Sequence[Any]) -> int:
+def _tokens(messages: Iterable[Any]) -> int:
     """The estimate the trimming uses too (not scaled by the provider's last reported usage)."""
     return count_tokens_approximately(messages)
 

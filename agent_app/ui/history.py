@@ -12,6 +12,8 @@ from agent_app.ui import blocks
 from agent_app.ui.actions import answer_row, question_row
 from agent_app.ui.state import tr
 
+ACTION_BUBBLES = 8
+"""Message actions on the most recent bubbles only (each row is a dozen widgets on every rerun)."""
 PAGE = 60
 """Messages shown at first; older ones appear on demand (keeps reruns fast on long threads)."""
 Turn = tuple[str, list[dict[str, Any]], dict[str, Any] | None]
@@ -97,6 +99,7 @@ def render(
     asked: dict[str, Any] | None = None
     for index, (role, group, mark) in enumerate(groups):
         last = index == len(groups) - 1
+        acts = actions if index >= len(groups) - ACTION_BUBBLES else None
         if role == "summary":
             _condensed(group[0]["text"])
             continue
@@ -104,18 +107,18 @@ def render(
             if role == "user":
                 asked = group[0]
                 blocks.md(asked["text"])
-                if actions is not None and not waiting and not asked.get("condensed"):
+                if acts is not None and not waiting and not asked.get("condensed"):
                     question_row(thread_id, asked)
                 continue
             _assistant(group, waiting and last)
             if mark:
                 _failed(mark, retry if last else None)
             answer = next((m for m in reversed(group) if m["role"] == "assistant"), None)
-            if actions is not None and answer is not None and not (waiting and last):
+            if acts is not None and answer is not None and not (waiting and last):
                 text = "\n\n".join(
                     m["text"] for m in group if m["role"] == "assistant" and m["text"]
                 )
-                answer_row(actions, thread_id, asked, answer, text, last and not mark)
+                answer_row(acts, thread_id, asked, answer, text, last and not mark)
     return bool(groups and groups[-1][2])
 
 

@@ -40,7 +40,9 @@ def _open_shared_service() -> ChatService:
     from agent_app.settings import load_settings
     from agent_app.wiring import open_service
 
-    return open_service(load_settings(_secrets()))
+    svc = open_service(load_settings(_secrets()))
+    svc.warm(None)  # the first turn's agent is built while the first page renders
+    return svc
 
 
 def service() -> ChatService:

@@ -208,6 +208,9 @@ def page() -> None:
     show_flash()
     ready = _settle()
     info = current_thread(svc)
+    warmed = f"ui.warmed.{info.id if info else ''}"
+    if warmed not in st.session_state:  # this conversation's agent, in the UI's language
+        st.session_state[warmed] = svc.warm(info, lang(svc))
     sidebar.render(svc, info)
     if info is not None:
         sidebar.watch_title(svc, info.id)
