@@ -92,8 +92,6 @@ def run(args: argparse.Namespace) -> int:
         str(args.port),
         "--server.address",
         args.address,
-        "--ui.hideTopBar",  # the chat has its own Stop (an installed wheel has no config.toml)
-        "true",
     ]
     if (
         os.name == "posix"
