@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 def _cli(data_dir: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AGENT_APP_DATABASE_URL": url, "AGENT_APP_LOG_LEVEL": "INFO"}
+    env["AGENT_APP_LANG"] = "en"  # the messages checked below are the English ones
     return subprocess.run(
         [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,

@@ -113,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
             svc.close()
     except AppError as err:
         return _failed(args, err, lang)
+    except BrokenPipeError:  # the reader left (`… | head`): main() ends quietly, as SIGPIPE would
+        raise
     except Exception:  # the last guard: one clear line (or JSON event), the details in the log
         log.exception("chat failed")
         return _failed(args, AppError("chat failed"), lang)
