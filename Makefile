@@ -19,12 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP) ## start the app in the browser (works offline, no key needed)
 	$(VENV)/bin/streamlit run streamlit_app.py --server.address 127.0.0.1
 
-test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e)
+test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e), two workers
 	sh scripts/ensure-chromium.sh
-	AGENT_APP_CHECK_TRACKED=1 $(VENV)/bin/pytest
+	AGENT_APP_CHECK_TRACKED=1 $(VENV)/bin/pytest -n 2 --dist loadfile
 
-test-fast: $(STAMP) ## the edit-test loop (< 2 min): no browser, no builds or slow subprocess suites
-	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"
+test-fast: $(STAMP) ## the edit-test loop (< 2 min): the in-process tests, two workers
+	$(VENV)/bin/pytest -q -x -n 2 -m "not e2e and not slow and not integration"
 
 e2e: $(STAMP) ## only the browser tests (Playwright + Debian chromium)
 	sh scripts/ensure-chromium.sh

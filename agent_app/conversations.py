@@ -6,16 +6,21 @@ refuse bad input) before the heavy parts are loaded; ChatService builds on it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from agent_app import events as ev
 from agent_app.errors import AmbiguousIdError, AppError, NotFoundError
 from agent_app.i18n import t
+from agent_app.providers import catalog
 from agent_app.settings import Settings
 from agent_app.storage.backend import target_for
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.thread_options import ThreadOptions, merge_choices
+
+OLLAMA_LIST_TTL_S = 30.0
+"""How long the list of pulled Ollama models is reused."""
 
 
 class Conversations:
@@ -23,6 +28,24 @@ class Conversations:
 
     def __init__(self, settings: Settings, registry: ThreadRegistry) -> None:
         self.settings, self.registry = settings, registry
+        self._ollama: tuple[float, list[str]] | None = None
+
+    # ---- the model picker ----------------------------------------------------------------
+    def ollama_models(self) -> list[str]:
+        """Models pulled into the configured Ollama server (cached briefly; empty when unreachable)."""
+        now = time.monotonic()
+        if self._ollama is None or now - self._ollama[0] > OLLAMA_LIST_TTL_S:
+            s = self.settings
+            self._ollama = (now, catalog.ollama_models(s.ollama_host, s.ollama_allow_remote))
+        return list(self._ollama[1])
+
+    def providers(self) -> list[str]:
+        """Providers this deployment can use, in display order."""
+        return catalog.configured_providers(self.settings, self.ollama_models())
+
+    def models(self, provider: str) -> list[str]:
+        """Suggested models for a provider; the configured default first."""
+        return catalog.model_options(self.settings, provider, self.ollama_models())
 
     def new_thread(
         self, user_id: str, title: str = "", options: Mapping[str, Any] | None = None

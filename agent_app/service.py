@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future
@@ -29,7 +28,6 @@ from agent_app.errors import NotFoundError
 from agent_app.i18n import t
 from agent_app.images import Image, message_content
 from agent_app.memory.service import MemoryService
-from agent_app.providers import catalog
 from agent_app.providers.chat import make_chat_model
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
@@ -45,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CONTENT_SCAN_LIMIT = 200
 """Thread search reads the messages of at most this many recent conversations."""
-OLLAMA_LIST_TTL_S = 30.0
 
 
 def attachment_collection(thread_id: str) -> str:
@@ -88,7 +85,6 @@ class ChatService(Conversations):
             settings, self.agents, registry, self.memory, self._factory, budget=budget
         )
         """Runs each turn and records what it leaves (notes, repairs, memories learnt)."""
-        self._ollama: tuple[float, list[str]] | None = None
         self.accounts = accounts
         """Users and sessions (None: no sign-in store wired)."""
         self.budget = budget
@@ -106,22 +102,6 @@ class ChatService(Conversations):
     def knowledge_for(self, user_id: str) -> KnowledgeService | None:
         """The knowledge base as this user sees it (None when it is not wired)."""
         return self.knowledge.for_user(user_id) if self.knowledge is not None else None
-
-    def ollama_models(self) -> list[str]:
-        """Models pulled into the configured Ollama server (cached briefly; empty when unreachable)."""
-        now = time.monotonic()
-        if self._ollama is None or now - self._ollama[0] > OLLAMA_LIST_TTL_S:
-            s = self.settings
-            self._ollama = (now, catalog.ollama_models(s.ollama_host, s.ollama_allow_remote))
-        return list(self._ollama[1])
-
-    def providers(self) -> list[str]:
-        """Providers this deployment can use, in display order."""
-        return catalog.configured_providers(self.settings, self.ollama_models())
-
-    def models(self, provider: str) -> list[str]:
-        """Suggested models for a provider; the configured default first."""
-        return catalog.model_options(self.settings, provider, self.ollama_models())
 
     def search_threads(self, user_id: str, query: str = "") -> list[ThreadInfo]:
         """Threads whose title matches, then threads whose messages contain the query (newest first)."""
