@@ -28,6 +28,7 @@ def cli(
         k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))
     }
     full_env["AGENT_APP_MEMORY_EXTRACT"] = "false"  # it would consume the fake's scripted answers
+    full_env["AGENT_APP_TITLE_MODEL"] = "false"  # so would the title written after a first answer
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
