@@ -152,6 +152,8 @@ def test_wrong_password_then_sign_out(two, app):
     _sign_in(tab, app, "bob")
     tab.get_by_role("button", name="Sign out").click()
     tab.get_by_role("button", name="Sign in").wait_for()
+    # The signed-in page's elements go when the rerun finishes, which may be after the form shows.
+    tab.locator(CHAT_INPUT).wait_for(state="detached", timeout=15_000)
     assert tab.locator(CHAT_INPUT).count() == 0
 
 
