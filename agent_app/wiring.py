@@ -117,6 +117,29 @@ def given_toolset(tools: Sequence[BaseTool]) -> Toolset:
     return Toolset(tools=list(tools), infos=infos)
 
 
+def _prepare_process(settings: Settings) -> None:
+    """Start-up checks and settings that must hold before any part opens."""
+    check_environment()
+    register_configured_secrets(settings)
+    redact_traces(settings.trace_content)  # before the first run creates LangSmith's client
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _user_stores(
+    settings: Settings, accounts: AccountStore | None | bool, budget: UsageLedger | None | bool
+) -> tuple[AccountStore | None, UsageLedger | None]:
+    """The account store and usage ledger: opened when True, as given otherwise (None: none)."""
+    if accounts is True:
+        from agent_app.auth import open_accounts
+
+        accounts = open_accounts(settings)
+    if budget is True:
+        from agent_app.budget import open_ledger
+
+        budget = open_ledger(settings)
+    return accounts or None, budget or None
+
+
 def open_service(
     settings: Settings,
     *,
@@ -142,10 +165,7 @@ def open_service(
     from agent_app.storage.checkpoints import open_checkpointer
     from agent_app.storage.threads import ThreadRegistry
 
-    check_environment()
-    register_configured_secrets(settings)
-    redact_traces(settings.trace_content)  # before the first run creates LangSmith's client
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_process(settings)
     # The databases first: a wrong database URL or password stops here, before anything heavy.
     registry = (
         conversations.registry
@@ -160,14 +180,7 @@ def open_service(
         toolset = load_toolset(settings, knowledge, store is not None, include_mcp=include_mcp)
     else:
         toolset = given_toolset(tools)
-    if accounts is True:
-        from agent_app.auth import open_accounts
-
-        accounts = open_accounts(settings)
-    if budget is True:
-        from agent_app.budget import open_ledger
-
-        budget = open_ledger(settings)
+    accounts, budget = _user_stores(settings, accounts, budget)
     return ChatService(
         settings,
         registry=registry,
@@ -176,6 +189,6 @@ def open_service(
         store=store,
         knowledge=knowledge,
         model_factory=model_factory,
-        accounts=accounts or None,
-        budget=budget or None,
+        accounts=accounts,
+        budget=budget,
     )
