@@ -209,13 +209,9 @@ class ChatService(Conversations):
         if problem is not None:
             yield problem
             return
-        info = self._thread_or_error(user_id, thread_id, lang)
-        if isinstance(info, ev.Error):
+        info = self._admitted(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):  # not theirs, or over budget: no provider request
             yield info
-            return
-        refusal = admission_error(self.budget, user_id, lang)
-        if refusal is not None:  # over budget: no provider request, the conversation untouched
-            yield refusal
             return
         content = message_content(clean_text(text), list(images))
         message = HumanMessage(content=content, id=str(uuid.uuid4()))
@@ -236,13 +232,9 @@ class ChatService(Conversations):
     ) -> Iterator[ev.Event]:
         """Answer the last user message again without storing it twice."""
         lang = lang or self.settings.lang
-        info = self._thread_or_error(user_id, thread_id, lang)
-        if isinstance(info, ev.Error):
+        info = self._admitted(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):  # not theirs, or over budget: no provider request
             yield info
-            return
-        refusal = admission_error(self.budget, user_id, lang)
-        if refusal is not None:
-            yield refusal
             return
         asked = [m for m in self.messages(user_id, thread_id) if m["role"] == "user"]
         vision = bool(asked and asked[-1].get("images"))
@@ -260,13 +252,9 @@ class ChatService(Conversations):
     ) -> Iterator[ev.Event]:
         """Answer the last user message anew; the earlier answer is kept as a version."""
         lang = lang or self.settings.lang
-        info = self._thread_or_error(user_id, thread_id, lang)
-        if isinstance(info, ev.Error):
+        info = self._admitted(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):  # not theirs, or over budget: no provider request
             yield info
-            return
-        refusal = admission_error(self.budget, user_id, lang)
-        if refusal is not None:
-            yield refusal
             return
         graph = self._state_graph(info)
         asked = self.versions.set_aside(graph, thread_id)
@@ -306,15 +294,18 @@ class ChatService(Conversations):
     ) -> Iterator[ev.Event]:
         """Continue a paused turn with approval decisions ({'type': 'approve'|'reject'|'edit', …})."""
         lang = lang or self.settings.lang
-        info = self._thread_or_error(user_id, thread_id, lang)
-        if isinstance(info, ev.Error):
+        info = self._admitted(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):  # not theirs, or over budget: no provider request
             yield info
             return
-        refusal = admission_error(self.budget, user_id, lang)
-        if refusal is not None:
-            yield refusal
-            return
         yield from self._run(info, Command(resume={"decisions": decisions}), user_id, None, lang)
+
+    def _admitted(self, user_id: str, thread_id: str, lang: str) -> ThreadInfo | ev.Error:
+        """The user's conversation, or why no turn may run on it now (unknown, over budget)."""
+        info = self._thread_or_error(user_id, thread_id, lang)
+        if isinstance(info, ev.Error):
+            return info
+        return admission_error(self.budget, user_id, lang) or info
 
     def warm(self, info: ThreadInfo | None, lang: str | None = None) -> threading.Thread:
         """Prepare, in the background, what the next turn of this conversation needs (its agent)."""
