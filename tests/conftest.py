@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 
 import pytest
 
@@ -72,6 +73,15 @@ def _no_background_extraction(monkeypatch):
     """Scripted models answer in order; background extraction would eat their script."""
     monkeypatch.setenv("AGENT_APP_MEMORY_EXTRACT", "false")
     monkeypatch.setenv("AGENT_APP_TITLE_MODEL", "false")  # a title call would eat a reply too
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's AppTest installs its script as `__main__` and leaves it there; a later
+    multiprocessing "spawn" child would then re-run that script (and fail). Put the real one back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
