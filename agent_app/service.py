@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -325,6 +326,9 @@ class ChatService(Conversations):
         options = self.thread_options(info)
         if not self.settings.title_model or options.provider == "offline":
             return  # the first message's title stays
+        budget = self.budget
+        if budget is not None and not budget.may_extract(user_id):
+            return  # no background provider call once the user's day is spent
         asked = [m for m in stored_messages(self._state_graph(info), info.id) if m.type == "human"]
         current = self.registry.get(user_id, info.id)
         if len(asked) != 1 or current is None or current.title != heuristic_title(asked[0].text):
@@ -336,6 +340,7 @@ class ChatService(Conversations):
             asked[0].text,
             answer.text,
             lambda title: self.registry.retitle(user_id, info.id, current.title, title),
+            None if budget is None else partial(budget.record_tokens, user_id),
         )
 
     def _run(

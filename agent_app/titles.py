@@ -66,8 +66,16 @@ def clean_model_title(raw: str) -> str:
     return _cut(line) if line else ""
 
 
-def model_title(model: BaseChatModel, question: str, answer: str) -> str:
-    """Ask the model for a short title in the conversation's language; '' when it gives none."""
+def model_title(
+    model: BaseChatModel,
+    question: str,
+    answer: str,
+    on_usage: Callable[[int, int], Any] | None = None,
+) -> str:
+    """Ask the model for a short title in the conversation's language; '' when it gives none.
+
+    `on_usage(input_tokens, output_tokens)` receives the call's token counts when it reports them.
+    """
     lang = text_lang(question)
     exchange = (
         f"user: {truncate(question, PROMPT_CHARS)}\nassistant: {truncate(answer, PROMPT_CHARS)}"
@@ -75,6 +83,9 @@ def model_title(model: BaseChatModel, question: str, answer: str) -> str:
     reply = model.invoke(
         [SystemMessage(content=load_prompt("title", lang)), HumanMessage(content=exchange)]
     )
+    usage = getattr(reply, "usage_metadata", None) or {}
+    if on_usage is not None and usage:
+        on_usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
     return clean_model_title(reply.text if isinstance(reply.text, str) else str(reply.content))
 
 
@@ -93,6 +104,7 @@ class TitleWriter:
         question: str,
         answer: str,
         save: Callable[[str], Any],
+        on_usage: Callable[[int, int], Any] | None = None,
     ) -> Future[str]:
         """Write a title for the first exchange and `save` it; the heuristic one stays on failure."""
         if self._pool is None:
@@ -100,7 +112,7 @@ class TitleWriter:
 
         def work() -> str:
             try:
-                title = model_title(model(), question, answer)
+                title = model_title(model(), question, answer, on_usage)
             except Exception:  # a title is a nicety: the first-message title stays
                 log.warning("no title from the model", exc_info=True)
                 return ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from agent_app import events as ev
@@ -193,4 +195,61 @@ def test_no_extraction_once_the_turn_spent_the_day(settings, fake):
         svc.last_extraction.result(timeout=30)
     assert len(fake.chat_requests) == 1  # no background provider call over budget
     assert svc.memory.list("alice") == []
+    svc.close()
+
+
+# ---- the other background calls: titles and summaries count too --------------------------------
+
+
+def _wait_title(svc, thread_id):
+    deadline = time.monotonic() + 20
+    while svc.title_pending(thread_id) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_title_tokens_count_to_the_user_but_take_no_turn(settings, fake):
+    from tests.fakes import text
+
+    svc = _service(settings, fake, daily_token_budget=100_000, title_model=True)
+    thread = svc.new_thread("alice").id
+    fake.push(text("Oolong is a partly oxidised tea.", usage="always"))
+    fake.push(text("Oolong tea", usage="always"))  # the title call
+    assert [e.type for e in svc.stream(thread, "What is oolong?", user_id="alice")][-1] == "done"
+    after_turn = svc.budget.tokens_today("alice")
+    _wait_title(svc, thread)
+    assert len(fake.chat_requests) == 2 and svc.get_thread("alice", thread).title == "Oolong tea"
+    assert svc.budget.tokens_today("alice") > after_turn  # the title's tokens are alice's
+    assert _usage_rows(svc, "alice")["requests"] == 1 and svc.budget.tokens_today("bob") == 0
+    svc.close()
+
+
+def test_no_title_call_once_the_turn_spent_the_day(settings, fake):
+    from tests.fakes import text
+
+    svc = _service(settings, fake, daily_token_budget=10, title_model=True)
+    thread = svc.new_thread("alice").id
+    fake.push(text("a long enough answer to spend the budget", usage="always"))
+    fake.push(text("Oolong tea", usage="always"))
+    assert [e.type for e in svc.stream(thread, "What is oolong?", user_id="alice")][-1] == "done"
+    _wait_title(svc, thread)
+    assert len(fake.chat_requests) == 1  # no background provider call over budget
+    assert svc.get_thread("alice", thread).title == "What is oolong?"  # the first message's
+    svc.close()
+
+
+def test_summary_tokens_count_to_the_user(settings, fake):
+    from tests.fakes import text
+
+    svc = _service(settings, fake, daily_token_budget=1_000_000, context_tokens=300)
+    thread = svc.new_thread("alice").id
+    shown = []
+    for turn in range(6):
+        fake.push(text("More detail about that topic. " * 12, usage="always"))
+        events = list(svc.stream(thread, f"Tell me about topic {turn}.", user_id="alice"))
+        assert events[-1].type == "done", events
+        shown += [e for e in events if isinstance(e, ev.Usage)]
+    summaries = [r for r in fake.chat_requests if b"Summarize the conversation" in r.raw]
+    assert summaries  # the conversation outgrew its budget and was condensed
+    assert len(shown) == len(fake.chat_requests)  # every provider call is shown with the turn
+    assert svc.budget.tokens_today("alice") == sum(u.input_tokens + u.output_tokens for u in shown)
     svc.close()

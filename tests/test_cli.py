@@ -143,7 +143,7 @@ def test_threads_list_rename_export_delete(data_dir, fake):
 def test_repl_commands_and_streaming(data_dir, fake):
     fake.push(text("first reply"), text("second reply"))
     script = "hello\n/threads\n/new\nagain\n/model qwen-max\n/quit\n"
-    proc = cli(data_dir, "chat", stdin=script, env=_env(fake))
+    proc = cli(data_dir, "chat", "--lang", "en", stdin=script, env=_env(fake))
     assert proc.returncode == 0, proc.stderr
     assert "first reply" in proc.stdout and "second reply" in proc.stdout
     assert "model: dashscope:qwen-max" in proc.stdout

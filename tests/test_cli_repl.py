@@ -54,3 +54,14 @@ def test_json_reports_a_bad_resume_as_an_error_event(data_dir, fake):
     )
     assert idle.returncode == 1 and events(idle)[-1]["type"] == "error"
     assert not [r for r in fake.chat_requests[1:]]  # nothing was waiting: the model was not called
+
+
+def test_repl_speaks_the_language_asked_for(data_dir, fake):
+    script = "/help\n/new\n/threads\n/nope\n/quit\n"
+    zh = cli(data_dir, "chat", "--lang", "zh", stdin=script, env=_env(fake))
+    assert zh.returncode == 0, zh.stderr
+    assert "开始新对话" in zh.stdout and "新对话 " in zh.stdout and "未知命令 /nope" in zh.stdout
+    assert "start a new conversation" not in zh.stdout and "unknown command" not in zh.stdout
+    en = cli(data_dir, "chat", "--lang", "en", stdin=script, env=_env(fake))
+    assert "start a new conversation" in en.stdout and "unknown command /nope" in en.stdout
+    assert "开始新对话" not in en.stdout

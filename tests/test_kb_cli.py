@@ -93,3 +93,18 @@ def test_two_processes_adding_at_once_lose_nothing(tmp_path) -> None:
         assert proc.returncode == 0, err
     code, out, _ = kb(data, "search", "报销流程", "--collection", "shared", "--k", "10", "--json")
     assert code == 0 and len(json.loads(out)) == 6
+
+
+def test_messages_follow_the_language(tmp_path) -> None:
+    note = tmp_path / "note.md"
+    note.write_text("# 报销\n报销需要在三十天内提交。", encoding="utf-8")
+    data = tmp_path / "data"
+    code, out, err = kb(data, "add", str(note), "--collection", "c", "--lang", "zh")
+    assert code == 0, err
+    assert "已索引" in out and "集合 c" in out and "chunk" not in out and "ready" not in out
+    code, out, _ = kb(data, "list", "--lang", "zh")
+    assert "1 个文档" in out and "documents" not in out
+    code, out, _ = kb(data, "list", "--lang", "en")
+    assert "(1 document, 1 chunk)" in out  # no "1 chunks"
+    code, out, _ = kb(data, "remove", "note.md", "--collection", "c", "--lang", "zh")
+    assert code == 0 and "已从 c 移除 note.md" in out

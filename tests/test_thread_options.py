@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 def test_repl_names_the_model_the_conversation_runs_on(data_dir):
     """A provider chosen without a model runs that provider's default, and /model says so."""
     env = {"DASHSCOPE_API_KEY": CANARY, "AGENT_APP_TOOLS_DIRS": ""}
-    proc = cli(data_dir, "chat", "--provider", "ollama", env=env, stdin="/model\n/quit\n")
+    proc = cli(
+        data_dir, "chat", "--lang", "en", "--provider", "ollama", env=env, stdin="/model\n/quit\n"
+    )
     assert proc.returncode == 0, proc.stderr
     shown = next(
         line[line.index("model: ") :] for line in proc.stdout.splitlines() if "model: " in line

@@ -8,6 +8,7 @@ so the page can still show them above the point where they were condensed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from langchain_core.messages import AnyMessage, HumanMessage, RemoveMessage, Sys
 from langchain_core.messages.utils import count_tokens_approximately, get_buffer_string
 
 from agent_app.agent.context import AgentContext
+from agent_app.agent.model_middleware import emit_usage
 from agent_app.prompts import load_prompt
 from agent_app.textsafe import truncate
 from agent_app.titles import text_lang
@@ -40,16 +42,21 @@ def _language(messages: Sequence[AnyMessage]) -> str:
     return text_lang(asked)
 
 
-def summarizer(model: BaseChatModel) -> Callable[[list[AnyMessage]], str]:
-    """Writes the summary in the conversation's language; a plain digest if the model fails."""
+def summarizer(model: BaseChatModel, label: str = "") -> Callable[[list[AnyMessage]], str]:
+    """Writes the summary in the conversation's language; a plain digest if the model fails.
+
+    The call's tokens are reported like the answer's, so the user's budget counts them too.
+    """
 
     def summarize(messages: list[AnyMessage]) -> str:
         lang = _language(messages)
         prompt = load_prompt("summary", lang)
+        started = time.perf_counter()
         try:
             reply = model.invoke(
                 [SystemMessage(content=prompt), HumanMessage(content=get_buffer_string(messages))]
             )
+            emit_usage(reply, label, started)
             text = str(reply.text)
         except Exception:  # the turn goes on: the user's own words stand in for the summary
             log.warning("summary not written; keeping a digest of the user's messages")
@@ -73,13 +80,19 @@ def _tokens(messages: Iterable[Any]) -> int:
 class CondenseMiddleware(SummarizationMiddleware):
     """SummarizationMiddleware that archives the turns it condenses before they leave the thread."""
 
-    def __init__(self, model: BaseChatModel, context_tokens: int, archive: Archive | None) -> None:
+    def __init__(
+        self,
+        model: BaseChatModel,
+        context_tokens: int,
+        archive: Archive | None,
+        model_label: str = "",
+    ) -> None:
         super().__init__(
             model,
             trigger=("tokens", int(context_tokens * 0.75)),
             keep=("tokens", max(1, context_tokens // 3)),
             token_counter=_tokens,
-            summarizer=summarizer(model),
+            summarizer=summarizer(model, model_label),
         )
         self.archive = archive
 

@@ -95,7 +95,7 @@ def build_agent(
             )
         )
     if settings.condense_history:  # older turns summarized instead of dropped; trimming stays a net
-        middleware.append(CondenseMiddleware(model, settings.context_tokens, archive))
+        middleware.append(CondenseMiddleware(model, settings.context_tokens, archive, model_label))
     middleware += [
         ContextTrimMiddleware(settings.context_tokens),
         ToolCallValidationMiddleware(),

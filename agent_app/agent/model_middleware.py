@@ -82,17 +82,23 @@ class ProviderCallMiddleware(AgentMiddleware):
 
     @staticmethod
     def _emit_usage(response: ModelResponse, label: str, started: float) -> None:
-        msg = next((m for m in response.result if isinstance(m, AIMessage)), None)
-        usage = getattr(msg, "usage_metadata", None) or {}
-        _write(
-            {
-                "type": "usage",
-                "input_tokens": int(usage.get("input_tokens", 0)),
-                "output_tokens": int(usage.get("output_tokens", 0)),
-                "latency_ms": (time.perf_counter() - started) * 1000,
-                "model": label,
-            }
+        emit_usage(
+            next((m for m in response.result if isinstance(m, AIMessage)), None), label, started
         )
+
+
+def emit_usage(message: Any, label: str, started: float) -> None:
+    """Report one model call's tokens to the turn (shown with it, and counted to the user's day)."""
+    usage = getattr(message, "usage_metadata", None) or {}
+    _write(
+        {
+            "type": "usage",
+            "input_tokens": int(usage.get("input_tokens", 0)),
+            "output_tokens": int(usage.get("output_tokens", 0)),
+            "latency_ms": (time.perf_counter() - started) * 1000,
+            "model": label,
+        }
+    )
 
 
 def may_retry(exc: Exception) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_app.errors import AppError
-from agent_app.i18n import LANGS
+from agent_app.i18n import LANGS, t
 from agent_app.settings import Settings, load_settings
 
 
@@ -72,5 +72,5 @@ def user_of(args: argparse.Namespace, settings: Settings) -> str:
 def fail(err: AppError | str, lang: str = "en", code: int = 1) -> int:
     """Print one clear line to stderr (never a traceback) and return the exit code."""
     message = err.user_message(lang) if isinstance(err, AppError) else err
-    print(f"error: {message}", file=sys.stderr)
+    print(t("cli.error", lang, message=message), file=sys.stderr)
     return code

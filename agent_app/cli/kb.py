@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_app.cli.common import add_user_arg, cli_lang, fail, settings_from, user_of
 from agent_app.errors import AppError
+from agent_app.i18n import t, tn
 
 if TYPE_CHECKING:
     from agent_app.knowledge.service import KnowledgeService
@@ -62,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
         service = KnowledgeService(settings, user=user_of(args, settings))
         if args.op in ("share", "unshare"):
-            return _sharing(service, args, resolve_grantees(settings, args.grantees))
+            return _sharing(service, args, resolve_grantees(settings, args.grantees), lang)
         return int(_COMMANDS[args.op](service, args, lang))
     except AppError as exc:
         return fail(exc, lang)
     except Exception:  # never a traceback on the terminal; the detail goes to the log
         log.exception("kb %s failed", args.op)
-        return fail("internal error (see the log)", lang)
+        return fail(t("cli.internal_error", lang), lang)
     finally:
         if service is not None:
             service.close()
@@ -79,21 +80,22 @@ def _add(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
 
     files = expand_paths(args.paths)
     if not files:
-        return fail("no supported files found", lang)
-    bar = _ProgressLine(len(files))
+        return fail(t("cli.kb.no_files", lang), lang)
+    bar = _ProgressLine(len(files), lang)
     results = service.add_files(files, args.collection, progress=bar.update, lang=lang)
     bar.finish()
     counts: dict[str, int] = {}
     for res in results:
         counts[res.status] = counts.get(res.status, 0) + 1
-        detail = (res.reason or "") if res.status == "failed" else f"{res.chunks} chunks"
+        detail = (res.reason or "") if res.status == "failed" else _chunks(res.chunks, lang)
         if res.pages:
-            detail += f", {res.pages} pages"
-        print(f"{res.status:9} {res.file}  ({detail})")
-    print(
-        ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        + f" — collection {args.collection}"
-    )
+            detail += ", " + tn("cli.kb.n_pages", res.pages, lang)
+        print(f"{_status(res.status, lang):9} {res.file}  ({detail})")
+    shown = [
+        t("cli.kb.count", lang, count=n, status=_status(status, lang))
+        for status, n in sorted(counts.items())
+    ]
+    print(t("cli.kb.summary", lang, counts=", ".join(shown), collection=args.collection))
     return 1 if counts.get("failed") else 0
 
 
@@ -111,7 +113,9 @@ def _search(service: KnowledgeService, args: argparse.Namespace, lang: str) -> i
         _print_json([{key: hit[key] for key in keys} for hit in hits])
         return 0
     for n, hit in enumerate(hits, start=1):
-        where = f"{hit['source']}" + (f" p.{hit['page']}" if hit["page"] else "")
+        where = hit["source"] + (
+            " " + t("cli.kb.page", lang, page=hit["page"]) if hit["page"] else ""
+        )
         print(f"[{n}] {hit['score']:.3f}  {where}\n    {' '.join(hit['text'].split())[:200]}")
     return 0
 
@@ -126,37 +130,75 @@ def _list(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int
     for col in service.list_collections():
         if args.collection and col["name"] != args.collection:
             continue
-        print(f"{col['name']}  ({col['documents']} documents, {col['chunks']} chunks){_whose(col)}")
+        documents = tn("ui.kb.n_documents", col["documents"], lang)
+        line = t(
+            "cli.kb.collection_line", lang, name=col["name"], documents=documents,
+            chunks=_chunks(col["chunks"], lang), whose=_whose(col, lang),
+        )  # fmt: skip
+        print(line)
         for doc in (
             d for d in docs if (d["collection"], d["owner"]) == (col["name"], col["owner"])
         ):
-            tail = doc["error"] if doc["status"] == "failed" else f"{doc['chunk_count']} chunks"
-            print(f"  {doc['status']:7} {doc['name']}  ({tail})")
+            tail = doc["error"] if doc["status"] == "failed" else _chunks(doc["chunk_count"], lang)
+            print(f"  {_status(doc['status'], lang):7} {doc['name']}  ({tail})")
     return 0
 
 
-def _whose(col: dict[str, Any]) -> str:
+def _whose(col: dict[str, Any], lang: str) -> str:
     if col["read_only"]:
-        return f"  [shared by {col['owner']}, read-only]"
+        return t("cli.kb.shared_by", lang, owner=col["owner"])
     if col["shared_with"]:
-        names = ", ".join("everyone" if g == "*" else g for g in col["shared_with"])
-        return f"  [shared with {names}]"
+        return t("cli.kb.shared_with", lang, names=_names(col["shared_with"], lang))
     return ""
+
+
+def _names(grantees: list[str], lang: str) -> str:
+    everyone = t("ui.kb.everyone", lang)
+    return ", ".join(everyone if g == "*" else g for g in grantees) or t("cli.kb.nobody", lang)
+
+
+def _chunks(count: int, lang: str) -> str:
+    return tn("ui.kb.n_chunks", count, lang)
+
+
+def _status(status: str, lang: str) -> str:
+    return _word("cli.kb.status", status, lang)
+
+
+def _word(prefix: str, value: str, lang: str) -> str:
+    """A status or stage word in the user's language (an unknown one as it is)."""
+    key = f"{prefix}.{value}"
+    shown = t(key, lang)
+    return value if shown == key else shown
 
 
 def _remove(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     removed = service.remove(args.source, args.collection)
-    print(f"removed {removed['source']} ({removed['chunks']} chunks) from {args.collection}")
+    chunks = _chunks(removed["chunks"], lang)
+    print(
+        t(
+            "cli.kb.removed",
+            lang,
+            source=removed["source"],
+            chunks=chunks,
+            collection=args.collection,
+        )
+    )
     return 0
 
 
 def _reindex(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     def report(done: int, total: int) -> None:
-        print(f"\rre-embedding {done}/{total}", end="", file=sys.stderr, flush=True)
+        print(
+            "\r" + t("cli.kb.reembedding", lang, done=done, total=total),
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     count = service.reindex(progress=report)
     print("", file=sys.stderr)
-    print(f"re-indexed {count} chunks with {service.embedder.name}")
+    print(t("cli.kb.reindexed", lang, count=count, name=service.embedder.name))
     return 0
 
 
@@ -188,15 +230,16 @@ def resolve_grantees(settings: Any, refs: list[str]) -> list[str]:
         accounts.close()
 
 
-def _sharing(service: KnowledgeService, args: argparse.Namespace, grantees: list[str]) -> int:
+def _sharing(
+    service: KnowledgeService, args: argparse.Namespace, grantees: list[str], lang: str
+) -> int:
     if args.op == "share":
         if not grantees and not args.everyone:
-            return fail("name users with --with USER, or use --everyone", service.settings.lang)
+            return fail(t("cli.kb.name_users", lang), lang)
         left = service.share(args.name, grantees, everyone=args.everyone)
     else:
         left = service.unshare(args.name, grantees or None, everyone=args.everyone)
-    shown = ", ".join("everyone" if g == "*" else g for g in left) or "nobody"
-    print(f"{args.name}: shared read-only with {shown}")
+    print(t("cli.kb.sharing", lang, name=args.name, names=_names(left, lang)))
     return 0
 
 
@@ -211,8 +254,8 @@ def _print_json(data: Any) -> None:
 class _ProgressLine:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, files: int) -> None:
-        self.files = files
+    def __init__(self, files: int, lang: str) -> None:
+        self.files, self.lang = files, lang
         self.index = 0
         self.tty = sys.stderr.isatty()
         self._last: tuple[str, str] | None = None
@@ -225,7 +268,10 @@ class _ProgressLine:
             return
         self._last = key
         filled = int(event.fraction * 20)
-        line = f"[{'#' * filled}{'.' * (20 - filled)}] {self.index}/{self.files} {event.file}: {event.stage}"
+        stage = _word("cli.kb.stage", event.stage, self.lang)
+        line = (
+            f"[{'#' * filled}{'.' * (20 - filled)}] {self.index}/{self.files} {event.file}: {stage}"
+        )
         if event.stage == "embedding" and event.total > 1:
             line += f" {event.done}/{event.total}"
         print(

@@ -14,13 +14,6 @@ from agent_app.i18n import t
 if TYPE_CHECKING:
     from agent_app.service import ChatService
 
-HELP = """commands:
-  /new              start a new conversation
-  /threads          list conversations
-  /switch ID        continue another conversation (an id prefix is enough)
-  /model [P:M]      show or set the provider/model of this conversation (e.g. ollama:qwen3:0.6b)
-  /help             this help
-  /quit             leave (Ctrl-D works too); Ctrl-C stops the current answer"""
 DIM, RESET = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
 
 
@@ -34,7 +27,7 @@ class Repl:
 
     def loop(self, first: str | None = None) -> int:
         """Read and answer lines until end of input; returns the exit code."""
-        print(f"{DIM}agent-app — conversation {self.thread_id[:8]} · /help for commands{RESET}")
+        print(f"{DIM}{t('cli.repl.banner', self.lang, id=self.thread_id[:8])}{RESET}")
         pending = first
         while True:
             try:
@@ -59,29 +52,32 @@ class Repl:
                 "/threads": self._threads,
                 "/switch": self._switch,
                 "/model": self._model,
-                "/help": lambda _a: print(HELP),
+                "/help": lambda _a: print(t("cli.repl.help", self.lang)),
             }.get(name)
             if handler is None:
-                print(f"unknown command {name}; /help lists them")
+                print(t("cli.repl.unknown_command", self.lang, name=name))
             else:
                 handler(arg.strip())
         except AppError as err:
-            print(f"error: {err.user_message(self.lang)}")
+            print(t("cli.error", self.lang, message=err.user_message(self.lang)))
 
     def _new(self, _arg: str) -> None:
         self.thread_id = self.svc.new_thread(self.user).id
-        print(f"new conversation {self.thread_id[:8]}")
+        print(t("cli.repl.new", self.lang, id=self.thread_id[:8]))
 
     def _threads(self, _arg: str) -> None:
         for info in self.svc.list_threads(self.user):
             mark = "*" if info.id == self.thread_id else " "
-            print(f"{mark} {info.id[:8]}  {info.title or '(untitled)'}")
+            print(f"{mark} {info.id[:8]}  {info.title or t('cli.threads.untitled', self.lang)}")
 
     def _switch(self, arg: str) -> None:
         self.thread_id = self.svc.find_thread(self.user, arg).id  # errors name the candidates
         for msg in self.svc.messages(self.user, self.thread_id)[-6:]:
             if msg["role"] in ("user", "assistant") and msg["text"]:
-                print(f"{DIM}{msg['role']}:{RESET} {msg['text'][:300]}")
+                who = t(
+                    "cli.repl.you" if msg["role"] == "user" else "cli.repl.assistant", self.lang
+                )
+                print(f"{DIM}{who}:{RESET} {msg['text'][:300]}")
 
     def _model(self, arg: str) -> None:
         if arg:
@@ -97,7 +93,7 @@ class Repl:
                 return
             self.svc.set_thread_options(self.user, self.thread_id, provider=provider, model=model)
         options = self.svc.thread_options(self.svc.get_thread(self.user, self.thread_id))
-        print(f"model: {options.provider}:{options.model}")
+        print(t("cli.repl.model", self.lang, model=f"{options.provider}:{options.model}"))
 
     def _known_models(self) -> list[str]:
         """Every provider:model this deployment can run, as /model takes them."""
@@ -163,9 +159,10 @@ class Repl:
         args = json.dumps(event.args, ensure_ascii=False)
         if event.reason:
             print(f"\n{DIM}{event.reason}{RESET}")
-        answer = input(f"\nallow tool {event.name} {args}? [y]es / [e]dit / [n]o: ").strip().lower()
+        answer = input("\n" + t("cli.repl.allow", self.lang, name=event.name, args=args))
+        answer = answer.strip().lower()
         if answer.startswith("e"):
-            raw = input("new arguments (JSON): ")
+            raw = input(t("cli.repl.new_args", self.lang))
             try:
                 decision = {
                     "type": "edit",
