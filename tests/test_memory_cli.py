@@ -24,8 +24,10 @@ def test_memory_cli_round_trip(data_dir, tmp_path):
     assert hits[0]["text"] == "我对花生过敏" and isinstance(hits[0]["score"], float)
     assert json.loads(cli(data_dir, "memory", "list", "--json", "--user", "bob").stdout) == []
     out = tmp_path / "mem.json"
-    assert cli(data_dir, "memory", "export", str(out)).returncode == 0
-    assert cli(data_dir, "memory", "import", str(out), "--user", "carol").returncode == 0
+    exported = cli(data_dir, "memory", "export", str(out), "--lang", "en")
+    assert exported.returncode == 0 and exported.stdout.strip() == "2 memories written"
+    imported = cli(data_dir, "memory", "import", str(out), "--user", "carol", "--lang", "zh")
+    assert imported.returncode == 0 and imported.stdout.strip() == "已导入 2 条记忆"
     assert len(json.loads(cli(data_dir, "memory", "list", "--json", "--user", "carol").stdout)) == 2
     assert cli(data_dir, "memory", "delete", added["id"]).returncode == 0
     bad = cli(data_dir, "memory", "delete", added["id"], "--user", "bob")

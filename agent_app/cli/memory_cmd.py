@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent_app.cli.common import add_user_arg, cli_lang, fail, settings_from, user_of
 from agent_app.errors import AppError
+from agent_app.i18n import t, tn
 
 if TYPE_CHECKING:
     from agent_app.memory.service import MemoryService
@@ -58,21 +59,21 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item.get(k) for k in FIELDS if k in item}
 
 
-def _print(items: list[dict[str, Any]], as_json: bool) -> None:
+def _print(items: list[dict[str, Any]], as_json: bool, lang: str) -> None:
     if as_json:
         print(json.dumps([_item(i) for i in items], ensure_ascii=False))
         return
     for item in items:
         score = f" ({item['score']:.2f})" if isinstance(item.get("score"), float) else ""
-        mark = "[suggested] " if item.get("status") == "suggested" else ""
+        mark = t("cli.memory.suggested", lang) if item.get("status") == "suggested" else ""
         print(f"{item['id']}  {mark}{item['text']}{score}")
 
 
-def _run_op(mem: MemoryService, user: str, args: argparse.Namespace) -> int:
+def _run_op(mem: MemoryService, user: str, args: argparse.Namespace, lang: str) -> int:
     if args.op == "list":
-        _print(mem.list(user), args.json)
+        _print(mem.list(user), args.json, lang)
     elif args.op == "search":
-        _print(mem.search(user, args.query, args.k), args.json)
+        _print(mem.search(user, args.query, args.k), args.json, lang)
     elif args.op == "add":
         item = mem.add(user, args.text, kind="manual")
         print(json.dumps(_item(item), ensure_ascii=False) if args.json else item["id"])
@@ -85,17 +86,14 @@ def _run_op(mem: MemoryService, user: str, args: argparse.Namespace) -> int:
         Path(args.file).write_text(
             json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        print(f"{len(items)} memories written")
+        print(tn("cli.memory.written", len(items), lang))
     elif args.op == "import":
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-        print(f"{mem.import_items(user, data)} memories imported")
+        print(tn("cli.memory.imported", mem.import_items(user, data), lang))
     elif args.op == "forget-all":
-        if (
-            not args.yes
-            and input("forget every memory of this user? [y/N] ").strip().lower() != "y"
-        ):
+        if not args.yes and input(t("cli.memory.forget_all_confirm", lang)).strip().lower() != "y":
             return 1
-        print(f"{mem.forget_all(user)} memories forgotten")
+        print(tn("cli.memory.forgotten", mem.forget_all(user), lang))
     return 0
 
 
@@ -106,11 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     store = open_memory_store(settings)
+    lang = cli_lang(args, settings)
     try:
-        return _run_op(MemoryService(store), user_of(args, settings), args)
+        return _run_op(MemoryService(store), user_of(args, settings), args, lang)
     except AppError as err:
-        return fail(err, cli_lang(args, settings))
+        return fail(err, lang)
     except (OSError, ValueError) as exc:
-        return fail(f"cannot read or write the file ({type(exc).__name__})")
+        return fail(t("cli.file_error", lang, kind=type(exc).__name__), lang)
     finally:
         store.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 from agent_app.cli.common import cli_lang, fail, settings_from
 from agent_app.errors import AppError
+from agent_app.i18n import t
 
 
 def register(sub: Any) -> None:
@@ -58,45 +59,59 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     accounts, ledger = open_accounts(settings), open_ledger(settings)
+    lang = cli_lang(args, settings)
     try:
-        return _dispatch(args, accounts, ledger)
+        return _dispatch(args, accounts, ledger, lang)
     except AppError as err:
-        return fail(err, cli_lang(args, settings))
+        return fail(err, lang)
     finally:
         accounts.close()
         ledger.close()
 
 
-def _dispatch(args: argparse.Namespace, accounts: Any, ledger: Any) -> int:
+def _dispatch(args: argparse.Namespace, accounts: Any, ledger: Any, lang: str) -> int:
     if args.op == "add":
         user = accounts.add_user(args.name, read_password(), is_admin=args.admin)
-        print(f"added {user.name}{' (admin)' if user.is_admin else ''}")
+        print(
+            t("cli.users.added_admin" if user.is_admin else "cli.users.added", lang, name=user.name)
+        )
     elif args.op == "list":
-        _print_users(accounts, ledger, args.json)
+        _print_users(accounts, ledger, args.json, lang)
     elif args.op in ("disable", "enable"):
         user = accounts.set_disabled(args.name, args.op == "disable")
-        print(f"{user.name}: {'disabled' if user.disabled else 'enabled'}")
+        print(
+            t("cli.users.disabled" if user.disabled else "cli.users.enabled", lang, name=user.name)
+        )
     elif args.op == "admin":
         user = accounts.set_admin(args.name, not args.revoke)
-        print(f"{user.name}: {'admin' if user.is_admin else 'not admin'}")
+        print(
+            t("cli.users.admin" if user.is_admin else "cli.users.not_admin", lang, name=user.name)
+        )
     elif args.op == "reset-password":
         user = accounts.reset_password(args.name, read_password())
-        print(f"{user.name}: password reset, sessions ended")
+        print(t("cli.users.reset", lang, name=user.name))
     elif args.op == "budget":
-        _set_budget(args, accounts, ledger)
+        _set_budget(args, accounts, ledger, lang)
     else:
         rows = ledger.usage(days=args.days)
         if args.json:
             print(json.dumps(rows, ensure_ascii=False))
         for r in rows if not args.json else []:
+            tokens = r["input_tokens"] + r["output_tokens"]
             print(
-                f"{r['day']}  {r['user_id']:<24} {r['input_tokens'] + r['output_tokens']:>9} tokens"
-                f"  {r['requests']:>5} turns"
+                t(
+                    "cli.users.usage_row",
+                    lang,
+                    day=r["day"],
+                    user=r["user_id"],
+                    tokens=tokens,
+                    turns=r["requests"],
+                )
             )
     return 0
 
 
-def _print_users(accounts: Any, ledger: Any, as_json: bool) -> None:
+def _print_users(accounts: Any, ledger: Any, as_json: bool, lang: str) -> None:
     rows = []
     for user in accounts.list_users():
         limits = ledger.limits_for(user.user_id)
@@ -115,7 +130,16 @@ def _print_users(accounts: Any, ledger: Any, as_json: bool) -> None:
         flags = ",".join(
             f for f, on in (("admin", r["is_admin"]), ("disabled", r["disabled"])) if on
         )
-        print(f"{r['name']:<24} {r['mode']:<9} {flags or '-':<15} today {r['tokens_today']} tokens")
+        print(
+            t(
+                "cli.users.row",
+                lang,
+                name=r["name"],
+                mode=r["mode"],
+                flags=flags or "-",
+                tokens=r["tokens_today"],
+            )
+        )
 
 
 def _limit(value: str | None, current: int | None) -> int | None:
@@ -128,12 +152,12 @@ def _limit(value: str | None, current: int | None) -> int | None:
     return int(value)
 
 
-def _set_budget(args: argparse.Namespace, accounts: Any, ledger: Any) -> None:
+def _set_budget(args: argparse.Namespace, accounts: Any, ledger: Any, lang: str) -> None:
     user = accounts.get(args.name)
     current = ledger.overrides().get(user.user_id, (None, None))
     limits = ledger.set_limits(
         user.user_id, _limit(args.tokens, current[0]), _limit(args.rpm, current[1])
     )
-    print(
-        f"{user.name}: {limits.daily_tokens or 'unlimited'} tokens/day, {limits.rpm or 'unlimited'} turns/min"
-    )
+    unlimited = t("cli.users.unlimited", lang)
+    tokens, rpm = limits.daily_tokens or unlimited, limits.rpm or unlimited
+    print(t("cli.users.budget", lang, name=user.name, tokens=tokens, rpm=rpm))
