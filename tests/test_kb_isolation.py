@@ -9,7 +9,7 @@ from agent_app.agent.context import AgentContext
 from agent_app.knowledge.search import HybridSearcher
 from agent_app.knowledge.tool import search_knowledge_tool
 from agent_app.knowledge.worker import ParserPool
-from tests.kb_eval.helpers import make_service
+from tests.kb_eval.helpers import make_service, url_of
 from tests.kb_eval.race import run_race
 
 pytestmark = pytest.mark.integration
@@ -26,8 +26,8 @@ def pool():
 
 
 @pytest.fixture
-def svc(tmp_path, pool):
-    service = make_service(tmp_path / "data", pool)
+def svc(tmp_path, pool, backend):
+    service = make_service(tmp_path / "data", pool, database_url=url_of(backend))
     yield service
     service.close()
 
@@ -61,7 +61,10 @@ def test_every_retrieval_path_filters_by_collection(svc) -> None:
     bob.add_files([("b.txt", BOB_TEXT.encode())], "docs")
     allowed = [c["id"] for c in alice.list_collections()]
     bob_chunks = {
-        r[0] for r in svc.store.conn.execute("SELECT id FROM kb_chunks WHERE text LIKE '鲍勃%'")
+        r[0]
+        for r in svc.store.conn.execute(
+            "SELECT id FROM kb_chunks WHERE text LIKE '鲍勃%'"
+        ).fetchall()
     }
     assert bob_chunks
     searcher = HybridSearcher(svc.store, svc.vectors, svc.embedder)

@@ -1,4 +1,4 @@
-"""KnowledgeService end to end on temporary data dirs (RELIABILITY B9, B14, B15, C1, C2, C11, D5, D8, I1)."""
+"""KnowledgeService end to end on SQLite data dirs and PostgreSQL (RELIABILITY B9, B14, B15, C1, C2, C11, D5, D8, I1)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from agent_app.knowledge.errors import KnowledgeError
 from agent_app.knowledge.ingest import Limits
 from agent_app.knowledge.worker import ParserPool
 from agent_app.storage.sqlite import integrity_ok, pragmas
-from tests.kb_eval.helpers import FlakyEmbedder, docx_bytes, make_service
+from tests.kb_eval.helpers import FlakyEmbedder, docx_bytes, index_counts, make_service, url_of
 from tests.kb_eval.pdfgen import make_pdf
 
 pytestmark = pytest.mark.integration
@@ -29,19 +29,21 @@ def pool():
 
 
 @pytest.fixture
-def svc(tmp_path, pool):
-    service = make_service(tmp_path / "data", pool)
+def kb_url(backend):
+    """None (SQLite in the data directory) or the PostgreSQL URL: every test runs on both."""
+    return url_of(backend)
+
+
+@pytest.fixture
+def svc(tmp_path, pool, kb_url):
+    service = make_service(tmp_path / "data", pool, database_url=kb_url)
     yield service
     service.close()
-    assert integrity_ok(service.store.path)  # "state intact" after every test
+    if kb_url is None:
+        assert integrity_ok(service.store.path)  # "state intact" after every test
 
 
-def counts(service) -> tuple[int, int, int]:
-    conn = service.store.conn
-    return tuple(
-        conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-        for t in ("kb_chunks", "kb_fts", "vec_kb")
-    )
+counts = index_counts
 
 
 def test_sample_documents_of_every_type_ingest(svc) -> None:
@@ -80,8 +82,10 @@ def test_empty_files_are_refused_clearly(svc, name: str) -> None:
     assert counts(svc) == (0, 0, 0)
 
 
-def test_size_cap_and_one_bad_file_never_stops_the_others(tmp_path, pool) -> None:
-    service = make_service(tmp_path / "d", pool, limits=Limits(max_file_bytes=2000))
+def test_size_cap_and_one_bad_file_never_stops_the_others(tmp_path, pool, kb_url) -> None:
+    service = make_service(
+        tmp_path / "d", pool, limits=Limits(max_file_bytes=2000), database_url=kb_url
+    )
     big = tmp_path / "big.txt"
     big.write_bytes("大".encode() * 1000)
     try:
@@ -114,9 +118,11 @@ def test_same_file_twice_is_a_no_op_and_a_changed_file_replaces(svc) -> None:
     assert counts(svc)[0] == counts(svc)[2]  # no orphan vectors
 
 
-def test_embedding_failure_halfway_leaves_nothing_and_can_resume(tmp_path, pool) -> None:
+def test_embedding_failure_halfway_leaves_nothing_and_can_resume(tmp_path, pool, kb_url) -> None:
     long_text = "。".join(f"第{i}条：退款申请需在规定时间内提交并附上凭证" for i in range(80))
-    flaky = make_service(tmp_path / "d", pool, embedder=FlakyEmbedder(fail_at=3))
+    flaky = make_service(
+        tmp_path / "d", pool, embedder=FlakyEmbedder(fail_at=3), database_url=kb_url
+    )
     try:
         [result] = flaky.add_files([("长文.txt", long_text.encode())], "c")
         assert (result.status, result.code) == ("failed", "embed_failed")
@@ -124,7 +130,7 @@ def test_embedding_failure_halfway_leaves_nothing_and_can_resume(tmp_path, pool)
         assert flaky.list_documents("c")[0]["status"] == "failed"
     finally:
         flaky.close()
-    healthy = make_service(tmp_path / "d", pool)
+    healthy = make_service(tmp_path / "d", pool, database_url=kb_url)
     try:
         [retry] = healthy.add_files([("长文.txt", long_text.encode())], "c")
         assert retry.status == "ready" and counts(healthy) == (retry.chunks,) * 3
@@ -194,11 +200,14 @@ def test_hostile_names_are_stored_under_uuids(svc, tmp_path) -> None:
     ]
     results = svc.add_files([(n, f"内容{i}".encode()) for i, n in enumerate(names)], "c")
     assert all(r.status == "ready" for r in results)
-    root = os.path.realpath(svc.upload_root)
-    stored = os.listdir(root)
+    stored = svc.files.names()
     assert len(stored) == len(names)
     assert all(len(s.split(".")[0]) == 32 and s.split(".")[1] in ("txt", "md") for s in stored)
-    assert all(os.path.realpath(os.path.join(root, s)).startswith(root + os.sep) for s in stored)
+    if svc.store.backend_name == "sqlite":
+        root = os.path.realpath(svc.upload_root)
+        assert all(os.path.realpath(os.path.join(root, s)).startswith(root + os.sep) for s in stored)
+    else:  # in the database, with their documents: nothing on the local disk
+        assert not svc.upload_root.exists()
     assert not (tmp_path / "data" / "tools").exists()
     listed = {d["name"] for d in svc.list_documents("c")}
     assert (
@@ -244,7 +253,7 @@ def test_remove_deletes_rows_vectors_and_file(svc) -> None:
     removed = svc.remove("a.txt", "c")
     assert removed["source"] == "a.txt"
     assert [d["name"] for d in svc.list_documents("c")] == ["b.docx"]
-    assert len(os.listdir(svc.upload_root)) == 1
+    assert len(svc.files.names()) == 1
     chunks, fts, vectors = counts(svc)
     assert chunks == fts == vectors == 1
     assert all(h["source"] == "b.docx" for h in svc.search("退款政策 报销", ["c"]))
@@ -253,11 +262,13 @@ def test_remove_deletes_rows_vectors_and_file(svc) -> None:
     assert "a.txt" in exc.value.user_message("en")
 
 
-def test_changing_the_embedder_requires_a_clear_reindex(tmp_path, pool) -> None:
-    first = make_service(tmp_path / "d", pool)
+def test_changing_the_embedder_requires_a_clear_reindex(tmp_path, pool, kb_url) -> None:
+    first = make_service(tmp_path / "d", pool, database_url=kb_url)
     first.add_files([("a.txt", REFUND.encode()), ("p.pdf", make_pdf(["第一页", "退货运费"]))], "c")
     first.close()
-    other = make_service(tmp_path / "d", pool, embedder=OfflineKBEmbedder(dim=256))
+    other = make_service(
+        tmp_path / "d", pool, embedder=OfflineKBEmbedder(dim=256), database_url=kb_url
+    )
     try:
         status = other.status()
         assert status["needs_reindex"] and status["indexed_with"] == "offline-ngram-512"
@@ -274,6 +285,8 @@ def test_changing_the_embedder_requires_a_clear_reindex(tmp_path, pool) -> None:
 
 
 def test_durability_pragmas(svc) -> None:
+    if svc.store.backend_name != "sqlite":
+        pytest.skip("SQLite's PRAGMAs")
     values = pragmas(svc.store.conn)
     assert (
         values["journal_mode"] == "wal"

@@ -14,7 +14,7 @@ from agent_app.agent.context import AgentContext
 from agent_app.knowledge.errors import KnowledgeError
 from agent_app.knowledge.tool import search_knowledge_tool
 from agent_app.knowledge.worker import ParserPool
-from tests.kb_eval.helpers import make_service
+from tests.kb_eval.helpers import make_service, url_of
 
 pytestmark = pytest.mark.integration
 HANDBOOK = "员工手册：年假每年十五天，病假需要医生证明。报销在每月五日前提交。"
@@ -30,8 +30,8 @@ def pool():
 
 
 @pytest.fixture
-def svc(tmp_path, pool):
-    service = make_service(tmp_path / "data", pool)
+def svc(tmp_path, pool, backend):
+    service = make_service(tmp_path / "data", pool, database_url=url_of(backend))
     alice, bob = service.for_user("alice"), service.for_user("bob")
     alice.add_files([("handbook.txt", HANDBOOK.encode())], "handbook")
     bob.add_files([("notes.txt", BOB_NOTES.encode())], "notes")  # bob owns data too

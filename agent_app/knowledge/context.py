@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent_app.knowledge.chunking import CHUNK_OVERLAP, CHUNK_SIZE
-from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.rows import KnowledgeRows
 
 MAX_NEIGHBOUR_CHARS = 240  # at most this much text from each side of a hit
 MAX_TOTAL_CHARS = 1_200  # and this much over all hits of one search (the prompt stays small)
@@ -17,7 +17,7 @@ _CLAUSE_END = re.compile(r"[。！？!?；;，,、：:.]")
 
 
 def expand_hits(
-    store: KnowledgeStore, hits: list[dict[str, Any]], collection_ids: Sequence[int]
+    store: KnowledgeRows, hits: list[dict[str, Any]], collection_ids: Sequence[int]
 ) -> list[dict[str, Any]]:
     """Hits with `context_before` / `context_after` where the passage alone was cut short.
 

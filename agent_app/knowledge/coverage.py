@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from agent_app.knowledge.store import KnowledgeStore
+from agent_app.knowledge.rows import KnowledgeRows
 from agent_app.memory.lexical import LexicalScorer, weighted_units
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -22,7 +22,7 @@ def _contains(unit: str, seg: str, tokens: set[str]) -> bool:
     return body in tokens or (kind == "w" and any(t.startswith(body) for t in tokens))
 
 
-def coverage_ranking(store: KnowledgeStore, query: str, pool: Sequence[int]) -> list[int]:
+def coverage_ranking(store: KnowledgeRows, query: str, pool: Sequence[int]) -> list[int]:
     """The pool's chunk ids ordered by how much of the query they contain (none: dropped)."""
     units = weighted_units(query)
     if not pool or not units:
@@ -31,13 +31,7 @@ def coverage_ranking(store: KnowledgeStore, query: str, pool: Sequence[int]) -> 
     df = store.doc_freq([u[2:] for u in units if u[0] != "b"])
     scorer = LexicalScorer(store.chunk_count(), {u: df.get(u[2:], 0) for u in units})
     ids = list(dict.fromkeys(pool))
-    segs: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        rows = store.conn.execute(
-            f"SELECT rowid, seg FROM kb_fts WHERE rowid IN ({','.join('?' * len(part))})", part
-        )
-        segs.update((int(r[0]), str(r[1])) for r in rows)
+    segs = store.segments(ids)
     weights = scorer.weights(units)
     total = sum(weights.values())
     kept = [i for i in ids if i in segs]

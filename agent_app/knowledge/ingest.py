@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from agent_app.knowledge.backends import KBVectorSide, UploadFiles
 from agent_app.knowledge.chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
 from agent_app.knowledge.ocr import ReadPage, read_scans
+from agent_app.knowledge.rows import KnowledgeRows
 from agent_app.knowledge.sniff import EXTENSIONS, check_kind, kind_from_name
-from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.uploads import StoredUpload
-from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool, chunk_rows
 from agent_app.textsafe import strip_invisible
 from agent_app.vectors import EmbeddingMismatchError
@@ -153,16 +152,16 @@ class Ingestor:
 
     def __init__(
         self,
-        store: KnowledgeStore,
-        vectors: KBVectors,
+        store: KnowledgeRows,
+        vectors: KBVectorSide,
         embedder: Embedder,
         parsers: ParserPool,
-        upload_root: Path,
+        files: UploadFiles,
         limits: Limits,
         ocr: ReadPage | None = None,
     ) -> None:
         self.store, self.vectors, self.embedder = store, vectors, embedder
-        self.parsers, self.upload_root, self.limits = parsers, upload_root, limits
+        self.parsers, self.files, self.limits = parsers, files, limits
         self.ocr = ocr
         """Reads scanned pages and images (None: such files have no text for us)."""
 
@@ -177,7 +176,7 @@ class Ingestor:
         raw_name = item[0] if isinstance(item, tuple) else Path(item).name
         name = display_name(raw_name)
         progress(IngestProgress(name, "parsing"))
-        stored: StoredUpload | None = None
+        stored: Any = None
         digest = ""
         try:
             name, data = read_upload(item, self.limits.max_file_bytes, self.limits.allow_symlinks)
@@ -197,7 +196,7 @@ class Ingestor:
                     document_id=same["id"],
                     extra={"same_as": same["name"]},
                 )
-            stored = StoredUpload(self.upload_root, data, kind)
+            stored = self.files.stage(data, kind)
             del data
             return self._index(name, kind, stored.path, digest, collection_id, progress)
         except DocumentError as exc:
@@ -247,14 +246,14 @@ class Ingestor:
             "status": "ready",
             "embedder": self.embedder.name,
         }
-        doc_id, replaced, twin = self._commit(cid, doc, chunks, vectors)
+        doc_id, replaced, twin = self._commit(cid, doc, chunks, vectors, stored)
         if twin is not None:  # the same content was committed meanwhile (same upload, other name)
             stored.unlink(missing_ok=True)
             progress(IngestProgress(name, "indexed"))
             return IngestResult(name, "unchanged", twin["chunk_count"], twin["pages"],
                                 document_id=twin["id"], extra={"same_as": twin["name"]})  # fmt: skip
         if replaced and replaced != stored.name:
-            (self.upload_root / replaced).unlink(missing_ok=True)
+            self.files.discard(replaced)
         progress(IngestProgress(name, "indexed"))
         return IngestResult(name, "ready", len(chunks), pages, document_id=doc_id)
 
@@ -290,9 +289,14 @@ class Ingestor:
         return np.vstack(parts).astype(np.float32)
 
     def _commit(
-        self, cid: int, doc: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray
+        self,
+        cid: int,
+        doc: dict[str, Any],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        stored: Path,
     ) -> tuple[int, str | None, dict[str, Any] | None]:
-        """One transaction: drop the old version, insert document, chunks, FTS rows and vectors."""
+        """One transaction: drop the old version, insert document, its file, chunks, index rows, vectors."""
         try:
             self.vectors.prepare(vectors.shape[1], self.embedder.name)
         except EmbeddingMismatchError as exc:
@@ -306,6 +310,7 @@ class Ingestor:
             if old is not None:
                 self.vectors.delete(conn, cid, self.store.delete_document(conn, old["id"]))
             doc_id = self.store.insert_document(conn, cid, doc)
+            self.files.attach(conn, doc_id, stored)
             ids = self.store.insert_chunks(conn, cid, doc_id, chunks)
             self.vectors.add(conn, ids, cid, vectors)
             self.store.set_meta(conn, "embedder", self.embedder.name)

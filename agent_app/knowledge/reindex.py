@@ -6,16 +6,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from agent_app.knowledge.backends import KBVectorSide
 from agent_app.knowledge.chunking import Chunk
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
-from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.vectorside import KBVectors
+from agent_app.knowledge.rows import KnowledgeRows
 
 
 def reindex_all(
-    store: KnowledgeStore,
-    vectors: KBVectors,
+    store: KnowledgeRows,
+    vectors: KBVectorSide,
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:

@@ -1,18 +1,17 @@
-"""Hybrid retrieval: FTS5 BM25 over jieba tokens, query coverage and vectors, fused by reciprocal rank."""
+"""Hybrid retrieval: BM25 over jieba tokens, query coverage and vectors, fused by reciprocal rank."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from agent_app.knowledge.backends import KBVectorSide
 from agent_app.knowledge.coverage import coverage_ranking
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.rerank import RERANK_DEPTH, rerank_hits
-from agent_app.knowledge.segment import collection_token, match_expression, query_terms
-from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.vectorside import KBVectors
+from agent_app.knowledge.rows import KnowledgeRows
+from agent_app.knowledge.segment import query_terms
 
 log = logging.getLogger(__name__)
 RRF_K = 60  # the usual reciprocal-rank constant: damps the difference between ranks 1 and 2
@@ -26,8 +25,8 @@ class HybridSearcher:
 
     def __init__(
         self,
-        store: KnowledgeStore,
-        vectors: KBVectors,
+        store: KnowledgeRows,
+        vectors: KBVectorSide,
         embedder: Embedder,
         *,
         vector_weight: float | None = None,
@@ -107,21 +106,13 @@ class HybridSearcher:
         cheaper query without the collection filter; a single foreign hit sends it to the filter.
         """
         terms = query_terms(query, self.store.doc_freq)
-        allowed = {collection_token(c) for c in collection_ids}
+        allowed = set(collection_ids)
         ranked = None
         if unfiltered_first:
-            ranked = self._bm25(match_expression(terms, None), limit)
+            ranked = self.store.ranked(terms, None, limit)
         if ranked is None or any(coll not in allowed for _, coll in ranked):
-            ranked = self._bm25(match_expression(terms, collection_ids), limit)
+            ranked = self.store.ranked(terms, list(collection_ids), limit)
         return [chunk_id for chunk_id, coll in ranked if coll in allowed]
-
-    def _bm25(self, match: str | None, limit: int) -> list[tuple[int, str]]:
-        if match is None:
-            return []
-        try:
-            return [(chunk_id, coll) for chunk_id, _, coll in self.store.bm25(match, limit)]
-        except sqlite3.OperationalError:  # an expression FTS5 cannot parse: no keyword hits
-            return []
 
     def semantic(self, query: str, collection_ids: list[int], limit: int) -> list[int]:
         """Chunk ids of these collections ranked by cosine similarity to the query embedding."""

@@ -17,6 +17,7 @@ from typing import Any
 from agent_app.errors import StorageError
 from agent_app.i18n import t
 from agent_app.knowledge import sharing
+from agent_app.knowledge.backends import open_storage
 from agent_app.knowledge.context import expand_hits
 from agent_app.knowledge.embedders import Embedder, make_embedder
 from agent_app.knowledge.errors import DocumentError, KnowledgeError
@@ -31,9 +32,6 @@ from agent_app.knowledge.ingest import (
 from agent_app.knowledge.ocr import model_reader
 from agent_app.knowledge.rerank import make_reranker
 from agent_app.knowledge.search import HybridSearcher
-from agent_app.knowledge.store import KnowledgeStore
-from agent_app.knowledge.uploads import sweep_orphans
-from agent_app.knowledge.vectorside import KBVectors
 from agent_app.knowledge.worker import ParserPool
 from agent_app.settings import Settings
 from agent_app.textsafe import strip_invisible
@@ -61,14 +59,13 @@ class KnowledgeService:
         self.root = Path(settings.data_dir) / "knowledge"
         self.upload_root = self.root / "uploads"
         _refuse_tools_dir(self.upload_root, settings.tools_dirs)
-        self.store = KnowledgeStore(self.root / "kb.sqlite3")
-        self.vectors = KBVectors(self.store.path, lambda: self.store.conn)
+        self.store, self.vectors, self.files = open_storage(settings, self.root)
         self.limits = limits or Limits(
             max_file_bytes=int(getattr(settings, "kb_max_file_mb", 20) * 1024 * 1024),
             allow_symlinks=bool(getattr(settings, "kb_allow_symlinks", False)),
             max_ocr_pages=int(getattr(settings, "ocr_max_pages", 50)),
         )
-        sweep_orphans(self.upload_root, self.store.all_stored_names)
+        self.files.sweep(self.store.all_stored_names)
         # Shared (by reference) with the for_user() views of this service.
         self._shared: dict[str, Any] = {
             "embedder": embedder,
@@ -140,7 +137,7 @@ class KnowledgeService:
             self.store.delete_collection(conn, cid)
             self.vectors.delete(conn, cid)
         for stored in files:
-            (self.upload_root / stored).unlink(missing_ok=True)
+            self.files.discard(stored)
 
     def _collection_id(self, name: str) -> int:
         """The id of this user's own collection (the only kind they may change)."""
@@ -212,7 +209,7 @@ class KnowledgeService:
             self.vectors,
             self.embedder,
             self.parsers,
-            self.upload_root,
+            self.files,
             self.limits,
             ocr=model_reader(self.settings),
         )
@@ -271,7 +268,7 @@ class KnowledgeService:
                 conn, doc["collection_id"], self.store.delete_document(conn, doc["id"])
             )
         if doc.get("stored_name"):
-            (self.upload_root / doc["stored_name"]).unlink(missing_ok=True)
+            self.files.discard(doc["stored_name"])
         return {"source": doc["name"], "chunks": doc["chunk_count"]}
 
     def _document(self, source: str, collection: str) -> dict[str, Any]:
@@ -319,10 +316,7 @@ class KnowledgeService:
     def needs_reindex(self) -> bool:
         """Whether stored chunks were embedded by another embedder than the configured one."""
         indexed = self.store.get_meta("embedder")
-        return bool(indexed) and indexed != self.embedder.name and self._has_chunks()
-
-    def _has_chunks(self) -> bool:
-        return self.store.conn.execute("SELECT 1 FROM kb_chunks LIMIT 1").fetchone() is not None
+        return bool(indexed) and indexed != self.embedder.name and self.store.has_chunks()
 
     def _check_embedder(self) -> None:
         if self.needs_reindex():

@@ -1,11 +1,12 @@
-"""Read-only sharing of collections: who may read which collection, asked of SQLite on every call."""
+"""Read-only sharing of collections: who may read which collection, asked of the database on every call."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable
 from typing import Any
+
+from agent_app.storage.backend import Executor
 
 EVERYONE = "*"
 """The grantee that stands for every signed-in user (a team handbook)."""
@@ -19,13 +20,14 @@ CREATE INDEX IF NOT EXISTS kb_shares_grantee ON kb_shares(grantee);
 """
 _KEYS = ("id", "name", "created_at", "documents", "chunks", "owner")
 _COUNTED = (
-    "SELECT c.id, c.name, c.created_at, COUNT(d.id), COALESCE(SUM(d.chunk_count), 0), c.owner "
+    "SELECT c.id, c.name, c.created_at, COUNT(d.id), "
+    "CAST(COALESCE(SUM(d.chunk_count), 0) AS INTEGER), c.owner "
     "FROM kb_collections c LEFT JOIN kb_documents d "
     "ON d.collection_id = c.id AND d.status = 'ready' "
 )
 
 
-def readable(conn: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
+def readable(conn: Executor, user: str) -> list[dict[str, Any]]:
     """The user's own collections, then those shared with them or everyone; each says whose it is.
 
     `read_only` is True for another user's collection; own ones list `shared_with` (grantee ids).
@@ -44,7 +46,7 @@ def readable(conn: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
     return cols
 
 
-def grantees(conn: sqlite3.Connection, collection_ids: Iterable[int]) -> dict[int, list[str]]:
+def grantees(conn: Executor, collection_ids: Iterable[int]) -> dict[int, list[str]]:
     """{collection id: [grantee, …]} for these collections ('*' first when shared with everyone)."""
     ids = list(collection_ids)
     if not ids:
@@ -60,16 +62,17 @@ def grantees(conn: sqlite3.Connection, collection_ids: Iterable[int]) -> dict[in
     return found
 
 
-def grant(conn: sqlite3.Connection, collection_id: int, users: Iterable[str], by: str) -> None:
+def grant(conn: Executor, collection_id: int, users: Iterable[str], by: str) -> None:
     """Let these users (or EVERYONE) read the collection; granting twice changes nothing."""
-    conn.executemany(
-        "INSERT OR IGNORE INTO kb_shares (collection_id, grantee, granted_by, created_at) "
-        "VALUES (?, ?, ?, ?)",
-        [(collection_id, user, by, time.time()) for user in users],
-    )
+    for user in users:
+        conn.execute(
+            "INSERT INTO kb_shares (collection_id, grantee, granted_by, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (collection_id, user, by, time.time()),
+        )
 
 
-def revoke(conn: sqlite3.Connection, collection_id: int, users: Iterable[str] | None) -> int:
+def revoke(conn: Executor, collection_id: int, users: Iterable[str] | None) -> int:
     """Stop sharing with these users (None: with everybody it was shared with); rows removed."""
     if users is None:
         return conn.execute(
@@ -83,7 +86,7 @@ def revoke(conn: sqlite3.Connection, collection_id: int, users: Iterable[str] | 
     )
 
 
-def shared_collections(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def shared_collections(conn: Executor) -> list[dict[str, Any]]:
     """Every shared collection of every owner, with its grantees (the Admin page's list)."""
     rows = conn.execute(
         _COUNTED + "WHERE c.id IN (SELECT collection_id FROM kb_shares) "
@@ -96,7 +99,7 @@ def shared_collections(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return cols
 
 
-def all_collections(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def all_collections(conn: Executor) -> list[dict[str, Any]]:
     """Every collection of every owner (an admin picks one to share)."""
     rows = conn.execute(_COUNTED + "GROUP BY c.id ORDER BY c.owner, c.name").fetchall()
     return [dict(zip(_KEYS, row, strict=True)) for row in rows]

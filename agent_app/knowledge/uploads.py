@@ -1,4 +1,4 @@
-"""Stored copies of uploads: written under a UUID and locked while ingested; orphans swept at start."""
+"""Stored copies of uploads on disk: written under a UUID and locked while ingested; orphans swept at start."""
 
 from __future__ import annotations
 
@@ -47,6 +47,32 @@ class StoredUpload:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class DiskFiles:
+    """Uploads kept as files in the data directory (the SQLite deployment)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def stage(self, data: bytes, kind: str) -> StoredUpload:
+        """The stored copy the parser reads, already in its final place."""
+        return StoredUpload(self.root, data, kind)
+
+    def attach(self, conn: object, document_id: int, path: Path) -> None:
+        """Nothing to do inside the commit: the file is where it stays."""
+
+    def discard(self, stored_name: str) -> None:
+        """Delete a stored file after its document's rows went (called after the commit)."""
+        (self.root / stored_name).unlink(missing_ok=True)
+
+    def sweep(self, referenced: Callable[[], Iterable[str]]) -> int:
+        """Remove copies left by interrupted uploads (see sweep_orphans)."""
+        return sweep_orphans(self.root, referenced)
+
+    def names(self) -> list[str]:
+        """The stored files' names."""
+        return sorted(os.listdir(self.root)) if self.root.is_dir() else []
 
 
 def _write_all(fd: int, data: bytes) -> None:

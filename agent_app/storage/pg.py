@@ -23,6 +23,7 @@ from agent_app.storage.backend import DuplicateKeyError
 log = logging.getLogger(__name__)
 SCHEMA_LOCK = 0x61676E74  # pg_advisory_lock key: one process at a time creates or migrates tables
 WRITE_LOCK = 0x61676E75  # taken by serialized transactions (as SQLite's BEGIN IMMEDIATE)
+KB_WRITE_LOCK = 0x61676E76  # the knowledge base's writers (ingests need not wait for turns)
 CONNECT_TIMEOUT_S = 10
 POOL_MAX = 4
 _pools: weakref.WeakSet[QuickPool] = weakref.WeakSet()
@@ -198,8 +199,8 @@ class _Tx:
 class PgBackend:
     """A pool of connections to one database; statements autocommit, transactions serialize."""
 
-    def __init__(self, url: str, schema: str) -> None:
-        self.url = url
+    def __init__(self, url: str, schema: str, *, write_lock: int = WRITE_LOCK) -> None:
+        self.url, self.write_lock = url, write_lock
         self.pool = open_pool(url)
         try:
             create_schema(self.pool, schema)
@@ -226,7 +227,7 @@ class PgBackend:
         """One transaction holding the write lock, so concurrent ones run one after another."""
         try:
             with self.pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.write_lock,))
                 yield _Tx(conn)
         except psycopg.OperationalError as exc:
             raise unavailable(exc, self.url) from None

@@ -14,9 +14,32 @@ from agent_app.settings import Settings
 from tests.kb_eval.pdfgen import make_pdf, serialize
 
 
-def make_service(data_dir: Path, pool: ParserPool | None = None, **kwargs) -> KnowledgeService:
-    settings = Settings(data_dir=data_dir, lang="en", tools_dirs=str(data_dir / "tools"))
+def make_service(
+    data_dir: Path, pool: ParserPool | None = None, *, database_url: str | None = None, **kwargs
+) -> KnowledgeService:
+    settings = Settings(
+        data_dir=data_dir, lang="en", tools_dirs=str(data_dir / "tools"), database_url=database_url
+    )
     return KnowledgeService(settings, parsers=pool, **kwargs)
+
+
+def url_of(backend: str) -> str | None:
+    """The database URL of the `backend` fixture's value (None: SQLite in the data directory)."""
+    return None if backend == "sqlite" else backend
+
+
+def index_counts(service: KnowledgeService) -> tuple[int, int, int]:
+    """(chunks, lexical index rows, vectors) as stored, on either backend."""
+    conn = service.store.conn
+    if service.store.backend_name == "sqlite":
+        tables = ("kb_chunks", "kb_fts", "vec_kb")
+        return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)
+    has_vectors = conn.execute("SELECT to_regclass('kb_vectors') IS NOT NULL").fetchone()[0]
+    return (
+        conn.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()[0],
+        conn.execute("SELECT COUNT(*) FROM kb_chunks WHERE length(tsv) > 0").fetchone()[0],
+        conn.execute("SELECT COUNT(*) FROM kb_vectors").fetchone()[0] if has_vectors else 0,
+    )
 
 
 class FlakyEmbedder(OfflineKBEmbedder):
