@@ -15,9 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "corpus" / "kb"
 
 
-def kb(data_dir: Path, *args: str, wait: bool = True):
+def kb(data_dir: Path, *args: str, wait: bool = True, url: str | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
     env.update(PYTHONPATH=str(ROOT), AGENT_APP_LANG="en")
+    if url is not None:
+        env["AGENT_APP_DATABASE_URL"] = url
     cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "kb", *args]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -28,38 +30,56 @@ def kb(data_dir: Path, *args: str, wait: bool = True):
     return proc.returncode, out, err
 
 
-def test_add_search_list_remove(tmp_path) -> None:
+class Replicas:
+    """SQLite: one data directory. PostgreSQL: a fresh data directory for every command (only
+    the database is shared), so a document one process added must come from the database."""
+
+    def __init__(self, tmp_path: Path, backend: str) -> None:
+        self.root, self.url, self.n = tmp_path, None if backend == "sqlite" else backend, 0
+
+    def __call__(self, *args: str, wait: bool = True):
+        self.n += 1
+        data = self.root / ("data" if self.url is None else f"replica-{self.n}")
+        return kb(data, *args, wait=wait, url=self.url)
+
+    def files_on_disk(self) -> list[Path]:
+        return [p for p in self.root.glob("*/knowledge/uploads/*") if p.is_file()]
+
+
+def test_add_search_list_remove(tmp_path, backend) -> None:
+    run = Replicas(tmp_path, backend)
     docs = tmp_path / "docs"
     (docs / "sub").mkdir(parents=True)
     for name in ("退款与售后政策.pdf", "信息安全规范.txt"):
         (docs / name).write_bytes((DATA / name).read_bytes())
     (docs / "sub" / "员工手册.docx").write_bytes((DATA / "员工手册.docx").read_bytes())
     (docs / "sub" / "ignored.bin").write_bytes(b"\x00\x01")
-    data = tmp_path / "data"
 
-    code, out, err = kb(data, "add", str(docs), "--collection", "公司")
+    code, out, err = run("add", str(docs), "--collection", "公司")
     assert code == 0, err
     assert "3 ready" in out and "退款与售后政策.pdf" in out and "Traceback" not in err
     assert "parsing" in err and "indexed" in err  # progress goes to stderr
 
-    code, out, err = kb(data, "search", "退款政策", "--collection", "公司", "--k", "3", "--json")
+    code, out, err = run("search", "退款政策", "--collection", "公司", "--k", "3", "--json")
     assert code == 0, err
     hits = json.loads(out)
     assert 1 <= len(hits) <= 3 and hits[0]["source"] == "退款与售后政策.pdf"
     assert all(set(h) == {"text", "source", "page", "score", "chunk_id"} for h in hits)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
-    code, out, _ = kb(data, "list", "--json")
+    code, out, _ = run("list", "--json")
     assert code == 0 and {d["source"] for d in json.loads(out)} == {
         "退款与售后政策.pdf",
         "信息安全规范.txt",
         "员工手册.docx",
     }
 
-    code, out, _ = kb(data, "remove", "信息安全规范.txt", "--collection", "公司")
+    code, out, _ = run("remove", "信息安全规范.txt", "--collection", "公司")
     assert code == 0 and "removed" in out
-    code, out, _ = kb(data, "list", "--collection", "公司")
+    code, out, _ = run("list", "--collection", "公司")
     assert "信息安全规范.txt" not in out and "员工手册.docx" in out
+    if run.url is not None:  # the uploads went to the database, none to any data directory
+        assert run.files_on_disk() == []
 
 
 def test_errors_are_one_clear_line_with_non_zero_exit(tmp_path) -> None:
@@ -74,8 +94,8 @@ def test_errors_are_one_clear_line_with_non_zero_exit(tmp_path) -> None:
     assert code == 1 and err.strip() == "error: Document not found: ghost.pdf"
 
 
-def test_two_processes_adding_at_once_lose_nothing(tmp_path) -> None:
-    data = tmp_path / "data"
+def test_two_processes_adding_at_once_lose_nothing(tmp_path, backend) -> None:
+    run = Replicas(tmp_path, backend)
     groups = []
     for g in range(2):
         folder = tmp_path / f"g{g}"
@@ -86,12 +106,12 @@ def test_two_processes_adding_at_once_lose_nothing(tmp_path) -> None:
             )
         groups.append(folder)
     procs = [
-        kb(data, "add", str(folder), "--collection", "shared", wait=False) for folder in groups
+        run("add", str(folder), "--collection", "shared", wait=False) for folder in groups
     ]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    code, out, _ = kb(data, "search", "报销流程", "--collection", "shared", "--k", "10", "--json")
+    code, out, _ = run("search", "报销流程", "--collection", "shared", "--k", "10", "--json")
     assert code == 0 and len(json.loads(out)) == 6
 
 
