@@ -1,4 +1,4 @@
-"""`db upgrade` and `db migrate`: create the PostgreSQL schema, copy a SQLite data directory into it."""
+"""`db upgrade`, `db migrate` and `db export`: the PostgreSQL schema, copies between SQLite and it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 
 from agent_app.settings import Settings
-from agent_app.storage.backend import SharedConnection
+from agent_app.storage.backend import SharedConnection, is_postgres, target_for
 
 log = logging.getLogger(__name__)
 # The relational tables of each SQLite file, in the order rows can be copied.
@@ -28,6 +28,21 @@ def sqlite_dir(source: str) -> Path:
     return Path(path[1:] if path.startswith("/./") else path)
 
 
+def endpoint(spec: str, settings: Settings) -> Settings:
+    """Settings whose stores are at `spec`: a postgresql:// URL, or sqlite:///DIR (a data directory)."""
+    data = settings.model_dump()
+    if is_postgres(spec):
+        data["database_url"] = spec
+    else:
+        data.update(data_dir=sqlite_dir(spec), database_url=None)
+    return Settings.model_validate(data)
+
+
+def _exists(end: Settings, file: str) -> bool:
+    """Whether an endpoint has this part (a PostgreSQL database has every table)."""
+    return end.database_url is not None or (Path(end.data_dir) / file).exists()
+
+
 def upgrade(settings: Settings) -> list[str]:
     """Create or migrate every table of the configured database (what each store does on open)."""
     from agent_app.auth import open_accounts
@@ -43,6 +58,7 @@ def upgrade(settings: Settings) -> list[str]:
         ("usage", lambda: open_ledger(settings)),
         ("accounts", lambda: open_accounts(settings)),
         ("memory", lambda: open_memory_store(settings)),
+        ("knowledge", lambda: _knowledge_service(settings)),
     ):
         opener().close()
         done.append(name)
@@ -63,39 +79,42 @@ def _copy_table(src: SharedConnection, dst: SharedConnection, table: str) -> tup
     return len(rows), int(copied)
 
 
-def _relational(data_dir: Path, url: str) -> dict[str, tuple[int, int]]:
+def _relational(src: Settings, dst: Settings) -> dict[str, tuple[int, int]]:
     from agent_app.auth.accounts import _SCHEMA as ACCOUNTS
     from agent_app.budget import _SCHEMA as USAGE
     from agent_app.storage.threads import _SCHEMA as THREADS
 
     counts: dict[str, tuple[int, int]] = {}
     for file, schema in (("app.db", THREADS), ("usage.db", USAGE), ("users.db", ACCOUNTS)):
-        if not (data_dir / file).exists():
+        if not _exists(src, file):
             continue
-        src, dst = SharedConnection(data_dir / file, schema), SharedConnection(url, schema)
+        a = SharedConnection(target_for(src, file), schema)
+        b = SharedConnection(target_for(dst, file), schema)
         try:
             for table in TABLES[file]:
-                counts[table] = _copy_table(src, dst, table)
+                counts[table] = _copy_table(a, b, table)
         finally:
-            src.close()
-            dst.close()
+            a.close()
+            b.close()
     return counts
 
 
-def _checkpoints(data_dir: Path, url: str) -> tuple[int, int]:
+def _checkpoints(src_end: Settings, dst_end: Settings) -> tuple[int, int]:
     """The latest checkpoint of every thread, with its pending writes."""
     from agent_app.storage.checkpoints import open_checkpointer
 
-    if not (data_dir / "checkpoints.db").exists():
+    if not _exists(src_end, "checkpoints.db"):
         return 0, 0
-    src, dst = open_checkpointer(data_dir / "checkpoints.db"), open_checkpointer(url)
+    src = open_checkpointer(target_for(src_end, "checkpoints.db"))
+    dst = open_checkpointer(target_for(dst_end, "checkpoints.db"))
     try:
-        threads = [
-            r[0]
-            for r in cast(Any, src)
-            .conn.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''")
-            .fetchall()
-        ]
+        threads = sorted(
+            {
+                str(c.config["configurable"]["thread_id"])
+                for c in src.list(None)
+                if not c.config["configurable"].get("checkpoint_ns")
+            }
+        )
         for thread_id in threads:
             tup = src.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
             if tup is None:
@@ -119,17 +138,13 @@ def _checkpoints(data_dir: Path, url: str) -> tuple[int, int]:
         cast(Any, dst).conn.close()
 
 
-def _memories(settings: Settings, url: str) -> tuple[int, int]:
+def _memories(src_end: Settings, dst_end: Settings) -> tuple[int, int]:
     """Every memory item, its timestamps kept; re-embedded by the destination's index."""
-    from agent_app.memory.pg_store import open_pg_memory_store
-    from agent_app.memory.store import SqliteFaissStore
-    from agent_app.wiring import memory_embedder
+    from agent_app.wiring import open_memory_store
 
-    if not (settings.data_dir / "memory.db").exists():
+    if not _exists(src_end, "memory.db"):
         return 0, 0
-    embedder = memory_embedder(settings)
-    src = SqliteFaissStore(settings.data_dir / "memory.db", embedder, index_fields=("text",))
-    dst = open_pg_memory_store(url, embedder)
+    src, dst = open_memory_store(src_end), open_memory_store(dst_end)
     total = found = 0
     try:
         for ns in src.list_namespaces(limit=1_000_000):
@@ -137,24 +152,61 @@ def _memories(settings: Settings, url: str) -> tuple[int, int]:
             while page := src.search(ns, limit=MEMORY_PAGE, offset=offset):
                 for item in page:
                     dst.put(ns, item.key, item.value)
-                    with cast(Any, dst.conn).connection() as conn:
-                        conn.execute(
-                            "UPDATE store SET created_at=%s, updated_at=%s "
-                            "WHERE prefix=%s AND key=%s",
-                            (item.created_at, item.updated_at, ".".join(ns), item.key),
-                        )
+                    _keep_times(dst, ns, item)
                 total, offset = total + len(page), offset + len(page)
             found += len(dst.search(ns, limit=1_000_000))
         return total, found
+    finally:
+        cast(Any, src).close()
+        cast(Any, dst).close()
+
+
+def _keep_times(store: Any, ns: tuple[str, ...], item: Any) -> None:
+    """The copied item keeps the source's created/updated times (the put stamped it now)."""
+    from agent_app.memory.store import SqliteFaissStore
+    from agent_app.vectors import transaction
+
+    if isinstance(store, SqliteFaissStore):
+        with transaction(store._conn()) as conn:
+            conn.execute(
+                f"UPDATE {store._table} SET created_at = ?, updated_at = ? WHERE ns = ? AND key = ?",
+                (item.created_at.isoformat(), item.updated_at.isoformat(), ".".join(ns), item.key),
+            )
+        return
+    with store.conn.connection() as conn:
+        conn.execute(
+            "UPDATE store SET created_at=%s, updated_at=%s WHERE prefix=%s AND key=%s",
+            (item.created_at, item.updated_at, ".".join(ns), item.key),
+        )
+
+
+def _knowledge_service(settings: Settings) -> Any:
+    from agent_app.knowledge.service import KnowledgeService
+
+    return KnowledgeService(settings)
+
+
+def _knowledge(src_end: Settings, dst_end: Settings) -> dict[str, tuple[int, int]]:
+    from agent_app.knowledge.copy import copy_knowledge
+
+    if not _exists(src_end, "knowledge/kb.sqlite3"):
+        return {}
+    src, dst = _knowledge_service(src_end), _knowledge_service(dst_end)
+    try:
+        return copy_knowledge(src, dst)
     finally:
         src.close()
         dst.close()
 
 
-def migrate(source: str, url: str, settings: Settings) -> dict[str, tuple[int, int]]:
-    """Copy a SQLite data directory into the database; (source rows, rows there now) per part."""
-    data_dir = sqlite_dir(source)
-    counts = _relational(data_dir, url)
-    counts["checkpoints"] = _checkpoints(data_dir, url)
-    counts["memories"] = _memories(settings.with_overrides(data_dir=data_dir), url)
+def migrate(source: str, dest: str, settings: Settings) -> dict[str, tuple[int, int]]:
+    """Copy everything from one backend to the other; (source rows, rows there now) per part.
+
+    Either end is a PostgreSQL URL or `sqlite:///DIR`; rows already at the destination are kept.
+    """
+    src, dst = endpoint(source, settings), endpoint(dest, settings)
+    counts = _relational(src, dst)
+    counts["checkpoints"] = _checkpoints(src, dst)
+    counts["memories"] = _memories(src, dst)
+    counts.update(_knowledge(src, dst))
     return counts

@@ -106,8 +106,79 @@ def test_upgrade_creates_the_schema_once(pg_url):
     first = _cli("db", "upgrade", "--url", pg_url)
     assert first.returncode == 0, first.stderr[-2000:]
     ready = json.loads(first.stdout)["ready"]
-    assert ready == ["conversations", "usage", "accounts", "memory", "checkpoints"]
+    assert ready == ["conversations", "usage", "accounts", "memory", "knowledge", "checkpoints"]
     from agent_app.db_migrate import upgrade
 
     again = Settings(database_url=pg_url, _env_file=None)
     assert upgrade(again) == ready  # a second run (here in-process) finds everything in place
+
+
+HANDBOOK = "员工手册：年假每年十五天，病假需要医生证明。报销在每月五日前提交。"
+
+
+def _fill_knowledge(data_dir: Path) -> None:
+    from agent_app.knowledge.service import KnowledgeService
+
+    kb = KnowledgeService(Settings(data_dir=data_dir, provider="offline", _env_file=None))
+    try:
+        alice = kb.for_user("alice")
+        alice.add_files([("handbook.txt", HANDBOOK.encode())], "handbook")
+        alice.share("handbook", ["bob"])
+        kb.for_user("bob").add_files(
+            [("notes.md", "# 笔记\n鲍勃的年假计划：去云南。".encode())], "notes"
+        )
+    finally:
+        kb.close()
+
+
+def test_sqlite_to_postgres_and_back_keeps_documents_memories_and_conversations(pg_url, tmp_path):
+    from agent_app.knowledge.service import KnowledgeService
+    from agent_app.memory.service import memory_namespace
+    from agent_app.wiring import open_memory_store
+
+    first, back = tmp_path / "first", tmp_path / "back"
+    threads = _fill(first)
+    _fill_knowledge(first)
+    there = _cli("db", "migrate", "--from", f"sqlite://{first}", "--to", pg_url)
+    assert there.returncode == 0, there.stderr[-2000:]
+    assert json.loads(there.stdout)["counts"]["kb_documents"] == {"source": 2, "database": 2}
+
+    done = _cli("db", "export", "--to", f"sqlite://{back}", "--url", pg_url)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is True and "****" in summary["database"]
+    counts = summary["counts"]
+    assert counts["threads"] == {"source": 4, "database": 4}
+    assert counts["checkpoints"] == {"source": 4, "database": 4}
+    assert counts["memories"] == {"source": 2, "database": 2}
+    assert counts["kb_documents"] == {"source": 2, "database": 2}
+    assert counts["kb_files"] == {"source": 2, "database": 2}
+
+    def state(data_dir: Path) -> dict:
+        settings = Settings(data_dir=data_dir, provider="offline", _env_file=None)
+        svc = scripted_service(settings, ScriptedChatModel())
+        kb = KnowledgeService(settings)
+        store = open_memory_store(settings)
+        try:
+            return {
+                "messages": {t: svc.messages(u, t) for u, ts in threads.items() for t in ts},
+                "memories": sorted(
+                    (it.value["text"], it.created_at)
+                    for u in threads
+                    for it in store.search(memory_namespace(u), limit=50)
+                ),
+                "bob_sees": sorted(h["source"] for h in kb.for_user("bob").search("年假")),
+                "alice_sees": sorted(h["source"] for h in kb.for_user("alice").search("年假")),
+                "files": len(kb.files.names()),
+            }
+        finally:
+            store.close()
+            kb.close()
+            svc.close()
+
+    before, after = state(first), state(back)
+    assert after == before
+    assert after["bob_sees"] == ["handbook.txt", "notes.md"] and after["alice_sees"] == [
+        "handbook.txt"
+    ]
+    assert after["files"] == 2 and len(after["memories"]) == 2

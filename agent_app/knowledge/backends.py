@@ -62,6 +62,12 @@ class UploadFiles(Protocol):
     def names(self) -> list[str]:
         """The stored files' names."""
 
+    def read(self, stored_name: str) -> bytes | None:
+        """A stored file's bytes, or None."""
+
+    def put(self, conn: Any, document_id: int, stored_name: str, data: bytes) -> None:
+        """Store a copied file with its document."""
+
 
 def open_storage(settings: Settings, root: Path) -> tuple[KnowledgeRows, KBVectorSide, UploadFiles]:
     """Store, vectors and files: PostgreSQL when a database URL is set, else the data directory."""

@@ -66,3 +66,11 @@ class DbFiles:
             "SELECT data FROM kb_files WHERE stored_name = ?", (stored_name,)
         ).fetchone()
         return bytes(row[0]) if row else None
+
+    def put(self, conn: Executor, document_id: int, stored_name: str, data: bytes) -> None:
+        """Store a copied file with its document (a copy from another backend)."""
+        conn.execute(
+            "INSERT INTO kb_files (document_id, stored_name, data) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (document_id, stored_name, data),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -73,6 +74,23 @@ class DiskFiles:
     def names(self) -> list[str]:
         """The stored files' names."""
         return sorted(os.listdir(self.root)) if self.root.is_dir() else []
+
+    def read(self, stored_name: str) -> bytes | None:
+        """A stored file's bytes (for a copy to another backend), or None."""
+        path = self.root / safe_stored_name(stored_name)
+        return path.read_bytes() if path.is_file() else None
+
+    def put(self, conn: object, document_id: int, stored_name: str, data: bytes) -> None:
+        """Write a copied file under its stored name (a copy from another backend)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / safe_stored_name(stored_name)).write_bytes(data)
+
+
+def safe_stored_name(name: str) -> str:
+    """A stored name as we make them (uuid hex + kind): anything else never becomes a path."""
+    if not re.fullmatch(r"[0-9a-f]{32}\.[a-z0-9]{1,10}", name):
+        raise DocumentError("unreadable")
+    return name
 
 
 def _write_all(fd: int, data: bytes) -> None:
