@@ -21,7 +21,7 @@ run: $(STAMP) ## start the app in the browser (works offline, no key needed)
 
 test: $(STAMP) ## run the whole test suite (unit, integration, browser e2e), two workers
 	sh scripts/ensure-chromium.sh
-	AGENT_APP_CHECK_TRACKED=1 $(VENV)/bin/pytest -n 2 --dist loadfile
+	AGENT_APP_CHECK_TRACKED=1 $(VENV)/bin/pytest -n 2 --dist loadfile --durations=25
 
 test-fast: $(STAMP) ## the edit-test loop (< 2 min): the in-process tests, two workers
 	$(VENV)/bin/pytest -q -x -n 2 -m "not e2e and not slow and not integration"
