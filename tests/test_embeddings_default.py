@@ -129,3 +129,26 @@ def test_a_chosen_ollama_model_embeds_memory_and_the_knowledge_base(tmp_path) ->
             kb.close()
         embeds = fake.requests_to("/api/embed")
         assert embeds and all(r.body["model"] == "qwen3-embedding:0.6b" for r in embeds)
+
+
+def test_a_turn_whose_recall_embedding_fails_says_so_and_still_recalls(tmp_path, fake) -> None:
+    from agent_app import events as ev
+    from agent_app.wiring import open_service
+    from tests.fakes import text
+
+    svc = open_service(_settings(tmp_path, fake, max_retries=0), tools=[])
+    try:
+        user = svc.settings.user
+        svc.memory.add(user, "我对花生过敏")
+        thread = svc.new_thread(user).id
+        fake.push(text("那就别吃花生酱。"))
+        fake.push_embedding_fault("auth")  # the recall's query embedding
+        events = list(svc.stream(thread, "我对什么过敏？", user_id=user, lang="en"))
+        assert events[-1].type == "done", events
+        used = [e for e in events if isinstance(e, ev.MemoryUsed)]
+        assert used and used[0].items[0]["text"] == "我对花生过敏"  # the lexical side answered
+        notices = [e.message for e in events if isinstance(e, ev.Notice)]
+        assert any("keywords" in n for n in notices), notices
+        assert CANARY not in " ".join(notices)
+    finally:
+        svc.close()

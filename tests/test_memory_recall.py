@@ -82,7 +82,10 @@ def test_unrelated_message_recalls_nothing_into_the_prompt(service, question):
     store = service.store
     assert service.search("alice", question, 5) == []
     # The path the agent uses, with the app's default extra bar.
-    assert recall_for_prompt(store, "alice", question, 5, Settings().recall_min_score) == []
+    assert recall_for_prompt(store, "alice", question, 5, Settings().recall_min_score) == (
+        [],
+        False,
+    )
 
 
 def test_vector_search_alone_still_ranks_every_item_for_the_store_contract(service):

@@ -31,10 +31,10 @@ def test_suggested_is_listed_but_not_recalled_until_confirmed(service):
         hint["id"]: "suggested",
     }
     assert {m["id"] for m in service.search("alice", "green tea", k=5)} == {real["id"], hint["id"]}
-    recalled = recall_for_prompt(service.store, "alice", "green tea", k=5, min_score=0.0)
+    recalled, _ = recall_for_prompt(service.store, "alice", "green tea", k=5, min_score=0.0)
     assert [m["id"] for m in recalled] == [real["id"]]
     assert service.confirm("alice", hint["id"])["status"] == "confirmed"
-    recalled = recall_for_prompt(service.store, "alice", "green tea", k=5, min_score=0.0)
+    recalled, _ = recall_for_prompt(service.store, "alice", "green tea", k=5, min_score=0.0)
     assert hint["id"] in [m["id"] for m in recalled]
 
 

@@ -227,7 +227,7 @@ class MemoryRecallMiddleware(AgentMiddleware):
         self,
         k: int,
         min_score: float,
-        recall: Callable[..., list[dict[str, Any]]],
+        recall: Callable[..., tuple[list[dict[str, Any]], bool]],
         formatter: Callable[[list[dict[str, Any]], str], str],
     ) -> None:
         super().__init__()
@@ -257,7 +257,9 @@ class MemoryRecallMiddleware(AgentMiddleware):
         )
         if not query.strip():
             return []
-        items = self.recall(store, ctx.user_id, query, self.k, self.min_score)
+        items, keyword_only = self.recall(store, ctx.user_id, query, self.k, self.min_score)
+        if keyword_only:
+            _write({"type": "notice", "kind": "memory_keyword_only"})
         return [
             {"id": i.get("id"), "text": str(i.get("text", "")), "score": i.get("score")}
             for i in items

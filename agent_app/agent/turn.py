@@ -49,7 +49,8 @@ def _custom_event(data: dict[str, Any], lang: str) -> list[ev.Event]:
     if kind == "memory_used":
         return [ev.MemoryUsed(data["items"])]
     if kind == "notice":
-        return [ev.Notice(data["kind"], t("notice.fallback", lang, model=data.get("model", "")))]
+        key = f"notice.{data['kind']}"  # fallback, memory_keyword_only
+        return [ev.Notice(data["kind"], t(key, lang, model=data.get("model", "")))]
     return []
 
 

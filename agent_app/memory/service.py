@@ -149,20 +149,33 @@ class MemoryService:
         about something else); `min_score` can raise that bar. `confirmed_only` leaves out
         suggested memories (written by a tool, not yet confirmed by the user), as recall does.
         """
+        return self.recall(user, query, k, min_score=min_score, confirmed_only=confirmed_only)[0]
+
+    def recall(
+        self,
+        user: str,
+        query: str,
+        k: int = 5,
+        *,
+        min_score: float | None = None,
+        confirmed_only: bool = False,
+    ) -> tuple[Items, bool]:
+        """`search`, and whether it had to do without vectors (the embedder failed: keywords only)."""
         query = clean_text(query if isinstance(query, str) else "").strip()
         if not query or k <= 0:
-            return []
-        found = self._relevant(
+            return [], False
+        found, vector_ok = self._relevant(
             memory_namespace(user), query, k, CONFIRMED_ONLY if confirmed_only else None
         )
         items = [to_dict(it) for it in found]
-        return [it for it in items if min_score is None or it.get("score", 0.0) >= min_score][:k]
+        kept = [it for it in items if min_score is None or it.get("score", 0.0) >= min_score]
+        return kept[:k], not vector_ok
 
-    def _relevant(self, ns: tuple[str, str], query: str, k: int, filter: Any) -> Found:
+    def _relevant(self, ns: tuple[str, str], query: str, k: int, filter: Any) -> tuple[Found, bool]:
         hybrid = getattr(self.store, "hybrid_search", None)
         if hybrid is not None:
-            items, _vector_ok = hybrid(ns, query, 2 * k, filter=filter)
-            return [*items]
+            items, vector_ok = hybrid(ns, query, 2 * k, filter=filter)
+            return [*items], bool(vector_ok)
         # Any other BaseStore (PostgresStore): its vector score, rescaled and gated the same way.
         cal = SEMANTIC
         floor = recall_floor(query, cal)
@@ -174,7 +187,7 @@ class MemoryService:
             if score >= floor:
                 it.score = score
                 out.append(it)
-        return out
+        return out, True
 
     def update(
         self, user: str, memory_id: str, text: str, *, reason: str = "edited", confirm: bool = False

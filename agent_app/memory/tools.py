@@ -125,15 +125,18 @@ MEMORY_TOOLS = [remember, recall, forget]
 
 def recall_for_prompt(
     store: BaseStore, user_id: str, query: str, k: int = 5, min_score: float = 0.2
-) -> list[dict[str, Any]]:
-    """The user's memories relevant to `query` (score ≥ min_score), for the system prompt; [] on failure."""
+) -> tuple[list[dict[str, Any]], bool]:
+    """The user's memories for the system prompt (score ≥ min_score), and if keywords alone found them.
+
+    ([], False) when the store fails: recall is an aid and never fails the turn.
+    """
     try:
-        return MemoryService(store).search(
+        return MemoryService(store).recall(
             user_id, query, k, min_score=min_score, confirmed_only=True
         )
     except Exception:  # recall is an aid: a store failure must not fail the turn
         log.warning("memory recall failed for this turn", exc_info=True)
-        return []
+        return [], False
 
 
 def _one_line(text: str) -> str:
