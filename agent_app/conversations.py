@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_app import events as ev
 from agent_app.errors import AmbiguousIdError, AppError, NotFoundError
@@ -18,6 +18,9 @@ from agent_app.settings import Settings
 from agent_app.storage.backend import target_for
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.thread_options import ThreadOptions, merge_choices
+
+if TYPE_CHECKING:
+    from agent_app.images import Image
 
 OLLAMA_LIST_TTL_S = 30.0
 """How long the list of pulled Ollama models is reused."""
@@ -129,6 +132,31 @@ class Conversations:
                 ),
             )
         return None
+
+    def prepare_images(self, info: ThreadInfo | None, raws: list[bytes]) -> list[Image]:
+        """Images for a message on this conversation, checked and re-encoded; ImageRejectedError if not.
+
+        Refused before anything is stored or sent: not an image we take, too large, or no model
+        that can see them (the conversation's own, or the configured vision model).
+        """
+        from agent_app.images import ImageRejectedError, prepare_image
+        from agent_app.providers.models import prepare_choice
+
+        if not raws:
+            return []
+        own = self.thread_options(info).model_choice()
+        try:  # what an earlier probe learnt of an Ollama model; no request here
+            sees = prepare_choice(self.settings, own, probe=False).vision
+        except AppError:
+            sees = False
+        if not self.settings.vision_model and not sees:
+            raise ImageRejectedError("no vision model", key="error.image_needs_model")
+        limit = int(self.settings.max_image_mb * 1_000_000)
+        return [prepare_image(raw, max_bytes=limit) for raw in raws]
+
+    def can_transcribe(self) -> bool:
+        """Whether a speech recogniser is configured (the chat box then offers to record)."""
+        return bool(self.settings.asr_model or self.settings.asr_url)
 
     def transcribe(self, recording: bytes) -> str:
         """The words spoken in a recording, to show (and edit) before sending; SpeechError if not."""

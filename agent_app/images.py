@@ -11,6 +11,9 @@ from agent_app.errors import AppError
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/png"}
 """What is accepted, and what it is stored as (a GIF keeps its first frame, as PNG)."""
+EXTENSIONS = ("png", "jpg", "jpeg", "webp", "gif")
+"""File names the chat box takes as images (the bytes decide what they really are)."""
+MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 2048
 """Longer sides are scaled down: providers resize anyway, and the turn is stored with its images."""
@@ -34,6 +37,13 @@ class Image:
     def data_url(self) -> str:
         """The image as a `data:` URL (how the chat APIs take inline images)."""
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def is_image_file(name: str, raw: bytes) -> bool:
+    """Whether a dropped file is meant as an image (by its name or its first bytes)."""
+    if name.lower().rsplit(".", 1)[-1] in EXTENSIONS:
+        return True
+    return raw.startswith(MAGIC) or (raw[:4] == b"RIFF" and raw[8:12] == b"WEBP")
 
 
 def prepare_image(raw: bytes, *, max_bytes: int) -> Image:

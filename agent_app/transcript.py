@@ -121,6 +121,8 @@ def to_markdown(title: str, messages: list[dict[str, Any]]) -> str:
     for m in messages:
         if m["role"] == "user":
             lines += ["**User:**", "", m["text"], ""]
+            lines += [f"![image {i}]({url})" for i, url in enumerate(m.get("images") or [], 1)]
+            lines += [""] if m.get("images") else []
         elif m["role"] == "assistant":
             for c in m.get("tool_calls") or []:
                 lines.append(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from agent_app.errors import AppError
@@ -13,19 +11,19 @@ from agent_app.ui.state import flash, lang, open_thread, tr, user
 
 
 def attach(
-    svc: ChatService, info: ThreadInfo | None, text: str, files: list[Any]
-) -> tuple[ThreadInfo | None, str | None]:
-    """Index the files for this conversation; the message to send (None: nothing to send)."""
+    svc: ChatService, info: ThreadInfo | None, text: str, files: list[tuple[str, bytes]]
+) -> tuple[ThreadInfo, str]:
+    """Index the files (name, bytes) for this conversation; the message to send ('' for none)."""
     who, code = user(svc), lang(svc)
     if info is None:
         info = svc.new_thread(who)
         open_thread(info.id)
     with st.spinner(tr("ui.attaching")):
         try:
-            results = svc.attach(who, info.id, [(f.name, f.getvalue()) for f in files], code)
+            results = svc.attach(who, info.id, files, code)
         except AppError:
             st.error(tr("ui.attach_unavailable"), icon=":material/error:")
-            return info, text.strip() or None
+            return info, text.strip()
     added = []
     for result in results:
         if result.status in ("ready", "unchanged"):
@@ -38,8 +36,6 @@ def attach(
                 tr("ui.attach_failed", name=result.file, reason=result.reason or ""),
                 ":material/error:",
             )
-    if not text.strip():
-        st.rerun()  # attached only: the toasts say so, nothing to answer yet
-    if added:
+    if added and text.strip():
         text = f"{text.rstrip()}\n\n{tr('chat.attached_note', names=', '.join(added))}"
     return info, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any, Literal
@@ -13,6 +14,8 @@ from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import tr
 
 OUTPUT_LIMIT = 4000
+IMAGE_WIDTH = 240
+"""Images in messages are shown as thumbnails (the stored picture is up to 2048 px)."""
 SOFT_ERRORS = {"stopped", "rate_limited", "step_limit", "empty_answer", "interrupted"}
 RETRYABLE = SOFT_ERRORS | {"timeout", "provider_unavailable", "internal", "tool_failed", "storage"}
 
@@ -138,3 +141,17 @@ def turn_notes(meta: dict[str, Any]) -> None:
 def retry_button(on_click: Callable[[], None]) -> None:
     """The Retry button under a failed turn."""
     st.button(tr("ui.retry"), key="retry", icon=":material/refresh:", on_click=on_click)
+
+
+def images(urls: list[str]) -> None:
+    """A message's images (stored as data URLs of our own re-encoding), shown from their bytes."""
+    pictures = []
+    for url in urls:
+        head, _, body = url.partition(",")
+        if head.startswith("data:image/") and head.endswith(";base64"):
+            try:
+                pictures.append(base64.b64decode(body, validate=True))
+            except ValueError:
+                continue
+    if pictures:
+        st.image(pictures, width=IMAGE_WIDTH)

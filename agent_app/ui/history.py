@@ -107,6 +107,7 @@ def render(
             if role == "user":
                 asked = group[0]
                 blocks.md(asked["text"])
+                blocks.images(asked.get("images") or [])
                 if acts is not None and not waiting and not asked.get("condensed"):
                     question_row(thread_id, asked)
                 continue

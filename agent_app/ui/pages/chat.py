@@ -7,13 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import streamlit as st
-from streamlit.elements.widgets.chat import ChatInputValue
 
 from agent_app import events as ev
+from agent_app.images import Image
 from agent_app.service import ChatService
 from agent_app.storage.threads import ThreadInfo
-from agent_app.ui import approvals, blocks, history, picker, sidebar
-from agent_app.ui.attach import attach
+from agent_app.ui import approvals, blocks, chatbox, history, picker, sidebar
 from agent_app.ui.live import LiveTurn, TurnOutcome
 from agent_app.ui.state import (
     K_ACTION,
@@ -38,8 +37,6 @@ OFFLINE_EXAMPLES = (
     "ui.example.offline.works",
 )
 """Offline the model calls no tool: the suggestions ask what it can answer."""
-K_REFUSED = "ui.refused"
-"""A message the service refused before it was sent: its text goes back into the box."""
 SETTLE_TIMEOUT_S = 0.5
 
 
@@ -82,12 +79,16 @@ def _settle() -> bool:
 
 
 def _run(
-    thread_id: str, start: Callable[[threading.Event], Iterator[ev.Event]], prompt: str = ""
+    thread_id: str,
+    start: Callable[[threading.Event], Iterator[ev.Event]],
+    prompt: str = "",
+    images: list[Image] | None = None,
 ) -> None:
     """Show one turn live, keep what it left, then rerun so the page shows the stored result."""
     if prompt:
         with st.chat_message("user"):
             blocks.md(prompt)
+            blocks.images([img.data_url() for img in images or []])
     worker = TurnWorker(thread_id, start, st.session_state.get("ui.lang", "zh"))
     st.session_state[K_WORKER] = worker
     bubble = st.chat_message("assistant")
@@ -110,12 +111,12 @@ def _run(
 
 def _act(
     svc: ChatService,
-    info: ThreadInfo | None,
-    prompt: str | None,
+    sent: chatbox.Submission,
     action: dict[str, Any] | None,
     welcome: Any,
 ) -> None:
-    """Start the turn asked for: a new message, a retry or a resume after approval."""
+    """Start the turn asked for: a new message (with its images), a retry or a resume."""
+    info, prompt, images = sent.info, sent.prompt, sent.images
     who, code = user(svc), lang(svc)
     if action and action.get("type") == "prompt":
         prompt = action["text"]
@@ -125,13 +126,17 @@ def _act(
     if prompt:
         problem = svc.check_input(prompt, code)
         if problem is not None:  # nothing is stored; the text goes back into the box
-            st.session_state[K_REFUSED] = {"text": prompt, "message": problem.message}
-            st.rerun()
+            chatbox.refuse(prompt, problem.message)
         if info is None:
             info = svc.new_thread(who)
             open_thread(info.id)
         tid = info.id
-        _run(tid, lambda stop: svc.stream(tid, prompt, user_id=who, stop=stop, lang=code), prompt)
+        _run(
+            tid,
+            lambda stop: svc.stream(tid, prompt, user_id=who, stop=stop, lang=code, images=images),
+            prompt,
+            images,
+        )
     elif action and info is not None and action.get("thread") == info.id:
         tid = info.id
         if action["type"] == "retry":
@@ -242,21 +247,15 @@ def page() -> None:
         _error(error, info.id, ready)
     if not ready:
         _await(st.session_state[K_WORKER])
-    refused = st.session_state.pop(K_REFUSED, None)
-    if refused:
-        st.error(refused["message"], icon=":material/error:")
-        st.session_state["chat_input"] = refused["text"]
+    chatbox.restore(svc)
     hint = tr("ui.approval.first") if pending else tr("ui.input")
     # No max_chars: the browser would cut a long paste silently; the service's limit says why.
-    types = svc.attachment_types()
     value = st.chat_input(
         hint,
-        key="chat_input",
+        key=chatbox.BOX,
         disabled=bool(pending) or not ready,
-        accept_file="multiple" if types else False,
-        file_type=types or None,
+        accept_file="multiple",
+        file_type=chatbox.file_types(svc),
+        accept_audio=svc.can_transcribe(),
     )
-    prompt, files = (value.text, value.files) if isinstance(value, ChatInputValue) else (value, [])
-    if files:
-        info, prompt = attach(svc, info, prompt or "", files)
-    _act(svc, info, prompt, action, welcome)
+    _act(svc, chatbox.take(svc, info, value), action, welcome)
