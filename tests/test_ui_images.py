@@ -74,7 +74,11 @@ def test_an_image_from_the_chat_box_reaches_the_vision_model_and_stays_in_the_hi
 
     reloaded = _app(svc, lang="en")  # a new session: the history is read back from the store
     [bubble] = _user_bubbles(reloaded)
-    assert len(bubble.image) == 1 and len(bubble.image[0].value) == 1 and "What is this?" in bubble.markdown[0].value
+    assert (
+        len(bubble.image) == 1
+        and len(bubble.image[0].value) == 1
+        and "What is this?" in bubble.markdown[0].value
+    )
     thread = svc.list_threads(svc.settings.user)[0].id
     exported = svc.export_thread(svc.settings.user, thread, "md")
     assert "![image 1](data:image/jpeg;base64," in exported

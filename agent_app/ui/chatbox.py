@@ -57,7 +57,9 @@ def restore(svc: ChatService) -> None:
     if st.session_state.get(K_RECORDING):
         with st.container(horizontal=True, key="recording_kept"):
             st.caption(":material/mic: " + tr("ui.recording_kept"))
-            st.button(tr("ui.transcribe_again"), key="transcribe_again", on_click=_again, args=(svc,))
+            st.button(
+                tr("ui.transcribe_again"), key="transcribe_again", on_click=_again, args=(svc,)
+            )
             st.button(
                 tr("ui.discard"),
                 key="discard_recording",
