@@ -164,6 +164,16 @@ class Conversations:
 
         return transcribe(self.settings, recording)
 
+    def can_read_aloud(self) -> bool:
+        """Whether answers can be read aloud (a speech synthesis model and a DashScope key)."""
+        return bool(self.settings.tts_model and self.settings.dashscope_api_key)
+
+    def read_aloud(self, text: str, lang: str | None = None) -> tuple[bytes, bool]:
+        """An answer spoken (WAV bytes) and whether only its beginning was read; AppError if not."""
+        from agent_app.tts import synthesize
+
+        return synthesize(self.settings, text, lang or self.settings.lang)
+
     def close(self) -> None:
         """Close the conversation database."""
         self.registry.close()

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     asr_url: str = ""
     """Or an OpenAI-compatible server's /v1 base: its /audio/transcriptions is used."""
     max_audio_mb: float = 10.0
+    tts_model: str = ""
+    """Read-aloud of answers with DashScope's speech synthesis ('qwen3-tts-flash'); '' is off."""
+    tts_voice: str = "Cherry"
+    """The Qwen-TTS voice that reads answers aloud."""
     ocr_model: str = ""
     """Reads scanned PDF pages and PNG/JPEG uploads into the knowledge base ('qwen-vl-ocr-latest')."""
     ocr_max_pages: int = 50

@@ -1,4 +1,4 @@
-"""Actions under chat messages: copy, thumbs up/down, regenerate with versions, edit and resend."""
+"""Actions under chat messages: copy, read aloud, thumbs, regenerate with versions, edit and resend."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from typing import Any
 
 import streamlit as st
 
+from agent_app.errors import AppError
 from agent_app.service import ChatService
-from agent_app.ui.state import K_ACTION, tr, user
+from agent_app.ui.state import K_ACTION, lang, tr, user
 
 FEEDBACK = ("down", "up")
 """st.feedback's thumbs: index 0 is down, 1 is up."""
+K_SPOKEN = "ui.spoken"
+"""The answer last read aloud: its id and recording, or why it could not be (one kept at a time)."""
 
 
 def _copy(key: str, text: str) -> None:
@@ -20,6 +23,28 @@ def _copy(key: str, text: str) -> None:
     ):
         st.caption(tr("ui.copy_hint"))
         st.code(text, language="markdown", wrap_lines=True)
+
+
+def _read_aloud(svc: ChatService, message_id: str, text: str) -> None:
+    """Speak the answer (in a callback, so the player shows on the rerun that follows)."""
+    try:
+        audio, cut = svc.read_aloud(text, lang(svc))
+    except AppError as err:
+        st.session_state[K_SPOKEN] = {"id": message_id, "error": err.user_message(lang(svc))}
+        return
+    st.session_state[K_SPOKEN] = {"id": message_id, "audio": audio, "cut": cut}
+
+
+def _player(message_id: str) -> None:
+    spoken = st.session_state.get(K_SPOKEN) or {}
+    if spoken.get("id") != message_id:
+        return
+    if spoken.get("error"):
+        st.warning(spoken["error"], icon=":material/volume_off:")
+        return
+    st.audio(spoken["audio"], format="audio/wav", autoplay=True)
+    if spoken.get("cut"):
+        st.caption(tr("ui.read_aloud_part"))
 
 
 def _feedback(svc: ChatService, thread_id: str, message_id: str, notes: dict[str, Any]) -> None:
@@ -86,6 +111,16 @@ def answer_row(
     ):
         if text:
             _copy(f"copy_{answer['id']}", text)
+        if text and svc.can_read_aloud():
+            st.button(
+                "",
+                icon=":material/volume_up:",
+                key=f"speak_{answer['id']}",
+                help=tr("ui.read_aloud"),
+                type="tertiary",
+                on_click=_read_aloud,
+                args=(svc, str(answer["id"]), text),
+            )
         _feedback(svc, thread_id, str(answer["id"]), answer.get("notes") or {})
         if last:
             st.button(
@@ -100,6 +135,7 @@ def answer_row(
             )
             if asked is not None:
                 _versions(svc, thread_id, asked)
+    _player(str(answer["id"]))
 
 
 def question_row(thread_id: str, asked: dict[str, Any]) -> None:

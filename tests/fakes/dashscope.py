@@ -1,4 +1,4 @@
-"""FakeDashScope: a loopback DashScope/Bailian server (compatible chat SSE + embeddings)."""
+"""FakeDashScope: a loopback DashScope/Bailian server (compatible chat SSE, embeddings, rerank, TTS)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from . import dashscope_embed, dashscope_rerank
+from . import dashscope_embed, dashscope_rerank, dashscope_tts
 from ._http import FakeServer, RecordedRequest, Reply, json_reply
 from .dashscope_chat import render_turn
 from .dashscope_errors import KINDS, compat_error, native_error, render_fault
@@ -43,6 +43,8 @@ class FakeDashScope(FakeServer):
         self.embeddings_open = threading.Event()
         """Cleared, embedding requests wait (up to a minute) until it is set: a document "still indexing"."""
         self.embeddings_open.set()
+        self.tts = dashscope_tts.Synthesizer()
+        """Qwen-TTS: `fake.tts.push_fault(...)`; `fake.tts_requests` are what was asked."""
 
     # urls ------------------------------------------------------------------
     @property
@@ -78,6 +80,10 @@ class FakeDashScope(FakeServer):
         return self.requests_to(CHAT_PATH)
 
     @property
+    def tts_requests(self) -> list[RecordedRequest]:
+        return self.requests_to(dashscope_tts.PATH)
+
+    @property
     def embedding_requests(self) -> list[RecordedRequest]:
         return [
             r
@@ -88,12 +94,15 @@ class FakeDashScope(FakeServer):
     # routing ---------------------------------------------------------------
     def handle(self, req: RecordedRequest) -> Reply:
         path = req.path.split("?")[0]
+        if req.method == "GET" and path.startswith(dashscope_tts.AUDIO_PREFIX):
+            return self.tts.audio(path)  # a signed object URL: no Authorization header
         routes = {
             ("POST", CHAT_PATH): self._chat,
             ("GET", MODELS_PATH): self._models,
             ("POST", dashscope_embed.NATIVE_PATH): self._embed,
             ("POST", dashscope_embed.COMPAT_PATH): self._embed,
             ("POST", dashscope_rerank.PATH): self._rerank,
+            ("POST", dashscope_tts.PATH): lambda r: self.tts.synthesize(r, self.root_url),
         }
         route = routes.get((req.method, path))
         if route is None:
