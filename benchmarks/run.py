@@ -21,6 +21,7 @@ SCRIPTS = (
     "bench_first_turn.py",
     "bench_teams.py",
     "bench_sharing.py",
+    "bench_media.py",
 )
 
 

@@ -177,3 +177,22 @@ def test_read_aloud_and_recording_are_offered_only_when_configured(settings, fak
     assert not other.chat_input[0].proto.accept_audio  # no recogniser: no recording either
     plain.close()
     svc.close()
+
+
+def test_images_dropped_with_a_recording_wait_and_go_with_the_message(settings, fake):
+    from tests.test_ui_images import _jpeg_with_gps
+
+    svc = _service(settings, fake, asr_model="qwen3-asr-flash", vision_model="qwen-vl-max")
+    at = _app(svc, lang="en")
+    fake.push(text("what is in the picture"))
+    at.chat_input[0].upload("photo.jpg", _jpeg_with_gps(), "image/jpeg")
+    _record(at, _wav())
+    assert any("Images waiting to go with your next message: 1" in c.value for c in at.caption)
+    assert at.chat_input[0].proto.value == "what is in the picture" and len(fake.chat_requests) == 1
+    fake.push(text("A blue rectangle."))
+    at.chat_input[0].set_value("what is in the picture?").run()
+    sent = fake.chat_requests[-1].json
+    assert sent["model"] == "qwen-vl-max"
+    assert [p["type"] for p in sent["messages"][-1]["content"]] == ["text", "image_url"]
+    assert not any("Images waiting" in c.value for c in at.caption)
+    svc.close()
