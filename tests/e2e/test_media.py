@@ -8,6 +8,7 @@ import os
 
 import pytest
 from PIL import Image as PILImage
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.harness import TOOLS_DIR, StreamlitApp
 from tests.e2e.test_browser import CHAT_INPUT, MESSAGE, _english, _new_conversation, _open, _send
@@ -45,6 +46,19 @@ def _picture(path) -> None:
     img.save(path, "JPEG", exif=exif)
 
 
+def _sent(page, message: str) -> None:
+    """Enter again if the box still holds the message: it is not sent while the file uploads."""
+    box = page.locator(CHAT_INPUT)
+    for _ in range(10):
+        try:
+            page.locator(MESSAGE, has_text=message).first.wait_for(timeout=3_000)
+            return
+        except PlaywrightTimeout:
+            if box.input_value() == message:
+                box.press("Enter")
+    raise AssertionError("the message was never sent")
+
+
 def test_an_image_from_the_chat_box_is_seen_by_the_model_and_shown_after_reload(
     page, app, fake, tmp_path
 ):
@@ -57,6 +71,7 @@ def test_an_image_from_the_chat_box_is_seen_by_the_model_and_shown_after_reload(
     page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(photo))
     page.get_by_text("red-square.jpg").first.wait_for()  # the chip in the box
     _send(page, "What colour is this?")
+    _sent(page, "What colour is this?")
     page.get_by_text("It is a crimson rectangle.").wait_for(timeout=60_000)
 
     sent = fake.chat_requests[-1].json
