@@ -117,7 +117,7 @@ def given_toolset(tools: Sequence[BaseTool]) -> Toolset:
     return Toolset(tools=list(tools), infos=infos)
 
 
-def _prepare_process(settings: Settings) -> None:
+def prepare_process(settings: Settings) -> None:
     """Start-up checks and settings that must hold before any part opens."""
     check_environment()
     register_configured_secrets(settings)
@@ -165,7 +165,7 @@ def open_service(
     from agent_app.storage.checkpoints import open_checkpointer
     from agent_app.storage.threads import ThreadRegistry
 
-    _prepare_process(settings)
+    prepare_process(settings)
     # The databases first: a wrong database URL or password stops here, before anything heavy.
     registry = (
         conversations.registry

@@ -35,10 +35,11 @@ class AgentCache:
         self,
         settings: Settings,
         factory: Callable[[ModelChoice], BaseChatModel],
-        checkpointer: BaseCheckpointSaver,
+        checkpointer: BaseCheckpointSaver | None,
         store: BaseStore | None,
         tools: Sequence[BaseTool],
         archive: Archive | None = None,
+        recall: bool | None = None,
     ) -> None:
         self.settings, self.factory, self.checkpointer, self.store = (
             settings,
@@ -49,6 +50,8 @@ class AgentCache:
         self.tools = list(tools)
         self.archive = archive
         """Where the turns a summary replaces are kept (the page still shows them)."""
+        self.recall = recall
+        """Memory recall in the prompt (None: when a store is given; see build_agent)."""
         self._agents: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
@@ -144,4 +147,5 @@ class AgentCache:
             lang=lang,
             extra_middleware=extra,
             archive=self.archive,
+            recall=self.recall,
         )

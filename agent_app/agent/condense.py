@@ -17,6 +17,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage, RemoveMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately, get_buffer_string
 
+from agent_app.agent.async_twins import async_twins
 from agent_app.agent.context import AgentContext
 from agent_app.agent.model_middleware import emit_usage
 from agent_app.prompts import load_prompt
@@ -77,6 +78,7 @@ def _tokens(messages: Iterable[Any]) -> int:
     return count_tokens_approximately(messages)
 
 
+@async_twins
 class CondenseMiddleware(SummarizationMiddleware):
     """SummarizationMiddleware that archives the turns it condenses before they leave the thread."""
 

@@ -80,10 +80,15 @@ def build_agent(
     lang: str | None = None,
     extra_middleware: Sequence[AgentMiddleware] = (),
     archive: Archive | None = None,
+    recall: bool | None = None,
 ) -> Any:
-    """Compile the agent graph: create_agent + our middleware, wired from arguments."""
+    """Compile the agent graph: create_agent + our middleware, wired from arguments.
+
+    `recall`: put memories into the prompt (default: when a store is given; True for a store the
+    LangGraph Server injects at run time).
+    """
     middleware = model_call_middleware(settings, fallback, fallback_label, backend, model_label)
-    if store is not None and settings.memory_recall:
+    if (store is not None if recall is None else recall) and settings.memory_recall:
         from agent_app.memory.tools import format_memories, recall_for_prompt
 
         middleware.append(

@@ -14,6 +14,7 @@ from langchain.agents.middleware import (
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
+from agent_app.agent.async_twins import async_twins
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.toolcall_audit import current_capture, enforce, start_capture, stop_capture
 from agent_app.i18n import t
@@ -69,6 +70,7 @@ def _stable_tool_order(messages: list[AnyMessage]) -> list[AnyMessage]:
     return out
 
 
+@async_twins
 class HistoryRepairMiddleware(AgentMiddleware):
     """A thread left with a tool call and no result gets one in the prompt (no provider 400).
 
@@ -89,6 +91,7 @@ class HistoryRepairMiddleware(AgentMiddleware):
         return handler(request.override(messages=fixed))
 
 
+@async_twins
 class ToolCallValidationMiddleware(AgentMiddleware):
     """Invalid tool-call JSON never executes; the model is asked to re-emit, at most twice.
 

@@ -8,6 +8,8 @@ from typing import Any
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.messages import AnyMessage, HumanMessage
 
+from agent_app.agent.async_twins import async_twins
+
 IMAGE_BLOCKS = ("image_url", "image")
 
 
@@ -27,6 +29,7 @@ def without_images(message: AnyMessage, note: str) -> AnyMessage:
     return message.model_copy(update={"content": blocks})
 
 
+@async_twins
 class BlindModelMiddleware(AgentMiddleware):
     """After a turn with images went to a vision model, the conversation's own model reads on."""
 

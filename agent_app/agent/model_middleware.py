@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately, trim_messages
 from langgraph.config import get_stream_writer
 
+from agent_app.agent.async_twins import async_twins
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.toolcall_audit import start_capture, stop_capture
 from agent_app.errors import AppError, StepLimitError, StopRequestedError
@@ -41,6 +42,7 @@ def _write(event: dict[str, Any]) -> None:
         pass
 
 
+@async_twins
 class ProviderCallMiddleware(AgentMiddleware):
     """One model attempt, guarded.
 
@@ -106,6 +108,7 @@ def may_retry(exc: Exception) -> bool:
     return isinstance(exc, AppError) and is_retryable(exc) and not getattr(exc, "after_text", False)
 
 
+@async_twins
 class ProviderRetryMiddleware(ModelRetryMiddleware):
     """Langchain's retry loop (exponential backoff with jitter) on `may_retry` errors.
 
@@ -149,6 +152,7 @@ class ProviderRetryMiddleware(ModelRetryMiddleware):
         return super().wrap_model_call(request, attempt)
 
 
+@async_twins
 class ProviderFallbackMiddleware(ModelFallbackMiddleware):
     """Langchain's fallback loop, switching only when the primary's failure allows it.
 
@@ -191,6 +195,7 @@ class ProviderFallbackMiddleware(ModelFallbackMiddleware):
         return super().wrap_model_call(request, attempt)
 
 
+@async_twins
 class ContextTrimMiddleware(AgentMiddleware):
     """Keeps the prompt inside the model's window; the newest user message is never dropped."""
 
@@ -220,6 +225,7 @@ class ContextTrimMiddleware(AgentMiddleware):
         return handler(request.override(messages=list(trimmed)))  # type: ignore[arg-type]
 
 
+@async_twins
 class MemoryRecallMiddleware(AgentMiddleware):
     """Right before each model call, puts the user's most relevant memories into the system prompt."""
 

@@ -13,6 +13,7 @@ from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResp
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 
+from agent_app.agent.async_twins import async_twins
 from agent_app.agent.toolcall_audit import strict_object
 from agent_app.prompts import load_prompt
 from agent_app.providers.offline_embed import OfflineEmbedder
@@ -47,6 +48,7 @@ def parse_text_call(text: str, allowed: set[str]) -> dict[str, Any] | None:
     return {"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}
 
 
+@async_twins
 class SmallModelMiddleware(AgentMiddleware):
     """Shows a small model only the most relevant tools; without native tool calling, reads JSON calls."""
 

@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
+from agent_app.agent.async_twins import async_twins
 from agent_app.i18n import t
 from agent_app.transcript import EDIT_NOTICE
 
@@ -170,6 +171,7 @@ def _lang(runtime: Any) -> str:
     return str(getattr(getattr(runtime, "context", None), "lang", "") or "en")
 
 
+@async_twins
 class TaintMiddleware(AgentMiddleware):
     """Marks results of untrusted tools; with approvals off, refuses the calls they would guard."""
 

@@ -13,6 +13,7 @@ from langchain_core.messages import ToolMessage
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
+from agent_app.agent.async_twins import async_twins
 from agent_app.agent.context import AgentContext, TurnState
 from agent_app.agent.model_middleware import _write
 from agent_app.toolbox.guard import MAX_TOOL_OUTPUT, guarded_call, safe_tool_output, tool_timeout
@@ -27,6 +28,7 @@ def _context(request: ToolCallRequest) -> AgentContext:
     return ctx if isinstance(ctx, AgentContext) else AgentContext()
 
 
+@async_twins
 class ToolGuardMiddleware(AgentMiddleware):
     """Emits tool_start/tool_end, enforces the per-turn cap and deadline, never lets a tool crash the turn."""
 
