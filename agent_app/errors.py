@@ -143,6 +143,18 @@ class DatabaseUnavailableError(StorageError):
     kind, key = "database_unavailable", "error.database_unreachable"
 
 
+class BackendUnavailableError(AppError):
+    """The LangGraph Server that runs the turns (`AGENT_APP_BACKEND`) cannot be reached."""
+
+    kind, key = "backend_unavailable", "error.backend_unavailable"
+
+
+class BackendFailedError(AppError):
+    """The LangGraph Server ended the turn with an error of its own."""
+
+    kind, key = "backend_failed", "error.backend_failed"
+
+
 def is_database_error(exc: BaseException) -> bool:
     """Whether a raw exception comes from the PostgreSQL driver or its pool (not imported here)."""
     return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg_pool")

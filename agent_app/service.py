@@ -39,6 +39,7 @@ from agent_app.turn_runner import ModelFactory, TurnRunner
 if TYPE_CHECKING:
     from agent_app.knowledge.ingest import IngestResult
     from agent_app.knowledge.service import KnowledgeService
+    from agent_app.server.remote import RemoteTurns
     from agent_app.toolbox.registry import ToolInfo, Toolset
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,13 @@ CONTENT_SCAN_LIMIT = 200
 def attachment_collection(thread_id: str) -> str:
     """The knowledge-base collection of the files attached in one conversation."""
     return f"chat-{thread_id[:8]}"
+
+
+def remote_turns(settings: Settings) -> RemoteTurns:
+    """Turns on the LangGraph Server `settings.backend` names (its client imported only then)."""
+    from agent_app.server.remote import RemoteTurns
+
+    return RemoteTurns(settings)
 
 
 class ChatService(Conversations):
@@ -82,10 +90,15 @@ class ChatService(Conversations):
         self.agents = AgentCache(
             settings, self._factory, checkpointer, store, toolset.tools, self.condensed.keep
         )
-        self.turns = TurnRunner(
-            settings, self.agents, registry, self.memory, self._factory, budget=budget
+        self.turns: TurnRunner | RemoteTurns = (
+            remote_turns(settings)
+            if settings.backend
+            else TurnRunner(
+                settings, self.agents, registry, self.memory, self._factory, budget=budget
+            )
         )
-        """Runs each turn and records what it leaves (notes, repairs, memories learnt)."""
+        """Runs each turn and records what it leaves (notes, repairs, memories learnt); with
+        `backend` set, a LangGraph Server runs them."""
         self.accounts = accounts
         """Users and sessions (None: no sign-in store wired)."""
         self.budget = budget

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     """postgresql://… moves conversations, checkpoints, users, usage and memory to PostgreSQL
     (also `[database] url` in secrets); unset: SQLite files in the data directory."""
+    backend: str = ""
+    """langgraph://host:port (or an http(s) URL): turns run on that LangGraph Server instead of
+    in this process; '' (the default): the in-process agent."""
+    backend_api_key: SecretStr | None = None
+    """Sent as `x-api-key` to the LangGraph Server (LangGraph Platform needs one)."""
     provider: Provider = "auto"
     model: str | None = None
     fallback_model: str | None = None

@@ -28,7 +28,8 @@ def _chunk_text(chunk: AIMessageChunk) -> str:
     return text if isinstance(text, str) else str(text())
 
 
-def _custom_event(data: dict[str, Any], lang: str) -> list[ev.Event]:
+def custom_event(data: dict[str, Any], lang: str) -> list[ev.Event]:
+    """Our events for one custom stream part (tool steps, usage, memories, notices)."""
     kind = data.get("type")
     if kind == "tool_start":
         return [ev.ToolStart(data["call_id"], data["name"], data.get("args") or {})]
@@ -134,7 +135,7 @@ class TurnStream:
             if mode == "messages":
                 yield from self._on_message(*data)
             elif mode == "custom" and isinstance(data, dict):
-                yield from _custom_event(data, self.context.lang)
+                yield from custom_event(data, self.context.lang)
             elif mode == "updates" and isinstance(data, dict):
                 yield from self._on_update(data)
                 if "model" in data:

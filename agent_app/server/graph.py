@@ -22,8 +22,6 @@ from agent_app.settings import Settings, load_settings
 from agent_app.thread_options import ThreadOptions
 
 log = logging.getLogger(__name__)
-GRAPH_ID = "agent"
-"""The graph's name in langgraph.json (the assistant a client runs)."""
 LANGS = ("zh", "en")
 
 
@@ -76,7 +74,7 @@ def agent_for(parts: ServerParts, configurable: dict[str, Any]) -> Any:
     settings = parts.settings
     stored = configurable.get("agent_options")
     options = ThreadOptions.resolve(settings, stored if isinstance(stored, dict) else None)
-    lang = configurable.get("lang") if configurable.get("lang") in LANGS else settings.lang
+    lang = str(configurable["lang"]) if configurable.get("lang") in LANGS else settings.lang
     try:
         choice = prepare_choice(settings, options.model_choice())
     except AppError:  # the run fails with that error; reading state must still work

@@ -1,0 +1,166 @@
+"""The agent on LangGraph Server: `langgraph dev` serves langgraph.json, an SDK client and the CLI use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeDashScope, text, tool_calls
+from tests.lg_server import ROOT, langgraph_dev, server_env
+
+pytest.importorskip("langgraph_api", reason="the server extra (pip install -e .[server])")
+from langgraph_sdk import get_sync_client  # noqa: E402
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MAIL_TOOL = '''
+from langchain_core.tools import tool
+
+
+@tool
+def send_mail(to: str) -> str:
+    """Send a mail to an address."""
+    return f"sent to {to}"
+
+
+send_mail.metadata = {"needs_approval": True}
+'''
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeDashScope() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, fake):
+    work = tmp_path_factory.mktemp("lgserver")
+    (work / "tools").mkdir()
+    (work / "tools" / "mail.py").write_text(MAIL_TOOL)
+    net_log = work / "refused.log"
+    env = server_env(
+        {
+            "DASHSCOPE_API_KEY": "sk-server-side",
+            "DASHSCOPE_API_BASE": fake.base_url,
+            "AGENT_APP_TOOLS_DIRS": str(work / "tools"),
+            "AGENT_APP_DATA_DIR": str(work / "data"),
+            "AGENT_APP_MEMORY_EXTRACT": "false",
+            "AGENT_APP_TITLE_MODEL": "false",
+        },
+        net_log,
+    )
+    with langgraph_dev(work, env) as url:
+        yield url
+        # Whatever ran on the server (CLI analytics, tracing, license checks) stayed on the machine.
+        refused = net_log.read_text() if net_log.exists() else ""
+        assert refused == "", f"the server tried to leave the machine: {refused}"
+
+
+def _run(client, thread_id: str, **kwargs) -> list[tuple[str, object]]:
+    parts = client.runs.stream(
+        thread_id,
+        "agent",
+        stream_mode=["messages-tuple", "custom", "updates"],
+        context={"user_id": "u1", "thread_id": thread_id, "lang": "en"},
+        **kwargs,
+    )
+    return [(p.event, p.data) for p in parts]
+
+
+def _custom(parts, kind: str) -> list[dict]:
+    return [d for e, d in parts if e == "custom" and d.get("type") == kind]
+
+
+def _tokens(parts) -> str:
+    return "".join(
+        d[0]["content"]
+        for e, d in parts
+        if e == "messages" and d[0].get("type") == "AIMessageChunk" and isinstance(d[0]["content"], str)
+    )
+
+
+def test_sdk_client_streams_tool_steps_and_resumes_an_approval(server, fake):
+    client = get_sync_client(url=server, api_key=None)
+    thread_id = client.threads.create()["thread_id"]
+    fake.push(tool_calls([("calculator", {"expression": "6*7"})]), text("It is 42."))
+    first = _run(client, thread_id, input={"messages": [{"role": "user", "content": "6*7?"}]})
+    assert [(s["name"], s["args"]) for s in _custom(first, "tool_start")] == [
+        ("calculator", {"expression": "6*7"})
+    ]
+    assert [e["output"] for e in _custom(first, "tool_end")] == ["42"]
+    assert _tokens(first) == "It is 42."
+
+    fake.push(tool_calls([("send_mail", {"to": "a@example.com"})]), text("Mail sent."))
+    second = _run(client, thread_id, input={"messages": [{"role": "user", "content": "mail a"}]})
+    paused = [d["__interrupt__"] for e, d in second if e == "updates" and "__interrupt__" in d]
+    assert [r["name"] for r in paused[0][0]["value"]["action_requests"]] == ["send_mail"]
+    assert _custom(second, "tool_end") == []  # nothing ran before the decision
+    assert client.threads.get_state(thread_id)["next"]
+
+    resumed = _run(client, thread_id, command={"resume": {"decisions": [{"type": "approve"}]}})
+    assert [e["output"] for e in _custom(resumed, "tool_end")] == ["sent to a@example.com"]
+    assert _tokens(resumed) == "Mail sent."
+    sent = fake.chat_requests[-1].body["messages"]
+    assert any(m.get("content") == "sent to a@example.com" for m in sent)  # the model saw it
+    history = client.threads.get_state(thread_id)["values"]["messages"]
+    assert [m["type"] for m in history] == ["human", "ai", "tool", "ai"] * 2
+
+
+def _cli(data_dir: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    # No provider key here: an answer can only come from the server's model.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    env.update(
+        {
+            "AGENT_APP_BACKEND": url.replace("http://", "langgraph://"),
+            "AGENT_APP_TOOLS_DIRS": "",
+            "AGENT_APP_MEMORY_EXTRACT": "false",
+            "AGENT_APP_TITLE_MODEL": "false",
+            "AGENT_APP_LANG": "en",
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "chat", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=90,
+    )
+
+
+def _events(proc) -> list[dict]:
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_chat_json_streams_through_the_server_and_resumes(server, fake, tmp_path):
+    fake.push(tool_calls([("calculator", {"expression": "2+3"})]), text("Five."))
+    first = _cli(tmp_path, server, "--json", "2+3?")
+    assert first.returncode == 0, first.stderr
+    evs = _events(first)
+    kinds = [e["type"] for e in evs]
+    assert kinds[0] == "started" and kinds[-1] == "done"
+    assert kinds.index("tool_start") < kinds.index("tool_end") < kinds.index("token")
+    assert [e["output"] for e in evs if e["type"] == "tool_end"] == ["5"]
+    assert "".join(e["text"] for e in evs if e["type"] == "token") == "Five."
+    thread_id = evs[0]["thread_id"]
+
+    fake.push(tool_calls([("send_mail", {"to": "b@example.com"})]), text("Sent it."))
+    paused = _cli(tmp_path, server, "--json", "--thread", thread_id, "mail b")
+    assert paused.returncode == 3, paused.stderr
+    asked = [e for e in _events(paused) if e["type"] == "approval_required"]
+    assert [(a["name"], a["args"]) for a in asked] == [("send_mail", {"to": "b@example.com"})]
+
+    resumed = _cli(tmp_path, server, "--json", "--thread", thread_id, "--resume", "approve")
+    assert resumed.returncode == 0, resumed.stderr
+    evs = _events(resumed)
+    assert [e["output"] for e in evs if e["type"] == "tool_end"] == ["sent to b@example.com"]
+    assert evs[-1]["type"] == "done"
+    # The conversation lives on the server, under the CLI's conversation id.
+    stored = get_sync_client(url=server, api_key=None).threads.get_state(thread_id)
+    assert [m["type"] for m in stored["values"]["messages"]][-2:] == ["tool", "ai"]
