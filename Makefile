@@ -13,7 +13,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,server]"
 	touch $(STAMP)
 
 run: $(STAMP) ## start the app in the browser (works offline, no key needed)

@@ -173,6 +173,8 @@ def open_service(
         else ThreadRegistry(target_for(settings, "app.db"))
     )
     checkpointer = open_checkpointer(target_for(settings, "checkpoints.db"))
+    if settings.backend:  # a LangGraph Server runs the turns: its own tools and memory store
+        memory, tools = False, [] if tools is None else tools
     if store is None and memory:
         store = open_memory_store(settings)
     knowledge = knowledge or open_knowledge(settings)

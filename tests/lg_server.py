@@ -15,10 +15,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 NETGUARD = Path(__file__).resolve().parent / "netguard"
-# Nothing leaves the machine: no CLI analytics, no LangSmith tracing, no license or metadata calls
-# (those need a license key, which stays unset).
+# Nothing leaves the machine: no CLI analytics, no PyPI version check at start, no LangSmith
+# tracing, no license or metadata calls (those need a license key, which stays unset); with
+# --no-browser no Studio organisation lookup either. The netguard catches anything else.
 QUIET_ENV = {
     "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    "LANGGRAPH_NO_VERSION_CHECK": "true",
     "LANGSMITH_TRACING": "false",
     "LANGCHAIN_TRACING_V2": "false",
     "LANGGRAPH_STRICT_MSGPACK": "true",
@@ -43,15 +45,21 @@ def server_env(extra: dict[str, str], net_log: Path) -> dict[str, str]:
 
 @contextmanager
 def langgraph_dev(workdir: Path, env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """`langgraph dev` for the repository's langgraph.json; yields its http://127.0.0.1:PORT."""
+    """`langgraph dev` for the repository's langgraph.json; yields its http://127.0.0.1:PORT.
+
+    It runs in the repository root, as a developer runs it: langgraph.json's paths are relative
+    to the working directory (its in-memory state goes to the ignored `.langgraph_api/`).
+    """
     port = free_port()
     log = (workdir / "server.log").open("w")
     cli = Path(sys.executable).with_name("langgraph")
+    if not cli.exists():  # `make test` installs it; a bare dev install may not have
+        raise RuntimeError("langgraph CLI missing: pip install -c constraints.txt -e '.[server]'")
     args = ["dev", "--config", str(ROOT / "langgraph.json"), "--no-browser", "--no-reload"]
     # Our tools and stores are sync code; the dev server's blocking-call detector would reject them.
     args += ["--allow-blocking", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [str(cli), *args], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(cli), *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -71,7 +79,9 @@ def _wait_ready(proc: subprocess.Popen, url: str, timeout: float, log: Path) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"langgraph dev exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"langgraph dev exited {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
                 return

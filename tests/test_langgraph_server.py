@@ -9,12 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from langgraph_sdk import get_sync_client
 
 from tests.fakes import FakeDashScope, text, tool_calls
 from tests.lg_server import ROOT, langgraph_dev, server_env
-
-pytest.importorskip("langgraph_api", reason="the server extra (pip install -e .[server])")
-from langgraph_sdk import get_sync_client  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -59,7 +57,7 @@ def server(tmp_path_factory, fake):
         yield url
         # Whatever ran on the server (CLI analytics, tracing, license checks) stayed on the machine.
         refused = net_log.read_text() if net_log.exists() else ""
-        assert refused == "", f"the server tried to leave the machine: {refused}"
+        assert refused == "", f"the server tried to leave the machine:\n{refused}"
 
 
 def _run(client, thread_id: str, **kwargs) -> list[tuple[str, object]]:
@@ -81,7 +79,9 @@ def _tokens(parts) -> str:
     return "".join(
         d[0]["content"]
         for e, d in parts
-        if e == "messages" and d[0].get("type") == "AIMessageChunk" and isinstance(d[0]["content"], str)
+        if e == "messages"
+        and d[0].get("type") == "AIMessageChunk"
+        and isinstance(d[0]["content"], str)
     )
 
 
@@ -110,6 +110,22 @@ def test_sdk_client_streams_tool_steps_and_resumes_an_approval(server, fake):
     assert any(m.get("content") == "sent to a@example.com" for m in sent)  # the model saw it
     history = client.threads.get_state(thread_id)["values"]["messages"]
     assert [m["type"] for m in history] == ["human", "ai", "tool", "ai"] * 2
+
+
+def test_memories_in_the_server_store_are_recalled_into_the_prompt(server, fake):
+    client = get_sync_client(url=server, api_key=None)
+    memory = {"text": "The user's name is Xiaoming.", "kind": "manual", "history": []}
+    client.store.put_item(["u1", "memories"], "m1", memory)  # indexed by langgraph.json's embedder
+    client.store.put_item(["u2", "memories"], "m2", {**memory, "text": "The user's name is Lan."})
+    thread_id = client.threads.create()["thread_id"]
+    fake.push(text("You are Xiaoming."))
+    parts = _run(
+        client, thread_id, input={"messages": [{"role": "user", "content": "what is my name?"}]}
+    )
+    used = [i["text"] for d in _custom(parts, "memory_used") for i in d["items"]]
+    assert used == ["The user's name is Xiaoming."]  # u1's memory only, never u2's
+    system = fake.chat_requests[-1].body["messages"][0]
+    assert system["role"] == "system" and "Xiaoming" in system["content"]
 
 
 def _cli(data_dir: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:

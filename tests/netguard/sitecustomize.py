@@ -7,6 +7,7 @@ the same guard here, and every refused address is appended to $AGENT_APP_NET_LOG
 import ipaddress
 import os
 import socket
+import traceback
 
 _LOG = os.environ.get("AGENT_APP_NET_LOG", "")
 _connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
@@ -27,7 +28,8 @@ def _loopback(address):
 def _refuse(address):
     if _LOG:
         with open(_LOG, "a", encoding="utf-8") as fh:
-            fh.write(f"{address!r}\n")
+            stack = "".join(traceback.format_stack()[:-2])
+            fh.write(f"{address!r}\n{stack}\n")
     raise OSError(f"non-loopback connection refused by the test guard: {address!r}")
 
 
