@@ -25,7 +25,7 @@ from agent_app.auth.accounts import AccountStore
 from agent_app.budget import UsageLedger, admission_error, metered
 from agent_app.condensed import CondensedTurns
 from agent_app.conversations import Conversations
-from agent_app.errors import NotFoundError
+from agent_app.errors import AppError, NotFoundError
 from agent_app.i18n import t
 from agent_app.images import Image, message_content
 from agent_app.memory.service import MemoryService
@@ -271,7 +271,11 @@ class ChatService(Conversations):
             yield info
             return
         graph = self._state_graph(info)
-        asked = self.versions.set_aside(graph, thread_id)
+        try:
+            asked = self.versions.set_aside(graph, thread_id)
+        except AppError as err:  # a LangGraph Server backend: its history is not rewritten here
+            yield ev.Error(err.kind, err.user_message(lang))
+            return
         answer = yield from self._run(info, {"messages": []}, user_id, stop, lang)
         if answer is not None and asked is not None:
             self.versions.add_current(graph, thread_id, str(asked.id))
@@ -293,7 +297,12 @@ class ChatService(Conversations):
         if problem is not None or isinstance(info, ev.Error):
             yield problem or info  # type: ignore[misc]
             return
-        if not cut_at(self._state_graph(info), thread_id, message_id):
+        try:
+            found = cut_at(self._state_graph(info), thread_id, message_id)
+        except AppError as err:  # a LangGraph Server backend
+            yield ev.Error(err.kind, err.user_message(lang))
+            return
+        if not found:
             yield ev.Error("not_found", t("error.not_found", lang))
             return
         yield from self.stream(thread_id, text, user_id=user_id, stop=stop, lang=lang)

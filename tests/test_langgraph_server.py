@@ -180,3 +180,40 @@ def test_chat_json_streams_through_the_server_and_resumes(server, fake, tmp_path
     # The conversation lives on the server, under the CLI's conversation id.
     stored = get_sync_client(url=server, api_key=None).threads.get_state(thread_id)
     assert [m["type"] for m in stored["values"]["messages"]][-2:] == ["tool", "ai"]
+
+
+def test_service_reads_the_server_thread_and_refuses_history_edits(server, fake, data_dir):
+    from agent_app.settings import Settings
+    from agent_app.wiring import open_service
+
+    settings = Settings(data_dir=data_dir, backend=server, lang="en", _env_file=None)
+    svc = open_service(settings)
+    try:
+        thread = svc.new_thread("u1")
+        fake.push(text("Hello from the server."))
+        events = list(svc.stream(thread.id, "hi", user_id="u1"))
+        assert events[-1].type == "done"
+        shown = [(m["role"], m["text"]) for m in svc.messages("u1", thread.id)]
+        assert shown == [("user", "hi"), ("assistant", "Hello from the server.")]
+        redo = list(svc.regenerate(thread.id, user_id="u1"))
+        assert [(e.type, e.kind) for e in redo] == [("error", "backend_unsupported")]
+        assert "LangGraph Server" in redo[0].message
+    finally:
+        svc.close()
+
+
+def test_an_unreachable_server_is_one_clear_error(data_dir):
+    from agent_app.settings import Settings
+    from agent_app.wiring import open_service
+    from tests.lg_server import free_port
+
+    closed = f"langgraph://127.0.0.1:{free_port()}"  # nothing listens there
+    svc = open_service(Settings(data_dir=data_dir, backend=closed, lang="en", _env_file=None))
+    try:
+        thread = svc.new_thread("u1")
+        events = list(svc.stream(thread.id, "hi", user_id="u1"))
+        assert [(e.type, e.kind) for e in events] == [("error", "backend_unavailable")]
+        assert "cannot be reached" in events[0].message
+        assert svc.get_thread("u1", thread.id).id == thread.id  # the conversation is kept
+    finally:
+        svc.close()

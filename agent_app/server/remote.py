@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage, convert_to_messages
 from langgraph.types import Command, Interrupt
 
 from agent_app import events as ev
-from agent_app.errors import AppError, BackendUnavailableError
+from agent_app.errors import AppError, BackendUnavailableError, BackendUnsupportedError
 from agent_app.i18n import t
 from agent_app.server import GRAPH_ID
 from agent_app.server.events import ServerEvents, interrupts_of
@@ -67,7 +67,7 @@ class RemoteState:
 
     def update_state(self, *_args: Any, **_kwargs: Any) -> None:
         """Editing a server thread's history (regenerate, edit) is not supported yet."""
-        raise AppError("not supported on a LangGraph Server backend")
+        raise BackendUnsupportedError("update_state")
 
 
 def _message_json(message: HumanMessage) -> dict[str, Any]:
