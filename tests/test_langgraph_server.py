@@ -155,51 +155,33 @@ def _events(proc) -> list[dict]:
 
 
 def test_chat_json_streams_through_the_server_and_resumes(server, fake, tmp_path):
-    fake.push(tool_calls([("calculator", {"expression": "2+3"})]), text("Five."))
-    first = _cli(tmp_path, server, "--json", "2+3?")
-    assert first.returncode == 0, first.stderr
-    evs = _events(first)
-    kinds = [e["type"] for e in evs]
-    assert kinds[0] == "started" and kinds[-1] == "done"
-    assert kinds.index("tool_start") < kinds.index("tool_end") < kinds.index("token")
-    assert [e["output"] for e in evs if e["type"] == "tool_end"] == ["5"]
-    assert "".join(e["text"] for e in evs if e["type"] == "token") == "Five."
-    thread_id = evs[0]["thread_id"]
-
-    fake.push(tool_calls([("send_mail", {"to": "b@example.com"})]), text("Sent it."))
-    paused = _cli(tmp_path, server, "--json", "--thread", thread_id, "mail b")
+    # One turn: a calculator step, then a call that needs approval; the resume finishes it.
+    fake.push(
+        tool_calls([("calculator", {"expression": "2+3"})]),
+        tool_calls([("send_mail", {"to": "b@example.com"})]),
+        text("Five, and sent."),
+    )
+    paused = _cli(tmp_path, server, "--json", "2+3, then mail b")
     assert paused.returncode == 3, paused.stderr
-    asked = [e for e in _events(paused) if e["type"] == "approval_required"]
+    evs = _events(paused)
+    kinds = [e["type"] for e in evs]
+    assert kinds[0] == "started" and kinds[-1] == "approval_required"
+    assert kinds.index("tool_start") < kinds.index("tool_end") < kinds.index("approval_required")
+    assert [e["output"] for e in evs if e["type"] == "tool_end"] == ["5"]
+    asked = [e for e in evs if e["type"] == "approval_required"]
     assert [(a["name"], a["args"]) for a in asked] == [("send_mail", {"to": "b@example.com"})]
+    thread_id = evs[0]["thread_id"]
 
     resumed = _cli(tmp_path, server, "--json", "--thread", thread_id, "--resume", "approve")
     assert resumed.returncode == 0, resumed.stderr
     evs = _events(resumed)
     assert [e["output"] for e in evs if e["type"] == "tool_end"] == ["sent to b@example.com"]
+    assert "".join(e["text"] for e in evs if e["type"] == "token") == "Five, and sent."
     assert evs[-1]["type"] == "done"
     # The conversation lives on the server, under the CLI's conversation id.
     stored = get_sync_client(url=server, api_key=None).threads.get_state(thread_id)
-    assert [m["type"] for m in stored["values"]["messages"]][-2:] == ["tool", "ai"]
-
-
-def test_service_reads_the_server_thread_and_refuses_history_edits(server, fake, data_dir):
-    from agent_app.settings import Settings
-    from agent_app.wiring import open_service
-
-    settings = Settings(data_dir=data_dir, backend=server, lang="en", _env_file=None)
-    svc = open_service(settings)
-    try:
-        thread = svc.new_thread("u1")
-        fake.push(text("Hello from the server."))
-        events = list(svc.stream(thread.id, "hi", user_id="u1"))
-        assert events[-1].type == "done"
-        shown = [(m["role"], m["text"]) for m in svc.messages("u1", thread.id)]
-        assert shown == [("user", "hi"), ("assistant", "Hello from the server.")]
-        redo = list(svc.regenerate(thread.id, user_id="u1"))
-        assert [(e.type, e.kind) for e in redo] == [("error", "backend_unsupported")]
-        assert "LangGraph Server" in redo[0].message
-    finally:
-        svc.close()
+    kinds = [m["type"] for m in stored["values"]["messages"]]
+    assert kinds == ["human", "ai", "tool", "ai", "tool", "ai"]
 
 
 def test_an_unreachable_server_is_one_clear_error(data_dir):
@@ -215,5 +197,33 @@ def test_an_unreachable_server_is_one_clear_error(data_dir):
         assert [(e.type, e.kind) for e in events] == [("error", "backend_unavailable")]
         assert "cannot be reached" in events[0].message
         assert svc.get_thread("u1", thread.id).id == thread.id  # the conversation is kept
+    finally:
+        svc.close()
+
+
+def test_the_chat_page_runs_its_turn_and_approval_on_the_server(server, fake, data_dir):
+    from agent_app.settings import Settings
+    from agent_app.wiring import open_service
+    from tests.test_ui_apptest import _app, _button, _texts
+
+    settings = Settings(data_dir=data_dir, backend=server, lang="en", _env_file=None)
+    svc = open_service(settings)
+    try:
+        thread = svc.new_thread(settings.user, "mail", {"approval_mode": "ask"})
+        fake.push(tool_calls([("send_mail", {"to": "c@example.com"})]), text("Mailed c."))
+        at = _app(svc, lang="en")
+        assert not any("running offline" in i.value for i in at.info)  # the server's model answers
+        at.chat_input[0].set_value("mail c").run()
+        [pending] = svc.pending_approvals(settings.user, thread.id)  # read from the server
+        assert (pending.name, pending.args) == ("send_mail", {"to": "c@example.com"})
+        _button(at, f"approve_{pending.call_id}").click().run()
+        assert not at.exception
+        assert "Mailed c." in _texts(at)
+        assert svc.pending_approvals(settings.user, thread.id) == []
+        shown = [(m["role"], m["text"]) for m in svc.messages(settings.user, thread.id)]
+        assert shown[0] == ("user", "mail c") and shown[-1] == ("assistant", "Mailed c.")
+        redo = list(svc.regenerate(thread.id, user_id=settings.user))
+        assert [(e.type, e.kind) for e in redo] == [("error", "backend_unsupported")]
+        assert "LangGraph Server" in redo[0].message
     finally:
         svc.close()

@@ -219,7 +219,7 @@ def page() -> None:
     sidebar.render(svc, info)
     if info is not None:
         sidebar.watch_title(svc, info.id)
-    if svc.settings.resolved_provider == "offline":
+    if svc.settings.resolved_provider == "offline" and not svc.settings.backend:  # server's model
         st.info(tr("notice.offline"), icon=":material/cloud_off:")
     _header(svc, info)
     who = user(svc)
@@ -239,7 +239,7 @@ def page() -> None:
         )
     else:
         with welcome.container():
-            _welcome(svc.thread_options(info).provider == "offline")
+            _welcome(svc.thread_options(info).provider == "offline" and not svc.settings.backend)
     if pending and info is not None:
         approvals.render(info.id, pending)
     error = bucket(K_ERRORS).get(info.id) if info else None

@@ -22,7 +22,7 @@ def _model(svc: ChatService) -> None:
             model=f"`{s.resolved_model}`",
         )
     )
-    if s.resolved_provider == "offline":
+    if s.resolved_provider == "offline" and not s.backend:
         st.info(tr("notice.offline"), icon=":material/cloud_off:")
     rows = [
         ("DASHSCOPE_API_KEY", _masked(s.dashscope_api_key)),
