@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -43,23 +44,41 @@ def server_env(extra: dict[str, str], net_log: Path) -> dict[str, str]:
     return env
 
 
+def _absolute(value: str) -> str:
+    return str(ROOT / value) if value.startswith(("./", ".")) else value
+
+
+def config_in(workdir: Path) -> Path:
+    """The repository's langgraph.json with its paths made absolute, written into `workdir`.
+
+    The dev server reads those paths relative to its working directory and pickles its state
+    into `.langgraph_api/` there (and unpickles it at the next start): run it in a fresh
+    directory, not in the repository.
+    """
+    config = json.loads((ROOT / "langgraph.json").read_text())
+    config["dependencies"] = [_absolute(d) for d in config.get("dependencies", [])]
+    config["graphs"] = {k: _absolute(v) for k, v in config["graphs"].items()}
+    index = (config.get("store") or {}).get("index")
+    if index and isinstance(index.get("embed"), str):
+        index["embed"] = _absolute(index["embed"])
+    path = workdir / "langgraph.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
 @contextmanager
 def langgraph_dev(workdir: Path, env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """`langgraph dev` for the repository's langgraph.json; yields its http://127.0.0.1:PORT.
-
-    It runs in the repository root, as a developer runs it: langgraph.json's paths are relative
-    to the working directory (its in-memory state goes to the ignored `.langgraph_api/`).
-    """
+    """`langgraph dev` for the repository's langgraph.json; yields its http://127.0.0.1:PORT."""
     port = free_port()
     log = (workdir / "server.log").open("w")
     cli = Path(sys.executable).with_name("langgraph")
     if not cli.exists():  # `make test` installs it; a bare dev install may not have
         raise RuntimeError("langgraph CLI missing: pip install -c constraints.txt -e '.[server]'")
-    args = ["dev", "--config", str(ROOT / "langgraph.json"), "--no-browser", "--no-reload"]
+    args = ["dev", "--config", str(config_in(workdir)), "--no-browser", "--no-reload"]
     # Our tools and stores are sync code; the dev server's blocking-call detector would reject them.
     args += ["--allow-blocking", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        [str(cli), *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(cli), *args], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
