@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -62,15 +63,17 @@ def test_extract_memories_asks_the_model_with_the_prompt_file():
 
 
 def test_background_extraction_does_not_delay_and_stores_extracted(service):
-    def slow(messages):
-        time.sleep(0.5)
+    release = threading.Event()
+
+    def held(messages):
+        assert release.wait(30)  # the model answers only once submit() has returned
         return '["对花生过敏"]'
 
-    extractor = MemoryExtractor(service, ScriptedChatModel(script=[slow]), lang="zh")
-    started = time.perf_counter()
+    extractor = MemoryExtractor(service, ScriptedChatModel(script=[held]), lang="zh")
     future = extractor.submit("alice", TURN, thread_id="t1", message_id="h1")
-    assert time.perf_counter() - started < 0.2 and future is not None
-    extractor.wait(10)
+    assert future is not None and not future.done()  # the turn is not kept waiting
+    release.set()
+    extractor.wait(30)
     [item] = service.list("alice")
     assert (item["text"], item["kind"], item["source_thread"], item["source_message"]) == (
         "对花生过敏",
