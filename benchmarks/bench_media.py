@@ -31,6 +31,20 @@ def _photo(width: int = 1600, height: int = 1200) -> bytes:
     return out.getvalue()
 
 
+def _screenshot(width: int = 1280, height: int = 800) -> bytes:
+    """A screen capture: flat colours and text-like stripes, as PNG (compresses well)."""
+    from PIL import Image as PILImage
+    from PIL import ImageDraw
+
+    img = PILImage.new("RGB", (width, height), (250, 250, 250))
+    draw = ImageDraw.Draw(img)
+    for y in range(20, height, 24):
+        draw.rectangle((40, y, 40 + (y * 7) % (width - 80), y + 10), fill=(40, 40, 40))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
 def _turn(svc, user: str, text: str, raw: bytes | None) -> float:
     t0 = time.perf_counter()
     info = svc.new_thread(user)
@@ -46,7 +60,7 @@ def bench_image_turn(turns: int) -> list[dict[str, object]]:
     from agent_app.wiring import open_service
     from tests.fakes import FakeDashScope
 
-    photo = _photo()
+    photo, screen = _photo(), _screenshot()
     with FakeDashScope() as fake, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             data_dir=Path(tmp),
@@ -61,10 +75,11 @@ def bench_image_turn(turns: int) -> list[dict[str, object]]:
         )
         svc = open_service(settings, tools=[])
         _turn(svc, "u", "warm up", None), _turn(svc, "u", "warm up", photo)
-        text_ms, image_ms, prepare_ms = [], [], []
+        text_ms, image_ms, screen_ms, prepare_ms = [], [], [], []
         for i in range(turns):
             text_ms.append(_turn(svc, "u", f"what is {i}?", None))
             image_ms.append(_turn(svc, "u", f"what is {i}?", photo))
+            screen_ms.append(_turn(svc, "u", f"what is {i}?", screen))
             t0 = time.perf_counter()
             prepare_image(photo, max_bytes=10_000_000)
             prepare_ms.append((time.perf_counter() - t0) * 1000)
@@ -72,6 +87,7 @@ def bench_image_turn(turns: int) -> list[dict[str, object]]:
     text_p50 = p50(text_ms)
     return [
         row("media.image_turn_ms", p50(image_ms), "ms", text_p50),
+        row("media.screenshot_turn_ms", p50(screen_ms), "ms", text_p50),
         row("media.image_prepare_ms", p50(prepare_ms), "ms", text_p50),
     ]
 
