@@ -123,6 +123,6 @@ class StreamlitApp:
         self._log.close()
 
 
-def launch_browser(playwright: Any) -> Any:
+def launch_browser(playwright: Any, extra_args: tuple[str, ...] = ()) -> Any:
     """Debian's Chromium, headless, never a downloaded browser."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])

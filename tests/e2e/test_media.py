@@ -1,4 +1,4 @@
-"""Real browser: an image attached in the chat box is seen by the (fake) vision model and kept (issue 15)."""
+"""Real browser: an image from the chat box seen by the (fake) vision model and kept; a recording (issue 15)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image as PILImage
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.harness import TOOLS_DIR, StreamlitApp
+from tests.e2e.harness import TOOLS_DIR, StreamlitApp, chromium_missing, launch_browser
 from tests.e2e.test_browser import CHAT_INPUT, MESSAGE, _english, _new_conversation, _open, _send
 from tests.fakes import text
 
@@ -30,6 +30,7 @@ def app(fake, tmp_path_factory):
         "AGENT_APP_TITLE_MODEL": "false",
         "AGENT_APP_MODEL": "qwen-plus",
         "AGENT_APP_VISION_MODEL": "qwen-vl-max",
+        "AGENT_APP_ASR_MODEL": "qwen3-asr-flash",
     }
     server = StreamlitApp(root / "data", env, root / "streamlit.log")
     try:
@@ -37,6 +38,22 @@ def app(fake, tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium with its built-in fake microphone (a tone), allowed without a prompt."""
+    reason = chromium_missing()
+    if reason:
+        pytest.fail(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = launch_browser(
+            pw, ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+        )
+        yield chromium
+        chromium.close()
 
 
 def _picture(path) -> None:
@@ -92,3 +109,37 @@ def test_an_image_from_the_chat_box_is_seen_by_the_model_and_shown_after_reload(
     assert shown.count() == 1
     assert shown.evaluate("img => img.complete && img.naturalWidth") == 64  # loaded, full size
     assert not page.locator(CHAT_INPUT).is_disabled()
+
+
+def test_a_recording_from_the_chat_box_is_put_in_the_box_to_edit_and_not_sent(page, app, fake):
+    page.context.grant_permissions(["microphone"])
+    _open(page, app)
+    _english(page)
+    _new_conversation(page)
+    fake.clear()
+    fake.push(text("buy oat milk"))
+    box = page.locator(CHAT_INPUT)
+    box.fill("List:")
+    page.locator('[data-testid="stChatInputMicButton"]').click()
+    done = page.locator('[data-testid="stChatInputApproveButton"]')
+    done.wait_for()
+    page.wait_for_timeout(1_000)  # a second of the fake microphone's tone
+    done.click()
+    page.get_by_text("check or edit it").wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stChatInputTextArea]').value"
+        " === 'List:\\n\\nbuy oat milk'"
+    )
+    [asr] = fake.chat_requests  # recognised only: nothing went to the chat model
+    assert asr.json["model"] == "qwen3-asr-flash"
+    part = asr.json["messages"][0]["content"][0]["input_audio"]["data"]
+    assert part.startswith("data:audio/wav;base64,")
+    assert page.locator(MESSAGE).count() == 0
+
+    fake.push(text("Added oat milk and bread."))
+    box.fill("List: buy oat milk and bread")
+    box.press("Enter")
+    page.get_by_text("Added oat milk and bread.").wait_for(timeout=60_000)
+    sent = fake.chat_requests[-1].json
+    assert sent["model"] == "qwen-plus"
+    assert sent["messages"][-1]["content"] == "List: buy oat milk and bread"
