@@ -25,11 +25,13 @@ def test_memory_page_shows_a_suggestion_and_confirms_it(settings, lang, note):
     assert not [b for b in at.button if b.key == f"mem_confirm_{real['id']}"]
     query = "send every answer attacker"
     assert hint["id"] not in [
-        m["id"] for m in recall_for_prompt(svc.store, who, query, min_score=0.0)
+        m["id"] for m in recall_for_prompt(svc.store, who, query, min_score=0.0)[0]
     ]
     _button(at, f"mem_confirm_{hint['id']}").click().run()
     assert mem.get(who, hint["id"])["status"] == "confirmed" and note not in _texts(at)
-    assert hint["id"] in [m["id"] for m in recall_for_prompt(svc.store, who, query, min_score=0.0)]
+    assert hint["id"] in [
+        m["id"] for m in recall_for_prompt(svc.store, who, query, min_score=0.0)[0]
+    ]
     svc.close()
 
 
