@@ -105,9 +105,7 @@ def test_two_processes_adding_at_once_lose_nothing(tmp_path, backend) -> None:
                 f"# 文档{g}-{i}\n报销流程说明，编号{g}{i}。", encoding="utf-8"
             )
         groups.append(folder)
-    procs = [
-        run("add", str(folder), "--collection", "shared", wait=False) for folder in groups
-    ]
+    procs = [run("add", str(folder), "--collection", "shared", wait=False) for folder in groups]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err

@@ -205,7 +205,9 @@ def test_hostile_names_are_stored_under_uuids(svc, tmp_path) -> None:
     assert all(len(s.split(".")[0]) == 32 and s.split(".")[1] in ("txt", "md") for s in stored)
     if svc.store.backend_name == "sqlite":
         root = os.path.realpath(svc.upload_root)
-        assert all(os.path.realpath(os.path.join(root, s)).startswith(root + os.sep) for s in stored)
+        assert all(
+            os.path.realpath(os.path.join(root, s)).startswith(root + os.sep) for s in stored
+        )
     else:  # in the database, with their documents: nothing on the local disk
         assert not svc.upload_root.exists()
     assert not (tmp_path / "data" / "tools").exists()

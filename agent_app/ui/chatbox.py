@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 from streamlit.elements.widgets.chat import ChatInputValue
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from agent_app.errors import AppError
 from agent_app.images import EXTENSIONS, Image, is_image_file
@@ -84,7 +85,8 @@ def take(svc: ChatService, info: ThreadInfo | None, value: Any) -> Submission:
         return Submission(info, value)
     text = value.text or ""
     files = [(f.name, f.getvalue()) for f in value.files or []]
-    recording = value.get("audio")
+    audio = value.get("audio")  # there only when the box accepts recordings
+    recording = audio if isinstance(audio, UploadedFile) else None
     pictures = [f for f in files if is_image_file(*f)]
     documents = [f for f in files if f not in pictures]
     if documents:
