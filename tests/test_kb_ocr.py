@@ -61,21 +61,35 @@ def test_a_scanned_pdf_is_read_page_by_page_and_cited_with_its_pages(tmp_path, f
     assert CANARY not in out + err
 
 
-def test_without_a_model_or_over_the_page_limit_nothing_is_read(tmp_path, fake):
+def test_without_a_model_nothing_is_read(tmp_path, fake):
     scan = _scan(tmp_path / "scan.pdf", 3)
     code, out, _ = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c")
     assert "No extractable text" in out and fake.chat_requests == []
-    code, out, _ = kb(
-        tmp_path / "data",
-        fake,
-        "add",
-        str(scan),
-        "--collection",
-        "c",
-        AGENT_APP_OCR_MODEL="qwen-vl-ocr-latest",
-        AGENT_APP_OCR_MAX_PAGES="2",
-    )
-    assert "3 scanned pages" in out and fake.chat_requests == []  # refused before any call
+
+
+def test_over_the_page_limit_the_cli_waits_for_ocr_all(tmp_path, fake):
+    scan = _scan(tmp_path / "scan.pdf", 3)
+    ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest", "AGENT_APP_OCR_MAX_PAGES": "2"}
+    data = tmp_path / "data"
+    code, out, err = kb(data, fake, "add", str(scan), "--collection", "c", **ocr)
+    assert code == 3, out + err  # no terminal to ask on: a decision is pending, nothing failed
+    assert "needs OCR" not in err and "OCR) of 3 pages (limit 2)" in out and "--ocr-all" in out
+    assert fake.chat_requests == []  # nothing read before the user's yes
+    code, out, _ = kb(data, fake, "list", "--collection", "c", "--json", **ocr)
+    assert [d["status"] for d in json.loads(out)] == ["needs_confirmation"]
+
+    fake.push(*(text(f"第{n}页：内容{n}。") for n in range(1, 4)))
+    code, out, err = kb(data, fake, "add", str(scan), "--collection", "c", "--ocr-all", **ocr)
+    assert code == 0 and "1 ready" in out, out + err
+    assert len(fake.chat_requests) == 3
+    assert [line.rsplit(" ", 1)[-1] for line in err.splitlines() if ": ocr" in line] == [
+        "0/3",
+        "1/3",
+        "2/3",
+        "3/3",
+    ]  # page by page on stderr
+    code, out, _ = kb(data, fake, "search", "内容3", "--collection", "c", "--json", **ocr)
+    assert json.loads(out)[0]["page"] == 3
 
 
 def test_a_failing_ocr_model_indexes_nothing(tmp_path, fake):

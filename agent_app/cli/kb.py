@@ -26,6 +26,11 @@ def register(sub: Any) -> None:
     add = ops.add_parser("add", help="add files or directories (walked) to a collection")
     add.add_argument("paths", nargs="+", metavar="PATH")
     add.add_argument("--collection", default=DEFAULT_COLLECTION)
+    add.add_argument(
+        "--ocr-all",
+        action="store_true",
+        help="read every scanned page, also above AGENT_APP_OCR_MAX_PAGES (each page is a model call)",
+    )
     search = ops.add_parser("search", help="hybrid search; --json prints a JSON array")
     search.add_argument("query", metavar="QUERY")
     search.add_argument(
@@ -82,12 +87,18 @@ def _add(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
     if not files:
         return fail(t("cli.kb.no_files", lang), lang)
     bar = _ProgressLine(len(files), lang)
-    results = service.add_files(files, args.collection, progress=bar.update, lang=lang)
+    results = service.add_files(
+        files, args.collection, progress=bar.update, lang=lang, ocr_all=args.ocr_all
+    )
     bar.finish()
+    results = [_decide_ocr(service, res, args.collection, lang) for res in results]
     counts: dict[str, int] = {}
     for res in results:
         counts[res.status] = counts.get(res.status, 0) + 1
-        detail = (res.reason or "") if res.status == "failed" else _chunks(res.chunks, lang)
+        done = res.status in ("ready", "unchanged")
+        detail = _chunks(res.chunks, lang) if done else res.reason or ""
+        if res.status == "needs_confirmation":
+            detail += " " + t("cli.kb.ocr_hint", lang)
         if res.pages:
             detail += ", " + tn("cli.kb.n_pages", res.pages, lang)
         print(f"{_status(res.status, lang):9} {res.file}  ({detail})")
@@ -96,7 +107,24 @@ def _add(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
         for status, n in sorted(counts.items())
     ]
     print(t("cli.kb.summary", lang, counts=", ".join(shown), collection=args.collection))
-    return 1 if counts.get("failed") else 0
+    # 3, as `chat --json` waiting for an approval: nothing failed, a decision is pending.
+    return 1 if counts.get("failed") else 3 if counts.get("needs_confirmation") else 0
+
+
+def _decide_ocr(service: KnowledgeService, res: Any, collection: str, lang: str) -> Any:
+    """On a terminal, ask whether to read a document above the OCR page limit; else keep it pending."""
+    if res.status != "needs_confirmation" or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return res
+    pages, limit = res.extra.get("ocr_pages"), res.extra.get("limit")
+    question = t("cli.kb.ocr_question", lang, name=res.file, pages=pages, limit=limit)
+    print(question + " ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes", "是"):
+        return res
+    bar = _ProgressLine(1, lang)
+    try:
+        return service.confirm_ocr(res.file, collection, bar.update, lang=lang)
+    finally:
+        bar.finish()
 
 
 def _search(service: KnowledgeService, args: argparse.Namespace, lang: str) -> int:
@@ -258,12 +286,12 @@ class _ProgressLine:
         self.files, self.lang = files, lang
         self.index = 0
         self.tty = sys.stderr.isatty()
-        self._last: tuple[str, str] | None = None
+        self._last: tuple[str, str, int] | None = None
 
     def update(self, event: Any) -> None:
         if event.stage == "parsing" and (self._last is None or self._last[0] != event.file):
             self.index += 1
-        key = (event.file, event.stage)
+        key = (event.file, event.stage, event.done if event.stage == "ocr" else 0)
         if not self.tty and key == self._last:
             return
         self._last = key
@@ -272,7 +300,7 @@ class _ProgressLine:
         line = (
             f"[{'#' * filled}{'.' * (20 - filled)}] {self.index}/{self.files} {event.file}: {stage}"
         )
-        if event.stage == "embedding" and event.total > 1:
+        if event.stage == "ocr" or (event.stage == "embedding" and event.total > 1):
             line += f" {event.done}/{event.total}"
         print(
             ("\r\x1b[K" + line) if self.tty else line,

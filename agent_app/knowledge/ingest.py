@@ -17,7 +17,7 @@ from agent_app.knowledge.backends import KBVectorSide, UploadFiles
 from agent_app.knowledge.chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk
 from agent_app.knowledge.embedders import Embedder
 from agent_app.knowledge.errors import DocumentError
-from agent_app.knowledge.ocr import ReadPage, read_scans
+from agent_app.knowledge.ocr import OcrConfirmNeeded, ReadPage, read_scans
 from agent_app.knowledge.rows import KnowledgeRows
 from agent_app.knowledge.sniff import EXTENSIONS, check_kind, kind_from_name
 from agent_app.knowledge.worker import ParserPool, chunk_rows
@@ -47,7 +47,10 @@ class IngestProgress:
 
 @dataclass
 class IngestResult:
-    """Final state of one file: ready, unchanged (already indexed) or failed with a reason."""
+    """Final state of one file: ready, unchanged (already indexed), failed, or needs_confirmation.
+
+    needs_confirmation: more scanned pages than the OCR limit; `extra` has ocr_pages and limit.
+    """
 
     file: str
     status: str
@@ -159,11 +162,14 @@ class Ingestor:
         files: UploadFiles,
         limits: Limits,
         ocr: ReadPage | None = None,
+        ocr_all: bool = False,
     ) -> None:
         self.store, self.vectors, self.embedder = store, vectors, embedder
         self.parsers, self.files, self.limits = parsers, files, limits
         self.ocr = ocr
         """Reads scanned pages and images (None: such files have no text for us)."""
+        self.ocr_all = ocr_all
+        """The user confirmed: read every scanned page, above the per-document limit too."""
 
     def ingest(
         self,
@@ -199,6 +205,15 @@ class Ingestor:
             stored = self.files.stage(data, kind)
             del data
             return self._index(name, kind, stored.path, digest, collection_id, progress)
+        except OcrConfirmNeeded as exc:  # kept (file and row) until the user decides
+            if stored is not None:
+                kept = self._record_pending(collection_id, name, digest, stored, kind, exc)
+                stored.release(delete=not kept)
+                stored = None
+            progress(IngestProgress(name, "failed"))
+            extra = {"ocr_pages": exc.pages, "limit": exc.limit}
+            return IngestResult(name, "needs_confirmation", code=exc.code,
+                                reason=exc.user_message(lang), extra=extra)  # fmt: skip
         except DocumentError as exc:
             if stored is not None:
                 stored.release(delete=True)
@@ -269,7 +284,7 @@ class Ingestor:
         sections = read_scans(
             self.ocr,
             scans,
-            self.limits.max_ocr_pages,
+            None if self.ocr_all else self.limits.max_ocr_pages,
             lambda done, total: progress(IngestProgress(name, "ocr", done, total)),
         )
         read = chunk_rows(sections, chunking) if sections else []
@@ -318,24 +333,44 @@ class Ingestor:
 
     def _record_failure(self, cid: int, name: str, digest: str, exc: DocumentError) -> None:
         """Keep a failed row for the list, unless a good older version is still serving."""
+        self._record_row(cid, name, {"content_hash": digest or "-", "status": "failed"}, exc)
+
+    def _record_pending(
+        self, cid: int, name: str, digest: str, stored: Any, kind: str, exc: OcrConfirmNeeded
+    ) -> bool:
+        """Keep the upload and a row awaiting the user's OCR decision; False if an older version serves."""
+        row = {
+            "content_hash": digest,
+            "status": "needs_confirmation",
+            "stored_name": stored.path.name,
+            "kind": kind,
+            "size": stored.path.stat().st_size,
+        }
+        return self._record_row(cid, name, row, exc, stored.path)
+
+    def _record_row(
+        self, cid: int, name: str, row: dict[str, Any], exc: DocumentError, file: Path | None = None
+    ) -> bool:
+        """Replace a not-ready row of this name by `row` (exc: its reason, `file` kept with it).
+
+        False, and nothing written, when a ready version of the name still serves.
+        """
         key = name_key(name)
         with self.store.transaction() as conn:
             old = self.store.find_document(cid, name_key=key)
             if old is not None and old["status"] == "ready":
-                return
+                return False
             if old is not None:
                 self.store.delete_document(conn, old["id"])
-            self.store.insert_document(
-                conn,
-                cid,
-                {
-                    "name": name,
-                    "name_key": key,
-                    "content_hash": digest or "-",
-                    "status": "failed",
-                    "error": json.dumps(exc.to_json(), ensure_ascii=False),
-                },
-            )
+            doc = {"name": name, "name_key": key, **row}
+            doc["error"] = json.dumps(exc.to_json(), ensure_ascii=False)
+            doc_id = self.store.insert_document(conn, cid, doc)
+            if file is not None:
+                self.files.attach(conn, doc_id, file)
+        left = old.get("stored_name") if old is not None else None
+        if left and left != row.get("stored_name"):  # the copy an earlier decision waited on
+            self.files.discard(left)
+        return True
 
 
 def _chunk_from_json(ordinal: int, row: dict[str, Any]) -> Chunk:

@@ -2,7 +2,8 @@
 
 Only when `AGENT_APP_OCR_MODEL` names one (Qwen-VL-OCR on DashScope, a vision model on Ollama…);
 without it such files are refused as having no text. Each page costs a model call, so a document
-with more scanned pages than `AGENT_APP_OCR_MAX_PAGES` is refused before the first call.
+with more scanned pages than `AGENT_APP_OCR_MAX_PAGES` waits for the user's confirmation
+(`OcrConfirmNeeded`) before the first call.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ PROMPT = (
 )
 ReadPage = Callable[[bytes], str]
 """A page picture's bytes → its text."""
+
+
+class OcrConfirmNeeded(DocumentError):
+    """More scanned pages than the per-document limit: nothing is read until the user confirms."""
+
+    def __init__(self, pages: int, limit: int) -> None:
+        super().__init__("ocr_confirm", pages=pages, limit=limit)
+        self.pages, self.limit = pages, limit
 
 
 def model_reader(settings: Any) -> ReadPage | None:
@@ -62,14 +71,17 @@ def _model(settings: Any, spec: str) -> Any:
 def read_scans(
     read: ReadPage | None,
     scans: list[dict[str, Any]],
-    max_pages: int,
+    max_pages: int | None,
     on_page: Callable[[int, int], None],
 ) -> list[dict[str, Any]]:
-    """Sections {"text", "page", "heading"} for the scanned pages; DocumentError if refused."""
+    """Sections {"text", "page", "heading"} for the scanned pages; DocumentError if refused.
+
+    `max_pages` None: the user confirmed reading every page.
+    """
     if read is None:
         raise DocumentError("no_text")
-    if len(scans) > max_pages:
-        raise DocumentError("ocr_too_many_pages", pages=len(scans), limit=max_pages)
+    if max_pages is not None and len(scans) > max_pages:
+        raise OcrConfirmNeeded(len(scans), max_pages)
     sections = []
     for done, scan in enumerate(scans):
         on_page(done, len(scans))
@@ -83,4 +95,5 @@ def read_scans(
         text = clean_text(text).strip()
         if text:
             sections.append({"text": text, "page": scan.get("page"), "heading": None})
+    on_page(len(scans), len(scans))
     return sections

@@ -191,11 +191,14 @@ class KnowledgeService:
         progress: Callable[[IngestProgress], None] | None = None,
         *,
         lang: str | None = None,
+        ocr_all: bool = False,
     ) -> list[IngestResult]:
         """Ingest paths or (name, bytes) uploads, in order of the results; one bad file never stops the others.
 
         Files are processed by as many threads as there are parse workers; `progress` is always
         called on the calling thread (Streamlit widgets may only be updated from there).
+        `ocr_all`: the user agreed to OCR above the page limit (else such a file is kept as
+        needs_confirmation, see `confirm_ocr`).
         """
         lang = lang or self.settings.lang
         clean = collection_name(collection)
@@ -212,6 +215,7 @@ class KnowledgeService:
             self.files,
             self.limits,
             ocr=model_reader(self.settings),
+            ocr_all=ocr_all,
         )
         uploads = list(items)
         events: queue.SimpleQueue[IngestProgress] = queue.SimpleQueue()
@@ -235,6 +239,31 @@ class KnowledgeService:
         _drain(events, report)
         return [future.result() for future in futures]
 
+    def confirm_ocr(
+        self,
+        source: str,
+        collection: str,
+        progress: Callable[[IngestProgress], None] | None = None,
+        *,
+        lang: str | None = None,
+    ) -> IngestResult:
+        """Read every scanned page of a document kept as needs_confirmation (the user said yes)."""
+        doc = self._document(source, collection)
+        stored = doc.get("stored_name")
+        if doc["status"] != "needs_confirmation" or not stored:
+            raise KnowledgeError("nothing_to_confirm", name=doc["name"])
+        data = self.files.read(stored)
+        if data is None:
+            raise KnowledgeError("nothing_to_confirm", name=doc["name"])
+        return self.add_files([(doc["name"], data)], collection, progress, lang=lang, ocr_all=True)[
+            0
+        ]
+
+    @property
+    def reads_images(self) -> bool:
+        """Whether scanned pages and PNG/JPEG uploads can be read (an OCR model is configured)."""
+        return bool(getattr(self.settings, "ocr_model", ""))
+
     def list_documents(
         self, collection: str | int | None = None, *, lang: str | None = None
     ) -> list[dict[str, Any]]:
@@ -246,7 +275,10 @@ class KnowledgeService:
         for doc in docs:
             doc["owner"] = owners[doc["collection_id"]]
             doc["collection"] = names[doc.pop("collection_id")]
-            doc["error"] = _error_text(doc.pop("error"), lang or self.settings.lang)
+            stored = doc.pop("error")
+            doc["error"] = _error_text(stored, lang or self.settings.lang)
+            if doc["status"] == "needs_confirmation":
+                doc["confirm"] = _error_params(stored)
         return docs
 
     def preview_chunks(
@@ -358,6 +390,14 @@ def _error_text(stored: str | None, lang: str) -> str | None:
         return t(f"kb.{data['code']}", lang, **dict(data.get("params") or {}))
     except (ValueError, KeyError, TypeError):
         return t("kb.corrupt", lang)
+
+
+def _error_params(stored: str | None) -> dict[str, str]:
+    """The parameters of a stored reason (the page count and limit of an OCR decision)."""
+    try:
+        return {str(k): str(v) for k, v in dict(json.loads(stored or "")["params"]).items()}
+    except (ValueError, KeyError, TypeError):
+        return {}
 
 
 def _refuse_tools_dir(upload_root: Path, tools_dirs: str) -> None:

@@ -26,11 +26,21 @@ class IngestJob:
     """
 
     def __init__(
-        self, kb: KnowledgeService, collection: str, files: list[tuple[str, bytes]], lang: str
+        self,
+        kb: KnowledgeService,
+        collection: str,
+        files: list[tuple[str, bytes]],
+        lang: str,
+        *,
+        confirm_ocr: bool = False,
     ) -> None:
         self.collection, self.lang = collection, lang
+        self.confirm_ocr = confirm_ocr
+        """The files are documents waiting for OCR above the page limit, which the user confirmed."""
         self._lock = threading.Lock()
-        self._rows: dict[str, tuple[float, str]] = {name: (0.0, "queued") for name, _ in files}
+        self._rows: dict[str, tuple[float, str, int, int]] = {
+            name: (0.0, "queued", 0, 0) for name, _ in files
+        }
         self.results: list[IngestResult] = []
         self.error: str | None = None
         """Why the whole job failed (e.g. a re-index is needed), localized; None otherwise."""
@@ -41,7 +51,13 @@ class IngestJob:
 
     def _run(self, kb: KnowledgeService, files: list[tuple[str, bytes]]) -> None:
         try:
-            self.results = kb.add_files(files, self.collection, self._report, lang=self.lang)
+            if self.confirm_ocr:
+                self.results = [
+                    kb.confirm_ocr(name, self.collection, self._report, lang=self.lang)
+                    for name, _ in files
+                ]
+            else:
+                self.results = kb.add_files(files, self.collection, self._report, lang=self.lang)
         except AppError as err:
             self.error = err.user_message(self.lang)
         except Exception:  # the last guard: a clear message on the page, the details in the log
@@ -50,12 +66,20 @@ class IngestJob:
 
     def _report(self, step: Any) -> None:
         with self._lock:
-            self._rows[step.file] = (float(step.fraction), str(step.stage))
+            self._rows[step.file] = (
+                float(step.fraction),
+                str(step.stage),
+                int(step.done),
+                int(step.total),
+            )
 
-    def rows(self) -> list[tuple[str, float, str]]:
-        """(file, fraction done, stage) for every file of the job, in upload order."""
+    def rows(self) -> list[tuple[str, float, str, int, int]]:
+        """(file, fraction done, stage, done, total) for every file of the job, in upload order.
+
+        done/total count the stage's steps (scanned pages while reading them).
+        """
         with self._lock:
-            return [(name, frac, stage) for name, (frac, stage) in self._rows.items()]
+            return [(name, *row) for name, row in self._rows.items()]
 
     @property
     def running(self) -> bool:
@@ -80,10 +104,19 @@ class IngestJobs:
         return (str(kb.root), kb.user)
 
     def start(
-        self, kb: KnowledgeService, collection: str, files: list[tuple[str, bytes]], lang: str
+        self,
+        kb: KnowledgeService,
+        collection: str,
+        files: list[tuple[str, bytes]],
+        lang: str,
+        *,
+        confirm_ocr: bool = False,
     ) -> IngestJob:
-        """Start ingesting these (name, bytes) uploads into the user's collection."""
-        job = IngestJob(kb, collection, files, lang)
+        """Start ingesting these (name, bytes) uploads into the user's collection.
+
+        `confirm_ocr`: the names are documents waiting for OCR above the limit; read them now.
+        """
+        job = IngestJob(kb, collection, files, lang, confirm_ocr=confirm_ocr)
         with self._lock:
             self._jobs.setdefault(self._key(kb), []).append(job)
         return job

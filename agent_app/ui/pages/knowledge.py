@@ -15,6 +15,8 @@ from agent_app.ui.render import sanitize_markdown
 from agent_app.ui.state import knowledge, lang, service, tn, tr
 
 FILE_TYPES = ["pdf", "docx", "md", "markdown", "txt", "html", "htm", "csv"]
+IMAGE_TYPES = ["png", "jpg", "jpeg"]
+"""Read by the text-recognition model, when one is configured."""
 K_COLLECTION, K_UPLOADS = "kb_collection", "kb_uploads"
 
 
@@ -114,12 +116,16 @@ def _start(kb: KnowledgeService, collection: str, key: str) -> None:
     st.session_state[K_UPLOADS] = st.session_state.get(K_UPLOADS, 0) + 1  # a new, empty uploader
 
 
+def _confirm_ocr(kb: KnowledgeService, source: str, collection: str) -> None:
+    """ "Recognise anyway": read every scanned page of a document waiting above the OCR limit."""
+    ingest_jobs().start(kb, collection, [(source, b"")], lang(service()), confirm_ocr=True)
+
+
 def _upload(kb: KnowledgeService, collection: str) -> None:
     """File uploader and the "Add" button; the files are ingested in the background."""
     key = f"kb_files_{st.session_state.setdefault(K_UPLOADS, 0)}"
-    files = st.file_uploader(
-        tr("ui.kb.upload"), type=FILE_TYPES, accept_multiple_files=True, key=key
-    )
+    types = FILE_TYPES + (IMAGE_TYPES if kb.reads_images else [])
+    files = st.file_uploader(tr("ui.kb.upload"), type=types, accept_multiple_files=True, key=key)
     if files:
         st.button(
             tr("ui.kb.add"),
@@ -137,7 +143,9 @@ def _results(kb: KnowledgeService) -> None:
         if job.error:
             st.error(job.error, icon=":material/error:")
         for res in job.results:
-            if res.status == "failed":
+            if res.status == "needs_confirmation":
+                st.warning(_question(res.file, res.extra), icon=":material/document_scanner:")
+            elif res.status == "failed":
                 st.error(
                     tr("ui.kb.failed", name=res.file, reason=res.reason or ""),
                     icon=":material/error:",
@@ -156,11 +164,11 @@ def _indexing(kb: KnowledgeService, collection: str) -> None:
         st.rerun()  # the whole page: fresh summary, documents and results
     with st.container(key="kb_indexing"):
         for job in jobs:
-            for name, fraction, stage in job.rows():
-                st.progress(
-                    fraction,
-                    text=f"{sanitize_markdown(name)} · {tr(f'ui.kb.stage.{stage}')}",
-                )
+            for name, fraction, stage, done, total in job.rows():
+                label = tr(f"ui.kb.stage.{stage}")
+                if stage == "ocr":  # page by page: each page is a model call
+                    label = tr("ui.kb.ocr_pages", stage=label, done=done, total=total)
+                st.progress(fraction, text=f"{sanitize_markdown(name)} · {label}")
 
 
 def _document_row(
@@ -171,11 +179,23 @@ def _document_row(
         icon = ":material/check_circle:" if doc["status"] == "ready" else ":material/error:"
         chunks = tn("ui.kb.n_chunks", int(doc.get("chunk_count") or 0))
         label = chunks if doc["status"] == "ready" else tr("ui.kb.status_failed")
+        if "confirm" in doc:
+            icon, label = ":material/document_scanner:", tr("ui.kb.status_confirm")
         st.markdown(f"{icon} **{sanitize_markdown(doc['name'])}** · {label}")
-        if doc.get("error"):
+        if "confirm" in doc:
+            st.caption(_question(doc["name"], doc["confirm"]))
+        elif doc.get("error"):
             st.caption(sanitize_markdown(doc["error"]))
     if read_only:  # shared with this user: read, never change
         return
+    if "confirm" in doc:
+        name.button(
+            tr("ui.kb.ocr_anyway"),
+            key=f"kb_ocr_{doc['id']}",
+            icon=":material/document_scanner:",
+            on_click=_confirm_ocr,
+            args=(kb, doc["name"], collection),
+        )
     right.button(
         tr("ui.kb.remove"),
         key=f"kb_rm_{doc['id']}",
@@ -186,13 +206,19 @@ def _document_row(
     )
 
 
+def _question(name: str, params: dict[str, Any]) -> str:
+    """ "… needs OCR of N pages (limit M) — recognise anyway?" for a document waiting above the limit."""
+    pages, limit = params.get("ocr_pages", params.get("pages", "?")), params.get("limit", "?")
+    return tr("ui.kb.ocr_question", name=sanitize_markdown(name), pages=pages, limit=limit)
+
+
 def _documents(kb: KnowledgeService, col: dict[str, Any]) -> None:
     st.subheader(tr("ui.kb.documents"), anchor=False)
     collection, read_only = str(col["name"]), bool(col["read_only"])
     if not read_only and ingest_jobs().running(kb, collection):
         _indexing(kb, collection)
     docs = kb.list_documents(int(col["id"]), lang=lang(service()))
-    failed = [doc["name"] for doc in docs if doc["status"] != "ready"]
+    failed = [d["name"] for d in docs if d["status"] not in ("ready", "needs_confirmation")]
     if len(failed) > 1 and not read_only:
         st.button(
             tn("ui.kb.remove_failed", len(failed)),
