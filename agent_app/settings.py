@@ -73,8 +73,11 @@ class Settings(BaseSettings):
     rerank_model: str = ""
     """DashScope rerank model for knowledge-base hits (gte-rerank-v2, qwen3-rerank); '' is off."""
 
-    search_backend: Literal["auto", "none", "searxng", "tavily"] = "auto"
-    """The web_search tool's engine; 'auto': Tavily with a key, else SearXNG with a URL, else none."""
+    search_backend: Literal["auto", "none", "dashscope", "searxng", "tavily"] = "auto"
+    """The web_search tool's engine; 'auto': DashScope's built-in search when `enable_search` is on
+    and a DashScope key is set, else Tavily with a key, else SearXNG with a URL, else none."""
+    search_model: str = "qwen-plus"
+    """The DashScope model that runs the built-in search (it must support search in the region)."""
     search_url: str = ""
     """A SearXNG instance (its JSON API must be enabled), e.g. http://searxng:8080."""
     tavily_api_key: SecretStr | None = _alias("AGENT_APP_TAVILY_API_KEY", "TAVILY_API_KEY")
@@ -83,6 +86,7 @@ class Settings(BaseSettings):
 
     enable_thinking: bool = False
     enable_search: bool = False
+    """DashScope's built-in web search, as the web_search tool (so its sources are cited)."""
     temperature: float | None = None
     connect_timeout: float = 10.0
     request_timeout: float = 60.0

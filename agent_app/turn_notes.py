@@ -7,6 +7,10 @@ from typing import Any
 
 from agent_app import events as ev
 
+PAUSED = "paused-turn"
+"""The note key (in place of a message id) of a turn waiting for an approval."""
+PAUSED_KEYS = ("usage", "memories", "citations", "notices")
+
 
 @dataclass
 class TurnNotes:
@@ -17,6 +21,12 @@ class TurnNotes:
     citations: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
+    @classmethod
+    def carried(cls, stored: dict[str, Any] | None) -> TurnNotes:
+        """The notes a turn gathered before it paused for an approval (it goes on after resume)."""
+        stored = stored or {}
+        return cls(**{key: list(stored.get(key) or []) for key in PAUSED_KEYS})
+
     def take(self, event: ev.Event) -> None:
         """Keep what the event says about the turn (usage, memories, sources, notices)."""
         if isinstance(event, ev.Usage):
@@ -25,7 +35,7 @@ class TurnNotes:
             self.memories.extend(event.items)
         elif isinstance(event, ev.Citation):
             self.citations.append(asdict(event))
-        elif isinstance(event, ev.Notice):
+        elif isinstance(event, ev.Notice) and event.message not in self.notices:
             self.notices.append(event.message)
 
     def as_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 
 from agent_app import events as ev
 from agent_app.agent import repair
@@ -28,7 +29,7 @@ from agent_app.providers.models import prepare_choice
 from agent_app.settings import Settings
 from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.thread_options import ThreadOptions
-from agent_app.turn_notes import TurnNotes, failure
+from agent_app.turn_notes import PAUSED, TurnNotes, failure
 
 if TYPE_CHECKING:
     from agent_app.budget import UsageLedger
@@ -82,7 +83,9 @@ class TurnRunner:
         except AppError as err:
             yield ev.Error(err.kind, err.user_message(lang))
             return None
-        notes = TurnNotes()
+        # A resumed turn keeps what it gathered before its pause (sources, usage…).
+        resumed = isinstance(payload, Command)
+        notes = TurnNotes.carried(self.registry.notes(info.id).get(PAUSED) if resumed else None)
         for notice in choice.notices:
             notes.take(ev.Notice("model", notice))
             yield ev.Notice("model", notice)
@@ -106,8 +109,11 @@ class TurnRunner:
         try:
             outcome = self._finish(info, runner, lang)
             if outcome is None:  # paused for approval: the turn goes on after resume
+                self.registry.set_note(info.id, PAUSED, notes.as_dict())
                 return None
             self._keep_notes(info, runner, outcome, notes)
+            if resumed:
+                self.registry.set_note(info.id, PAUSED, {})
         except Exception as exc:  # the database went away mid-turn: say so, keep nothing half-done
             if not (is_database_error(exc) or isinstance(exc, DatabaseUnavailableError)):
                 raise

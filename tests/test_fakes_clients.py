@@ -314,6 +314,28 @@ def test_compatible_embeddings_base64_match_native_vectors(native_sdk):
         oe.embed_documents([str(i) for i in range(11)])
 
 
+def test_native_generation_returns_search_sources_to_the_dashscope_sdk(native_sdk):
+    pages = [{"title": "杭州天气", "url": "https://tianqi.example/hz", "site_name": "eastday"}]
+    search = {"enable_source": True, "forced_search": True}
+    native_sdk.push(fx.searched("明天小雨。", pages), fx.searched("明天小雨。", pages))
+    msgs = [{"role": "user", "content": "杭州明天天气"}]
+    kw = {"model": "qwen-plus", "messages": msgs, "api_key": KEY, "result_format": "message"}
+    resp = dashscope.Generation.call(enable_search=True, search_options=search, **kw)
+    assert resp.status_code == 200 and resp.output.choices[0].message.content == "明天小雨。"
+    [hit] = resp.output.search_info["search_results"]
+    assert (hit["index"], hit["title"], hit["url"]) == (1, "杭州天气", pages[0]["url"])
+    sent = native_sdk.generation_requests[-1].body["parameters"]
+    assert sent["enable_search"] is True and sent["search_options"] == search
+    chunks = list(
+        dashscope.Generation.call(
+            enable_search=True, search_options=search, stream=True, incremental_output=True, **kw
+        )
+    )
+    assert chunks[0].output.search_info["search_results"][0]["url"] == pages[0]["url"]
+    assert "".join(c.output.choices[0].message.content for c in chunks) == "明天小雨。"
+    assert all(c.output.search_info["search_results"] == [] for c in chunks[1:])
+
+
 # --- ChatOllama / OllamaEmbeddings over Ollama's NDJSON API -------------------------------
 
 

@@ -25,7 +25,13 @@ def _dashscope(settings: Settings, choice: ModelChoice) -> BaseChatModel:
         raise ProviderNotConfiguredError("DASHSCOPE_API_KEY missing")
     key = settings.dashscope_api_key.get_secret_value()
     register_secret(key)
-    extra: dict[str, Any] = {"enable_search": True} if settings.enable_search else {}
+    # With the web_search tool on DashScope's own search the model searches through it, so every
+    # search comes with its sources; searching silently inside the chat call would give none (the
+    # compatible mode never returns them).
+    from agent_app.toolbox.websearch import engine
+
+    searches_itself = settings.enable_search and engine(settings) != "dashscope"
+    extra: dict[str, Any] = {"enable_search": True} if searches_itself else {}
     return ChatQwen(  # type: ignore[call-arg]
         model=choice.model,
         api_key=SecretStr(key),

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from . import dashscope_embed, dashscope_rerank, dashscope_tts
+from . import dashscope_embed, dashscope_native, dashscope_rerank, dashscope_tts
 from ._http import FakeServer, RecordedRequest, Reply, json_reply
 from .dashscope_chat import render_turn
 from .dashscope_errors import KINDS, compat_error, native_error, render_fault
@@ -84,6 +84,11 @@ class FakeDashScope(FakeServer):
         return self.requests_to(dashscope_tts.PATH)
 
     @property
+    def generation_requests(self) -> list[RecordedRequest]:
+        """Native text-generation requests (the protocol that returns web search sources)."""
+        return self.requests_to(dashscope_native.PATH)
+
+    @property
     def embedding_requests(self) -> list[RecordedRequest]:
         return [
             r
@@ -103,6 +108,7 @@ class FakeDashScope(FakeServer):
             ("POST", dashscope_embed.COMPAT_PATH): self._embed,
             ("POST", dashscope_rerank.PATH): self._rerank,
             ("POST", dashscope_tts.PATH): lambda r: self.tts.synthesize(r, self.root_url),
+            ("POST", dashscope_native.PATH): self._generation,
         }
         route = routes.get((req.method, path))
         if route is None:
@@ -183,6 +189,15 @@ class FakeDashScope(FakeServer):
                 req.path,
             )
         return self.render(self._next_script(req), req)
+
+    def _generation(self, req: RecordedRequest) -> Reply:
+        """Native generation takes its script from the same FIFO as compatible chat."""
+        script = self._next_script(req)
+        if isinstance(script, str):
+            script = text(script)
+        if not isinstance(script, Turn):
+            return self.render(script, req)
+        return dashscope_native.generation(req, script)
 
     def render(self, script: Any, req: RecordedRequest) -> Reply:
         """Turn a script (Turn, Fault, Reply or plain answer text) into a reply."""

@@ -43,6 +43,8 @@ class Turn:
     malformed: bool = False
     bad_json: bool = False
     pause: float = 0.0
+    search_results: list[dict[str, Any]] | None = None
+    """Web pages DashScope's built-in search found ({title, url, site_name}); the native API returns them."""
 
     @property
     def finish_reason(self) -> str:
@@ -90,6 +92,16 @@ def text(
     (`stream_options.include_usage`), `usage="always"` sends it regardless.
     """
     return Turn(content=answer, reasoning=reasoning, chunk=max(1, chunk), usage=usage, pause=pause)
+
+
+def searched(answer: str, results: list[dict[str, Any]], *, chunk: int = 4) -> Turn:
+    """An answer written from DashScope's built-in web search, which found `results`.
+
+    Each result is `{title, url, site_name?, icon?}`; the native generation API numbers them
+    (`index` from 1) and returns them in `output.search_info.search_results` when the request
+    asked for sources.
+    """
+    return Turn(content=answer, chunk=max(1, chunk), search_results=list(results))
 
 
 def _as_spec(call: Any) -> ToolCallSpec:
