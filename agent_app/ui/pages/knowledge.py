@@ -117,7 +117,7 @@ def _start(kb: KnowledgeService, collection: str, key: str) -> None:
 
 
 def _confirm_ocr(kb: KnowledgeService, source: str, collection: str) -> None:
-    """ "Recognise anyway": read every scanned page of a document waiting above the OCR limit."""
+    """The "Recognise anyway" click: read every scanned page of a document waiting above the limit."""
     ingest_jobs().start(kb, collection, [(source, b"")], lang(service()), confirm_ocr=True)
 
 
@@ -207,7 +207,7 @@ def _document_row(
 
 
 def _question(name: str, params: dict[str, Any]) -> str:
-    """ "… needs OCR of N pages (limit M) — recognise anyway?" for a document waiting above the limit."""
+    """The question for a document waiting above the OCR limit: N pages (limit M), read anyway?"""
     pages, limit = params.get("ocr_pages", params.get("pages", "?")), params.get("limit", "?")
     return tr("ui.kb.ocr_question", name=sanitize_markdown(name), pages=pages, limit=limit)
 
