@@ -88,7 +88,7 @@ class ChatService(Conversations):
         self.condensed = CondensedTurns(registry)
         """Turns a summary replaced in the thread, still shown on the page."""
         self.agents = AgentCache(
-            settings, self._factory, checkpointer, store, toolset.tools, self.condensed.keep
+            settings, self._factory, checkpointer, store, toolset.current, self.condensed.keep
         )
         self.turns: TurnRunner | RemoteTurns = (
             remote_turns(settings)

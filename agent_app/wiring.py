@@ -146,7 +146,7 @@ def open_service(
     store: BaseStore | None = None,
     memory: bool = True,
     knowledge: KnowledgeService | None = None,
-    tools: Sequence[BaseTool] | None = None,
+    tools: Sequence[BaseTool] | Toolset | None = None,
     include_mcp: bool = True,
     model_factory: ModelFactory | None = None,
     accounts: AccountStore | None | bool = True,
@@ -178,8 +178,12 @@ def open_service(
     if store is None and memory:
         store = open_memory_store(settings)
     knowledge = knowledge or open_knowledge(settings)
+    from agent_app.toolbox import registry as toolreg
+
     if tools is None:
         toolset = load_toolset(settings, knowledge, store is not None, include_mcp=include_mcp)
+    elif isinstance(tools, toolreg.Toolset):  # already loaded (its MCP servers may list more)
+        toolset = tools
     else:
         toolset = given_toolset(tools)
     accounts, budget = _user_stores(settings, accounts, budget)

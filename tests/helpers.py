@@ -24,8 +24,11 @@ def echo_tool(text: str) -> str:
 
 def scripted_service(settings: Any, model: Any, tools: Any = (add, echo_tool), **kw: Any):
     """A ChatService whose every model is `model` (the ScriptedChatModel)."""
+    from agent_app.toolbox.registry import Toolset
+
     settings = settings.with_overrides(provider="openai", openai_base_url="http://127.0.0.1:9/v1")
-    return open_service(settings, tools=list(tools), model_factory=lambda choice: model, **kw)
+    given = tools if isinstance(tools, Toolset) else list(tools)  # a loaded Toolset stays live
+    return open_service(settings, tools=given, model_factory=lambda choice: model, **kw)
 
 
 def collect(events) -> ev.TurnResult:

@@ -122,7 +122,7 @@ def _agent_calls(tmp_path: Path, toolset, *calls: tuple[str, dict]) -> list[Tool
         script += [call(name, args), answer("ok")]
     model = ScriptedChatModel(script=script)
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)
-    svc = scripted_service(settings, model, tools=toolset.tools)
+    svc = scripted_service(settings, model, tools=toolset)
     thread = svc.new_thread("u").id
     for _ in calls:
         collect(svc.stream(thread, "go", user_id="u"))
@@ -183,14 +183,85 @@ def test_a_description_changed_while_running_is_refused_until_approved(tmp_path:
     entry = stdio(env={"EXAMPLE_MCP_VARIANT": "lively"}, needs_approval=False)
     toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
     try:
-        before, changed, after = _agent_calls(
-            tmp_path,
-            toolset,
-            ("echo_text", {"text": "hi"}),
-            ("change_echo", {}),
-            ("echo_text", {"text": "hi"}),
+        before, changed = _agent_calls(
+            tmp_path, toolset, ("echo_text", {"text": "hi"}), ("change_echo", {})
         )
+        _wait_for(lambda: toolset.get("echo_text") is None)  # listed again on the announcement
+        [after] = _agent_calls(tmp_path, toolset, ("echo_text", {"text": "hi"}))
     finally:
         toolset.close()
     assert before.content == "hi" and changed.content == "changed"
-    assert after.status == "error" and "changed since it was approved" in after.content
+    assert after.status == "error" and "echo_text" in after.content  # no longer offered
+    [row] = [i for i in toolset.infos if i.name == "echo_text"]
+    assert not row.enabled and "changed since it was approved" in row.reason  # shown, held back
+    assert "tools approve example/echo_text" in row.reason
+
+
+def _wait_for(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_a_tool_the_server_announces_while_running_is_offered_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "starts.txt"
+    entry = stdio(env={"EXAMPLE_MCP_VARIANT": "lively", "EXAMPLE_MCP_STARTS": str(log)})
+    toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
+    try:
+        assert toolset.get("shout_text") is None
+        model = ScriptedChatModel(
+            script=[
+                call("grow", {}),
+                answer("ok"),
+                call("shout_text", {"text": "hi"}),
+                answer("ok"),
+            ]
+        )
+        settings = Settings(data_dir=tmp_path / "data", _env_file=None)
+        svc = scripted_service(settings, model, tools=toolset)
+        thread = svc.new_thread("u").id
+        collect(svc.stream(thread, "grow", user_id="u"))
+        _wait_for(lambda: toolset.get("shout_text") is not None)
+        collect(svc.stream(thread, "shout", user_id="u"))
+        [shout] = [m for m in model.seen[-1] if isinstance(m, ToolMessage)][-1:]
+        assert shout.content == "HI!" and shout.status == "success"
+        assert any(i.name == "shout_text" and i.enabled for i in svc.tools())
+        assert len(_starts(log)) == 1  # the same session all along
+    finally:
+        toolset.close()
+
+
+def test_a_tool_added_without_an_announcement_appears_after_the_listing_ttl(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from agent_app.toolbox import loader
+
+    entry = stdio(env={"EXAMPLE_MCP_VARIANT": "lively"})
+    toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
+    try:
+        _agent_calls(tmp_path, toolset, ("grow", {"announce": False}))
+        time.sleep(0.5)
+        assert toolset.current() is toolset.tools and toolset.get("shout_text") is None
+        monkeypatch.setattr(loader, "MCP_LIST_TTL_S", 0.0)
+        assert "shout_text" in [t.name for t in toolset.current()]  # listed again when due
+    finally:
+        toolset.close()
+
+
+def test_a_server_that_cannot_be_restarted_gives_a_clear_tool_error(tmp_path: Path) -> None:
+    once = tmp_path / "started-once"
+    entry = stdio(env={"EXAMPLE_MCP_VARIANT": "lively", "EXAMPLE_MCP_ONCE": str(once)})
+    toolset = load(tmp_path, write_config(tmp_path, {"example": entry}))
+    try:
+        ended, after = _agent_calls(
+            tmp_path, toolset, ("end_server", {}), ("add_numbers", {"a": 1, "b": 2})
+        )
+    finally:
+        toolset.close()
+    assert ended.status == "error"
+    assert after.status == "error"
+    assert "MCP server 'example' stopped and could not be restarted" in after.content
+    assert str(tmp_path) not in after.content

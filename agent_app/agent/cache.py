@@ -37,7 +37,7 @@ class AgentCache:
         factory: Callable[[ModelChoice], BaseChatModel],
         checkpointer: BaseCheckpointSaver | None,
         store: BaseStore | None,
-        tools: Sequence[BaseTool],
+        tools: Sequence[BaseTool] | Callable[[], Sequence[BaseTool]],
         archive: Archive | None = None,
         recall: bool | None = None,
     ) -> None:
@@ -47,7 +47,11 @@ class AgentCache:
             checkpointer,
             store,
         )
-        self.tools = list(tools)
+        fixed = None if callable(tools) else list(tools)
+        self._tools: Callable[[], Sequence[BaseTool]] = (
+            (lambda: fixed) if fixed is not None else tools  # type: ignore[assignment]
+        )
+        """The tools now (a server may list new ones while the app runs: a new key, a new agent)."""
         self.archive = archive
         """Where the turns a summary replaces are kept (the page still shows them)."""
         self.recall = recall
@@ -65,7 +69,7 @@ class AgentCache:
         """
         disabled = set(options.disabled_tools)
         usable = choice.supports_tools or choice.small
-        tools = [t for t in self.tools if t.name not in disabled] if usable else []
+        tools = [t for t in self._tools() if t.name not in disabled] if usable else []
         mode = options.approval_mode
         approval = tuple(
             t.name for t in tools if mode == "all" or (mode == "ask" and needs_approval(t))
@@ -87,6 +91,11 @@ class AgentCache:
         )
         build = lambda: self._build(choice, tools, lang, approval, plan, mode)  # noqa: E731
         return self._cached(key, build, any_lang)
+
+    @property
+    def tools(self) -> list[BaseTool]:
+        """The tools an agent built now would get (before per-conversation choices)."""
+        return list(self._tools())
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any], any_lang: bool) -> Any:
         with self._lock:

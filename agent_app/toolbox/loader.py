@@ -35,6 +35,8 @@ from agent_app.toolbox.websearch import make_web_search
 logger = logging.getLogger(__name__)
 DEFAULT_IMPORT_TIMEOUT = 3.0
 PROBE_CACHE_NAME = "tool_probe_cache.json"
+MCP_LIST_TTL_S = 300.0
+"""A server that never announces a changed tool list is listed again after this long."""
 BUILTIN_NAMES = ("calculator", "current_time", "read_webpage")
 # Outcome per source already tried in this process, (kind, target) -> (signature, tools, reason):
 # a Streamlit rerun or a second load_tools call reuses it instead of importing (or timing out)
@@ -126,31 +128,61 @@ def _load_modules(
     known.save()
 
 
-def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> Callable[[], None]:
-    """Open a session per configured server and register its tools; returns what closes them."""
+def _load_mcp(registry: Registry, data_dir: Path, config: Path | None) -> Callable[[Toolset], None]:
+    """Open a session per configured server and register its tools.
+
+    Returns what ties the sessions to the finished Toolset: later listings (a server announced
+    new tools, a reconnect, the TTL) replace that server's tools in it, and closing it ends them.
+    """
     path = mcp_servers.find_config(data_dir, config)
     if path is None:
-        return lambda: None
+        return lambda toolset: None
     specs, refused = mcp_servers.read_config(path)
     for name, reason in refused:
         registry.fail(name, f"mcp:{name}", reason, "mcp")
     store = mcp_servers.PinStore(data_dir)
     # Each call checks the pin again: a server may change a tool's description while it runs.
     sessions = McpSessions(check=lambda server, tool: mcp_servers.check_pin(store, server, tool))
+    loaded: dict[str, mcp_servers.ServerSpec] = {}
     for spec, result in mcp_servers.load_servers(specs, sessions):
         source = f"mcp:{spec.name}"
         if isinstance(result, str):
             registry.fail(spec.name, source, result, "mcp")
             continue
-        for tool in result:
-            tool = mcp_servers.apply_approval_policy(tool, spec)
-            held = mcp_servers.check_pin(store, spec.name, tool)
-            if held:
-                registry.disable(tool, source, held, "mcp")
-            else:
-                registry.add(prepare_tool(tool, timeout=spec.call_timeout), source, "mcp")
+        loaded[spec.name] = spec
+        ready, held = _mcp_tools(store, spec, result)
+        registry.add_all(ready, source, "mcp")
+        for tool, reason in held:
+            registry.disable(tool, source, reason, "mcp")
+
+    def attach(toolset: Toolset) -> None:
+        def relisted(server: str, tools: list[BaseTool]) -> None:
+            if server not in loaded:  # it failed at start: its tools were never offered
+                return
+            ready, held = _mcp_tools(store, loaded[server], tools)
+            toolset.replace_source(f"mcp:{server}", "mcp", ready, held)
+
+        sessions.on_listed = relisted
+        toolset.refreshers.append(lambda: sessions.refresh_due(MCP_LIST_TTL_S))
+        toolset.closers.append(sessions.close)
+
+    return attach
+
+
+def _mcp_tools(
+    store: mcp_servers.PinStore, spec: mcp_servers.ServerSpec, listed: list[BaseTool]
+) -> tuple[list[BaseTool], list[tuple[BaseTool, str]]]:
+    """A server's listed tools: those ready for the agent, and those held back with the reason."""
+    ready, held = [], []
+    for tool in listed:
+        tool = mcp_servers.apply_approval_policy(tool, spec)
+        reason = mcp_servers.check_pin(store, spec.name, tool)
+        if reason:
+            held.append((tool, reason))
+        else:
+            ready.append(prepare_tool(tool, timeout=spec.call_timeout))
     store.save()
-    return sessions.close
+    return ready, held
 
 
 def load_tools(
@@ -172,13 +204,14 @@ def load_tools(
     started = time.perf_counter()
     _load_modules(registry, settings, import_timeout, timings)
     timings["modules"] = _ms_since(started)
-    closers = []
+    attach = None
     if include_mcp:
         started = time.perf_counter()
-        closers.append(_load_mcp(registry, Path(getattr(settings, "data_dir", "data")), mcp_config))
+        attach = _load_mcp(registry, Path(getattr(settings, "data_dir", "data")), mcp_config)
         timings["mcp"] = _ms_since(started)
     toolset = registry.toolset(timings)
-    toolset.closers.extend(closers)
+    if attach is not None:
+        attach(toolset)
     return toolset
 
 

@@ -156,11 +156,24 @@ class PinStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / PINS_NAME
+        self.pins: dict[str, dict[str, str]] = {}
+        self._read_at: float | None = None
+        self.dirty = False
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the file again if it changed (`agent-app tools approve` ran in another process)."""
         try:
-            self.pins: dict[str, dict[str, str]] = json.loads(self.path.read_text("utf-8"))["tools"]
+            changed = self.path.stat().st_mtime_ns
+        except OSError:
+            return
+        if changed == self._read_at or self.dirty:
+            return
+        try:
+            self.pins = json.loads(self.path.read_text("utf-8"))["tools"]
         except (OSError, ValueError, KeyError, TypeError):
             self.pins = {}
-        self.dirty = False
+        self._read_at = changed
 
     def approve(self, key: str, digest: str) -> None:
         """Trust a tool's current description and schema."""
@@ -179,10 +192,12 @@ class PinStore:
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
         self.dirty = False
+        self._read_at = self.path.stat().st_mtime_ns
 
 
 def check_pin(store: PinStore, server: str, tool: BaseTool) -> str:
     """'' when the tool may run; otherwise why it is held back for an admin's approval."""
+    store.reload()
     key, digest = f"{server}/{tool.name}", fingerprint(tool)
     pinned = store.pins.get(key, {}).get("sha256")
     hint = f"review it, then run `agent-app tools approve {key}`"

@@ -2,9 +2,12 @@
 
 Without it every tool call started its stdio server anew (about a second a call). A session is
 opened when the tools are loaded and kept until `close()` (or interpreter exit); a server that
-died is reconnected at its next call; a server that announces a changed tool list is listed again
-before its next call, and a tool whose description or schema changed is refused until an admin
-approves it again (`check` is the pin rule of mcp_servers).
+died is reconnected at its next call; a server that announces a changed tool list
+(`notifications/tools/list_changed`) is listed again at once, and one that announces nothing is
+listed again when `refresh_due` finds its listing older than the TTL. Every listing after the
+first is handed to `on_listed`, so new tools reach the agent without a restart; a tool whose
+description or schema changed is refused until an admin approves it again (`check` is the pin
+rule of mcp_servers).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -23,6 +28,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PinCheck = Callable[[str, BaseTool], str]
 """(server, tool) → '' when the tool may run, else why it is held back."""
+Listed = Callable[[str, list[BaseTool]], None]
+"""(server, its tools as now listed) after a listing that follows the first one."""
 
 
 class _Server:
@@ -34,8 +41,13 @@ class _Server:
         self.session: Any = None
         self.stale = False
         """Set when the server announced a changed tool list: list again before the next call."""
+        self.listed_at = 0.0
+        """When the tools were last listed (monotonic clock)."""
+        self.on_listed: Callable[[list[BaseTool]], None] = lambda tools: None
+        """Told every listing (McpSessions hands it on from the second one)."""
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
+        self._refreshing: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -64,7 +76,7 @@ class _Server:
                 await session.initialize()
                 self.session = session
                 listed = await load_mcp_tools(session, server_name=self.name)
-                self.tools, self.stale = {t.name: t for t in listed}, False
+                self._listed(listed)
                 ready.set_result(listed)
                 await stop.wait()
         except Exception as exc:  # reported to connect(), or noticed at the next call
@@ -82,13 +94,30 @@ class _Server:
             message.root, ToolListChangedNotification
         ):
             self.stale = True
+            # Listed in a task of its own: this handler runs on the session's reader, which
+            # must be free to deliver the answer to tools/list.
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.get_running_loop().create_task(self._refresh_quietly())
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await asyncio.wait_for(self.refresh(), self.connect_timeout)
+        except Exception as exc:  # listed again before its next call instead
+            logger.info("MCP server %s: listing failed: %s", self.name, type(exc).__name__)
 
     async def refresh(self) -> None:
         """List the tools again on the open session."""
         from langchain_mcp_adapters.tools import load_mcp_tools
 
-        listed = await load_mcp_tools(self.session, server_name=self.name)
-        self.tools, self.stale = {t.name: t for t in listed}, False
+        self.stale = False  # a notice that comes during the listing marks it stale again
+        self._listed(await load_mcp_tools(self.session, server_name=self.name))
+
+    def _listed(self, listed: list[BaseTool]) -> None:
+        self.tools, self.listed_at = {t.name: t for t in listed}, time.monotonic()
+        try:
+            self.on_listed(listed)
+        except Exception:  # the session goes on with the new listing whatever the app made of it
+            logger.exception("MCP server %s: new listing not applied", self.name)
 
     async def disconnect(self) -> None:
         """End the session (its stdio server exits with it)."""
@@ -107,6 +136,8 @@ class McpSessions:
 
     def __init__(self, check: PinCheck | None = None) -> None:
         self._check = check or (lambda server, tool: "")
+        self.on_listed: Listed | None = None
+        """Told each server's tools every time they are listed again (set once they are loaded)."""
         self._servers: dict[str, _Server] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -131,6 +162,8 @@ class McpSessions:
     ) -> list[list[BaseTool] | BaseException]:
         """Connect to servers (name, connection, connect timeout) at once: tools or the failure."""
         opened = [_Server(name, conn, timeout) for name, conn, timeout in servers]
+        for server in opened:
+            server.on_listed = functools.partial(self._announce, server)
         self._servers.update((server.name, server) for server in opened)
 
         async def connect_all() -> list[list[BaseTool] | BaseException]:
@@ -144,6 +177,27 @@ class McpSessions:
             r if isinstance(r, BaseException) else [self._proxy(server, tool) for tool in r]
             for server, r in zip(opened, results, strict=True)
         ]
+
+    def _announce(self, server: _Server, tools: list[BaseTool]) -> None:
+        if self.on_listed is not None:
+            self.on_listed(server.name, [self._proxy(server, tool) for tool in tools])
+
+    def refresh_due(self, ttl: float) -> None:
+        """List again, now, every open server whose listing is older than `ttl` seconds."""
+        now = time.monotonic()
+        due = [s for s in self._servers.values() if s.alive and now - s.listed_at > ttl]
+        if not due or self._loop is None:
+            return
+        for server in due:
+            server.listed_at = now  # one attempt per TTL, even if this one fails
+
+        async def relist() -> None:
+            await asyncio.gather(*(s._refresh_quietly() for s in due))
+
+        try:
+            self._run(relist(), max(s.connect_timeout for s in due) + 1)
+        except Exception:  # a slow server: it is listed again at its next call
+            logger.info("MCP servers not listed again in time")
 
     def _proxy(self, server: _Server, tool: BaseTool) -> BaseTool:
         """A copy of `tool` whose calls go through the server's current session."""
@@ -163,16 +217,32 @@ class McpSessions:
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             # The request was never sent (the server had gone): a new session, then the call.
             logger.info("MCP server %s: reconnecting", server.name)
-            await server.connect()
+            await self._reconnect(server)
             return await self._call_once(server, name, arguments)
         except Exception as exc:
             if _connection_lost(exc):  # it went away during this call: reconnect at the next one
                 await server.disconnect()
             raise
 
+    async def _reconnect(self, server: _Server) -> None:
+        """A new session for a server that went away; a clear tool error if it cannot be had."""
+        try:
+            await server.connect()
+        except Exception as exc:
+            from langchain_core.tools import ToolException
+
+            why = (
+                "it did not answer in time" if isinstance(exc, TimeoutError) else "it did not start"
+            )
+            logger.warning("MCP server %s: reconnect failed: %s", server.name, type(exc).__name__)
+            raise ToolException(
+                f"The MCP server {server.name!r} stopped and could not be restarted ({why}); "
+                "its tools are unavailable for now."
+            ) from None
+
     async def _call_once(self, server: _Server, name: str, arguments: dict[str, Any]) -> Any:
         if not server.alive:  # it was closed or never came up: a new session, a fresh listing
-            await server.connect()
+            await self._reconnect(server)
         elif server.stale:
             await server.refresh()
         live = server.tools.get(name)

@@ -57,6 +57,37 @@ class Toolset:
     timings_ms: dict[str, float] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
     """What the tools hold open (MCP sessions), ended by `close()`."""
+    refreshers: list[Callable[[], None]] = field(default_factory=list)
+    """What lists sources again when their listing is due (MCP servers that announce nothing)."""
+
+    def current(self) -> list[BaseTool]:
+        """The enabled tools now: sources whose listing is due are listed again first."""
+        for refresh in self.refreshers:
+            refresh()
+        return self.tools
+
+    def replace_source(
+        self,
+        source: str,
+        kind: Kind,
+        tools: Iterable[BaseTool],
+        held: Iterable[tuple[BaseTool, str]] = (),
+    ) -> None:
+        """One source's tools and rows, as it lists them now (an MCP server's list changed).
+
+        Other sources keep their names; `held` are tools listed but not allowed to run (why).
+        The lists are swapped whole, so a reader on another thread sees the old or the new.
+        """
+        others = [info for info in self.infos if info.source != source]
+        mine = {info.name for info in self.infos if info.source == source and info.enabled}
+        fresh = Registry()
+        fresh._owners = {info.name: info.source for info in others if info.enabled}
+        fresh.add_all(tools, source, kind)
+        for tool, reason in held:
+            fresh.disable(tool, source, reason, kind)
+        listed = fresh.toolset()
+        self.tools = [t for t in self.tools if t.name not in mine] + listed.tools
+        self.infos = others + listed.infos
 
     def close(self) -> None:
         """End what the tools hold open; they fail cleanly if called afterwards."""

@@ -2,8 +2,10 @@
 
 EXAMPLE_MCP_VARIANT changes its behaviour for fault tests: "changed" (a new description),
 "injected" (a description that addresses the model), "hang" (never answers), "crash" (exits),
-"lively" (two more tools: one that ends the server, one that rewrites echo_text's description and
-announces the changed list). EXAMPLE_MCP_STARTS names a file each start appends its pid to.
+"lively" (more tools: one that ends the server, one that rewrites echo_text's description and
+announces the changed list, one that adds a tool, shout_text, announcing it or not).
+EXAMPLE_MCP_STARTS names a file each start appends its pid to; EXAMPLE_MCP_ONCE names a file whose
+presence makes every later start fail (a server that cannot be restarted).
 """
 
 import os
@@ -17,6 +19,10 @@ VARIANT = os.environ.get("EXAMPLE_MCP_VARIANT", "")
 if os.environ.get("EXAMPLE_MCP_STARTS"):
     with open(os.environ["EXAMPLE_MCP_STARTS"], "a", encoding="utf-8") as log:
         log.write(f"{os.getpid()}\n")
+if os.environ.get("EXAMPLE_MCP_ONCE"):
+    if os.path.exists(os.environ["EXAMPLE_MCP_ONCE"]):
+        sys.exit(4)
+    open(os.environ["EXAMPLE_MCP_ONCE"], "w").close()
 if VARIANT == "crash":
     sys.exit(3)
 if VARIANT == "hang":
@@ -53,6 +59,19 @@ if VARIANT == "lively":
         server._tool_manager.get_tool("echo_text").description = "Echo it, and also more."
         await ctx.session.send_tool_list_changed()
         return "changed"
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def grow(ctx: Context, announce: bool = True) -> str:
+        """Add a tool, shout_text; announce the changed list unless told not to."""
+
+        def shout_text(text: str) -> str:
+            """Shout the text back."""
+            return text.upper() + "!"
+
+        server.add_tool(shout_text, annotations=ToolAnnotations(readOnlyHint=True))
+        if announce:
+            await ctx.session.send_tool_list_changed()
+        return "grown"
 
 
 if __name__ == "__main__":
