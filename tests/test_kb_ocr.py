@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,9 @@ def test_over_the_page_limit_the_cli_waits_for_ocr_all(tmp_path, fake):
     code, out, err = kb(data, fake, "add", str(scan), "--collection", "c", "--ocr-all", **ocr)
     assert code == 0 and "1 ready" in out, out + err
     assert len(fake.chat_requests) == 3
-    assert [line.rsplit(" ", 1)[-1] for line in err.splitlines() if ": ocr" in line] == [
+    assert [
+        line.rsplit(" ", 1)[-1] for line in err.splitlines() if ": reading scanned pages" in line
+    ] == [
         "0/3",
         "1/3",
         "2/3",
@@ -117,3 +120,45 @@ def test_an_image_upload_is_read_only_with_an_ocr_model(tmp_path, fake):
         tmp_path / "data", fake, "search", "周五发布", "--collection", "c", "--json", **ocr
     )
     assert json.loads(out)[0]["source"] == "whiteboard.png"
+
+
+def test_on_a_terminal_kb_add_asks_and_a_yes_reads_every_page(tmp_path, fake):
+    import pty
+    import select
+
+    scan = _scan(tmp_path / "scan.pdf", 3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+    env.update(PYTHONPATH=str(ROOT), AGENT_APP_LANG="en", DASHSCOPE_API_KEY=CANARY)
+    env.update(DASHSCOPE_API_BASE=fake.base_url, AGENT_APP_OCR_MODEL="qwen-vl-ocr-latest")
+    env.update(AGENT_APP_OCR_MAX_PAGES="2")
+    cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(tmp_path / "data")]
+    fake.push(*(text(f"第{n}页：内容{n}。") for n in range(1, 4)))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*cmd, "kb", "add", str(scan), "--collection", "c"],
+        cwd=ROOT, env=env, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    try:
+        while b"[y/N]" not in seen:
+            ready, _, _ = select.select([master], [], [], 120)
+            assert ready, seen.decode(errors="replace")
+            seen += os.read(master, 4096)
+        assert b"needs OCR of 3 pages (limit 2)" in seen and fake.chat_requests == []
+        os.write(master, b"y\n")
+        threading.Thread(target=_drain, args=(master,), daemon=True).start()  # progress lines
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+        os.close(master)
+    assert proc.returncode == 0 and b"1 ready" in out, out
+    assert len(fake.chat_requests) == 3
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:  # the child closed its end
+        pass
