@@ -48,10 +48,26 @@ def svc(ocr_settings):
 
 
 def _uploads(kb) -> list[str]:
-    return sorted(p.name for p in kb.upload_root.iterdir() if not p.name.startswith("."))
+    return sorted(kb.files.names())  # on disk, or rows beside the documents (PostgreSQL)
 
 
-def test_over_the_limit_waits_then_reads_every_page_once_confirmed(svc, fake, tmp_path):
+def test_over_the_limit_waits_then_reads_every_page_once_confirmed(db_settings, fake, tmp_path):
+    settings = db_settings.with_overrides(
+        embedding_provider="offline",
+        dashscope_api_key=CANARY,
+        dashscope_api_base=fake.base_url,
+        ocr_model="qwen-vl-ocr-latest",
+        ocr_max_pages=2,
+        lang="en",
+    )
+    svc = open_service(settings, tools=[])
+    try:
+        _wait_then_read(svc, fake, tmp_path)
+    finally:
+        svc.close()
+
+
+def _wait_then_read(svc, fake, tmp_path) -> None:
     kb = svc.knowledge_for(svc.settings.user)
     scan = _scan(tmp_path / "manual.pdf", 3)
     [res] = kb.add_files([scan], "handbook")
