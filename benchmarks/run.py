@@ -23,6 +23,7 @@ SCRIPTS = (
     "bench_sharing.py",
     "bench_media.py",
     "bench_server.py",
+    "bench_scale.py",
 )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -118,7 +119,7 @@ class PgKBVectors:
             "SELECT chunk_id, 1 - (embedding <=> CAST(%s AS vector)) FROM kb_vectors "
             "WHERE collection_id = ANY(%s) ORDER BY {order} LIMIT %s"
         )
-        with self.store.backend.pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             # HNSW returns ef_search candidates before the collection filter: ask for enough.
             ef = str(min(1000, max(40, 2 * k)))
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (ef,))
@@ -131,6 +132,16 @@ class PgKBVectors:
                     (vector, ids, vector, k),
                 ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """The connection of the store's reading session on this thread, else a pooled one."""
+        session = self.store.conn
+        if hasattr(session, "conn"):
+            yield session.conn
+            return
+        with self.store.backend.pool.connection() as conn:
+            yield conn
 
     def close(self) -> None:
         """Nothing held open between calls."""

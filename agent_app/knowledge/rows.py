@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from agent_app.knowledge.chunking import Chunk
@@ -35,6 +35,10 @@ class KnowledgeRows:
 
     def close(self) -> None:
         """Release this store's connection(s)."""
+
+    def reading(self) -> AbstractContextManager[Any]:
+        """Several reads in a row on this thread (PostgreSQL: on one connection)."""
+        return nullcontext()
 
     # -- what each backend does its own way ---------------------------------------------------
     def _index_chunks(self, conn: Any, collection_id: int, rows: list[tuple[int, Chunk]]) -> None:

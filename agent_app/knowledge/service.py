@@ -325,6 +325,12 @@ class KnowledgeService:
         chunks of exactly those ids, whatever the indexes returned. `expand` adds the neighbouring
         chunks' text to hits cut mid-sentence (knowledge.context).
         """
+        with self.store.reading():
+            return self._search(query, collections, k, expand)
+
+    def _search(
+        self, query: str, collections: Sequence[str | int] | None, k: int, expand: bool
+    ) -> list[dict[str, Any]]:
         cols = self.readable(collections)
         searcher = HybridSearcher(self.store, self.vectors, self.embedder, reranker=self.reranker)
         # A hint only: searching everything there is may skip the BM25 collection filter (it costs

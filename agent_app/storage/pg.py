@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -134,6 +134,17 @@ def close_all_pools() -> None:
         pools = list(_pools)
     for pool in pools:
         pool.close(timeout=0)
+
+
+def with_options(url: str, options: str) -> str:
+    """The URL with server options added to its `options` parameter (e.g. "-c name=value")."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    given = next((v for k, v in query if k == "options"), "")
+    query = [(k, v) for k, v in query if k != "options"] + [
+        ("options", f"{given} {options}".strip())
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
 @lru_cache(maxsize=512)

@@ -1,0 +1,175 @@
+"""Scale: 20 users × 20 turns on SQLite / PostgreSQL (one and two processes); KB search PG vs SQLite."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_kb import SEED, SyntheticChunks, latency_ms  # noqa: E402
+from benchmarks.results import p50, record, row  # noqa: E402
+
+# Run: .venv/bin/python benchmarks/bench_scale.py [--users 20 --turns 20 --chunks 20000]
+# Baselines, in the same run: turns per second of one process (SQLite, then PostgreSQL) for the
+# two-process figure; SQLite + FAISS search latency over the same chunks for PostgreSQL's. The
+# PostgreSQL server is the test one (tests/pg_local.py: loopback, fsync off).
+logging.disable(logging.WARNING)
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile."""
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -> dict[str, float]:
+    """Turns per second and p95 turn time of `procs` app processes sharing the users."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_APP_")}
+    env.update(AGENT_APP_PROVIDER="offline", AGENT_APP_MEMORY_EXTRACT="false",
+               AGENT_APP_TITLE_MODEL="false", PYTHONPATH=str(ROOT))  # fmt: skip
+    if url:
+        env["AGENT_APP_DATABASE_URL"] = url
+    names = [f"user{n:02d}" for n in range(users)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "scale_worker.py"),
+                str(work),
+                ",".join(names[p::procs]),
+                str(turns),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for p in range(procs)
+    ]
+    times: list[float] = []
+    spans = []
+    for w in workers:
+        assert w.stdout is not None
+        assert w.stdout.readline().strip() == "ready"
+    for w in workers:  # each worker's window: its first finished turn to its last
+        assert w.stdout is not None
+        stamps, mine = [], []
+        for line in w.stdout:
+            stamps.append(time.perf_counter())
+            mine.append(float(line))
+        w.wait()
+        times += mine
+        spans.append((stamps[0] - mine[0] / 1000, stamps[-1]))
+    window = max(end for _, end in spans) - min(start for start, _ in spans)
+    return {"turns_per_s": len(times) / window, "p95_ms": p95(times), "turns": len(times)}
+
+
+def build_kb(chunks: SyntheticChunks, data_dir: Path, url: str | None) -> Any:
+    """A knowledge base holding the chunks (bulk insert; the indexes built as in normal use)."""
+    from agent_app.knowledge.chunking import Chunk
+    from agent_app.knowledge.service import KnowledgeService
+    from agent_app.settings import Settings
+
+    service = KnowledgeService(
+        Settings(data_dir=data_dir, embedding_provider="offline", database_url=url)
+    )
+    cid = service.store.ensure_collection(service.user, "bench")
+    if url:  # load first, build HNSW once afterwards (what a re-index does)
+        with service.store.transaction() as conn:
+            service.vectors.reset(conn, chunks.vectors.shape[1], service.embedder.name)
+    else:
+        service.vectors.prepare(chunks.vectors.shape[1], service.embedder.name)
+    for start in range(0, len(chunks.texts), 5000):
+        with service.store.transaction() as conn:
+            for doc_start in range(start, min(start + 5000, len(chunks.texts)), 100):
+                span = range(doc_start, min(doc_start + 100, len(chunks.texts)))
+                doc = {"name": f"doc{doc_start}.txt", "name_key": f"doc{doc_start}.txt", "status": "ready",
+                       "content_hash": f"h{doc_start}", "chunk_count": len(span)}  # fmt: skip
+                doc_id = service.store.insert_document(conn, cid, doc)
+                rows = [
+                    Chunk(n, chunks.texts[i], None, None, chunks.segs[i])
+                    for n, i in enumerate(span)
+                ]
+                ids = service.store.insert_chunks(conn, cid, doc_id, rows)
+                service.vectors.add(conn, ids, cid, chunks.vectors[span.start : span.stop])
+            service.store.set_meta(conn, "embedder", service.embedder.name)
+    service.vectors.prepare(chunks.vectors.shape[1], service.embedder.name)
+    service.search("预热", ["bench"], 5)
+    index = getattr(service.vectors, "_index", None)
+    if index is not None:
+        index.wait_idle(600)  # FAISS: let the IVF lists train (the steady state)
+    return service
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--chunks", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="5,000 chunks")
+    args, _ = parser.parse_known_args()
+    if args.quick:
+        args.chunks = min(args.chunks, 5_000)
+    from tests.pg_local import start_local_postgres, stop_local_postgres
+
+    server = start_local_postgres()
+    rows: list[dict[str, object]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            lite = run_users(None, work / "lite", args.users, args.turns, 1)
+            one = run_users(server.create_database("one"), work / "one", args.users, args.turns, 1)
+            two = run_users(server.create_database("two"), work / "two", args.users, args.turns, 2)
+            print({"sqlite": lite, "pg_one": one, "pg_two": two}, flush=True)
+            rows += [
+                row("scale_pg_one_turns_per_s", one["turns_per_s"], "1/s", lite["turns_per_s"]),
+                row("scale_pg_two_turns_per_s", two["turns_per_s"], "1/s", one["turns_per_s"]),
+                row("scale_pg_one_turn_p95_ms", one["p95_ms"], "ms", lite["p95_ms"]),
+                row("scale_pg_two_turn_p95_ms", two["p95_ms"], "ms", one["p95_ms"]),
+            ]
+            rows += bench_search(args.chunks, work, server)
+    finally:
+        stop_local_postgres(server)
+    record(rows)
+
+
+def bench_search(n: int, work: Path, server: Any) -> list[dict[str, object]]:
+    """KB search p50 on PostgreSQL against SQLite + FAISS over the same chunks, alternated."""
+    chunks = SyntheticChunks(n, random.Random(SEED))
+    url = server.create_database("kb")  # pgvector: created by the store (superuser here)
+    started = time.perf_counter()
+    lite = build_kb(chunks, work / "kb-lite", None)
+    lite_build = time.perf_counter() - started
+    started = time.perf_counter()
+    pg = build_kb(chunks, work / "kb-pg", url)
+    pg_build = time.perf_counter() - started
+    queries = chunks.queries[:100]
+    times: dict[str, list[float]] = {"lite": [], "pg": []}
+    for round_ in range(2):  # alternated: the machine's load hits both alike
+        for name, svc in (
+            (("lite", lite), ("pg", pg)) if round_ == 0 else (("pg", pg), ("lite", lite))
+        ):
+            times[name].append(latency_ms(lambda q, s=svc: s.search(q, ["bench"], 5), queries))
+    lite.close()
+    pg.close()
+    print(
+        {"chunks": n, "build_s": {"sqlite": lite_build, "pg": pg_build}, "p50": times}, flush=True
+    )
+    return [
+        row(f"scale_kb_search_p50_ms_{n}", p50(times["pg"]), "ms", p50(times["lite"])),
+        row(f"scale_kb_build_s_{n}", pg_build, "s", lite_build),
+    ]
+
+
+if __name__ == "__main__":
+    main()
