@@ -41,10 +41,16 @@ def embedder():
 
 
 @pytest.fixture
-def service(tmp_path, embedder):
-    store = SqliteFaissStore(
-        tmp_path / "m.sqlite", embedder, index_fields=("text",), background=False
-    )
+def service(tmp_path, embedder, backend):
+    """The memory service on SQLite + FAISS, or on PostgreSQL (PostgresStore + pgvector)."""
+    if backend == "sqlite":
+        store = SqliteFaissStore(
+            tmp_path / "m.sqlite", embedder, index_fields=("text",), background=False
+        )
+    else:
+        from agent_app.memory.pg_store import open_pg_memory_store
+
+        store = open_pg_memory_store(backend, embedder)
     svc = MemoryService(store)
     for text in ALICE:
         svc.add("alice", text)

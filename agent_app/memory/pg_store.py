@@ -11,7 +11,9 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import Op, Result, SearchItem, SearchOp
 from langgraph.store.postgres import PostgresStore
 
+from agent_app.errors import ProviderUnavailableError
 from agent_app.memory.filters import matches
+from agent_app.memory.pg_hybrid import PgLexical, pg_hybrid_search
 from agent_app.storage.pg import open_pool, schema_lock
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,19 @@ class PgMemoryStore(PostgresStore):
     """
 
     model: str = ""
+    lexical: PgLexical
+
+    def hybrid_search(
+        self,
+        namespace: Sequence[str],
+        query: str,
+        limit: int = 5,
+        *,
+        filter: dict[str, Any] | None = None,
+        gated: bool = True,
+    ) -> tuple[list[SearchItem], bool]:
+        """Lexical + vector search with the SQLite store's calibrated scores and floor."""
+        return pg_hybrid_search(self, namespace, query, limit, filter=filter, gated=gated)
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """PostgresStore's batch, with searches that carry a value filter answered by `_filtered`."""
@@ -84,6 +99,27 @@ class PgMemoryStore(PostgresStore):
         self.conn.close()
 
 
+class ReportedEmbeddings(Embeddings):
+    """Our embedder as PostgresStore calls it: a failed write is a clear error, as on SQLite."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """The texts' vectors; a provider outage becomes ProviderUnavailableError."""
+        try:
+            return self.inner.embed_documents(texts)
+        except Exception as exc:  # nothing is written: PostgresStore embeds before its inserts
+            reason = type(exc).__name__
+            raise ProviderUnavailableError(
+                reason, key="memory.embed_failed", reason=reason
+            ) from exc
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query's vector (a failure reaches the caller, which falls back to lexical)."""
+        return self.inner.embed_query(text)
+
+
 def has_pgvector(pool: Any) -> bool:
     """Whether the server can create the vector extension (or already has it)."""
     with pool.connection() as conn:
@@ -108,13 +144,14 @@ def open_pg_memory_store(
     index: dict[str, Any] | None = None
     if embedder is not None:
         if has_pgvector(pool):
-            index = {"dims": embedder_dims(embedder), "embed": embedder}
+            index = {"dims": embedder_dims(embedder), "embed": ReportedEmbeddings(embedder)}
             if index_fields:
                 index["fields"] = list(index_fields)
         else:
             log.warning("memory store: pgvector is not installed; search is by filter only")
     store = PgMemoryStore(pool, index=index)  # type: ignore[arg-type]
     store.model = str(getattr(embedder, "name", "") or getattr(embedder, "model", "") or "")
+    store.lexical = PgLexical()
     with schema_lock(pool):
         store.setup()
     return store

@@ -1,0 +1,98 @@
+"""Hybrid memory search on PostgreSQL: the SQLite store's lexical coverage and gating, pgvector's cosine."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from langgraph.store.base import SearchItem, SearchOp
+from langgraph.store.postgres import PostgresStore
+
+from agent_app.memory.filters import matches
+from agent_app.memory.hybrid import VECTOR_DEPTH
+from agent_app.memory.lexical import MAX_QUERY_CHARS, units, weighted_units
+from agent_app.memory.lexindex import CACHED_NAMESPACES, _Postings
+from agent_app.memory.recall import calibration_for, fuse, recall_floor
+
+log = logging.getLogger(__name__)
+
+
+class PgLexical:
+    """One namespace's memories as postings, rebuilt when its item count or newest change moves."""
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[str, tuple[Any, _Postings]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def scores(
+        self, store: PostgresStore, ns: tuple[str, ...], query: dict[str, float]
+    ) -> dict[Any, float]:
+        """(namespace, key) → coverage in [0, 1] of the query by each of the namespace's items."""
+        prefix = ".".join(ns)
+        with store.conn.connection() as conn:  # type: ignore[union-attr]
+            state = conn.execute(
+                "SELECT COUNT(*), MAX(updated_at) FROM store WHERE prefix = %s", (prefix,)
+            ).fetchone()
+            with self._lock:
+                cached = self._cache.get(prefix)
+            if cached is None or cached[0] != state:
+                rows = conn.execute(
+                    "SELECT key, value->>'text' FROM store WHERE prefix = %s", (prefix,)
+                ).fetchall()
+                docs = [(k, units(t)) for k, t in rows if isinstance(t, str) and t]
+                cached = (state, _Postings([k for k, _ in docs], [u for _, u in docs]))
+                with self._lock:
+                    self._cache[prefix] = cached
+                    while len(self._cache) > CACHED_NAMESPACES:
+                        self._cache.popitem(last=False)
+        return {(ns, key): s for key, s in cached[1].scores(query).items()}
+
+
+def pg_hybrid_search(
+    store: Any,
+    namespace: Sequence[str],
+    query: str,
+    limit: int = 5,
+    *,
+    filter: dict[str, Any] | None = None,
+    gated: bool = True,
+) -> tuple[list[SearchItem], bool]:
+    """Best-first items of one namespace with a fused score in [0, 1], and whether vectors ran.
+
+    The same fusion, calibration and recall floor as memory.hybrid on SQLite (docs/retrieval.md).
+    """
+    query, ns = query[:MAX_QUERY_CHARS], tuple(namespace)
+    if not query.strip() or limit <= 0:
+        return [], True
+    cal = calibration_for(store.model)
+    lexical = store.lexical.scores(store, ns, weighted_units(query))
+    cosine: dict[Any, float] = {}
+    vector_ok = True
+    if store.index_config:
+        try:
+            depth = max(VECTOR_DEPTH, 2 * limit)
+            page = PostgresStore.batch(store, [SearchOp(ns, None, depth, 0, query)])[0]
+        except Exception as exc:  # a provider outage must not fail recall: lexical only
+            log.warning("memory search: embedder failed (%s), lexical only", type(exc).__name__)
+            vector_ok = False
+        else:
+            cosine = {
+                (it.namespace, it.key): float(it.score) for it in page or [] if it.score is not None
+            }  # type: ignore[union-attr]
+    fused = fuse(lexical, cosine, cal, vector_ok=vector_ok)
+    floor = recall_floor(query, cal) if gated else 0.0
+    ranked = sorted(
+        ((s, k) for k, s in fused.items() if s > 0 and s >= floor), key=lambda p: (-p[0], p[1])
+    )
+    items: list[SearchItem] = []
+    for score, (item_ns, key) in ranked:
+        item = store.get(item_ns, key)
+        if item is not None and matches(item.value, filter):
+            items.append(SearchItem(item.namespace, item.key, item.value, item.created_at,
+                                    item.updated_at, score))  # fmt: skip
+            if len(items) >= limit:
+                break
+    return items, vector_ok
