@@ -170,6 +170,30 @@ def test_persistence_and_embedder_change(tmp_path):
 
 
 @pytest.mark.integration
+def test_postgres_store_reembeds_when_the_embedder_changes(pg_url):
+    from agent_app.memory.pg_store import open_pg_memory_store
+
+    ns = memory_namespace("alice")
+    first = open_pg_memory_store(pg_url, OfflineEmbedder())
+    MemoryService(first).add("alice", "我喜欢喝绿茶")
+    first.close()
+    changed = open_pg_memory_store(pg_url, OfflineEmbedder(dim=256))  # another size and name
+    try:
+        [hit] = changed.search(ns, query="绿茶", limit=1)  # pgvector: the new size only
+        assert hit.value["text"] == "我喜欢喝绿茶" and hit.score is not None and hit.score > 0.3
+        svc = MemoryService(changed)
+        svc.add("alice", "我住在杭州")  # a write embeds at the new size
+        assert [m["text"] for m in svc.search("alice", "我喜欢喝什么茶", 1)] == ["我喜欢喝绿茶"]
+    finally:
+        changed.close()
+    again = open_pg_memory_store(pg_url, OfflineEmbedder(dim=256))  # same embedder: nothing redone
+    try:
+        assert len(again.search(ns, query="杭州", limit=5)) == 2
+    finally:
+        again.close()
+
+
+@pytest.mark.integration
 def test_agent_remembers_through_the_runtime_and_users_stay_apart(store):
     remember = call("remember", {"text": "我对花生过敏"})
     model = ScriptedChatModel(script=[remember, "好的，我记住了。"])

@@ -14,6 +14,7 @@ from langgraph.store.postgres import PostgresStore
 from agent_app.errors import ProviderUnavailableError
 from agent_app.memory.filters import matches
 from agent_app.memory.pg_hybrid import PgLexical, pg_hybrid_search
+from agent_app.memory.pg_reembed import reembed_on_change
 from agent_app.storage.pg import open_pool, schema_lock
 
 log = logging.getLogger(__name__)
@@ -154,4 +155,6 @@ def open_pg_memory_store(
     store.lexical = PgLexical()
     with schema_lock(pool):
         store.setup()
+    if index is not None and list(index.get("fields") or []) == ["text"]:
+        reembed_on_change(store, pool, int(index["dims"]), store.model)
     return store
