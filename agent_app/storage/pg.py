@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ SCHEMA_LOCK = 0x61676E74  # pg_advisory_lock key: one process at a time creates 
 WRITE_LOCK = 0x61676E75  # taken by serialized transactions (as SQLite's BEGIN IMMEDIATE)
 KB_WRITE_LOCK = 0x61676E76  # the knowledge base's writers (ingests need not wait for turns)
 CONNECT_TIMEOUT_S = 10
+LOCK_POLL_S = 0.05
 POOL_MAX = 4
 _pools: weakref.WeakSet[QuickPool] = weakref.WeakSet()
 _pools_lock = threading.Lock()
@@ -155,9 +157,16 @@ def to_pg(sql: str) -> str:
 
 @contextmanager
 def schema_lock(pool: QuickPool) -> Iterator[None]:
-    """Hold the schema lock (session level) while the body creates or migrates tables."""
+    """Hold the schema lock (session level) while the body creates or migrates tables.
+
+    Taken by polling, never by a statement that waits: LangGraph's migrations run CREATE INDEX
+    CONCURRENTLY, which waits for every open snapshot, and a process blocked in
+    pg_advisory_lock holds one, while the lock's holder waits for that index: two processes
+    starting together on a fresh database would wait for each other for ever.
+    """
     with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (SCHEMA_LOCK,)).fetchone()[0]:
+            time.sleep(LOCK_POLL_S)
         try:
             yield
         finally:
@@ -167,8 +176,7 @@ def schema_lock(pool: QuickPool) -> Iterator[None]:
 def create_schema(pool: QuickPool, schema: str) -> None:
     """Run `CREATE … IF NOT EXISTS` statements once, whichever process starts first."""
     statements = [s.strip() for s in schema.split(";") if s.strip()]
-    with pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+    with schema_lock(pool), pool.connection() as conn, conn.transaction():
         for statement in statements:
             conn.execute(statement)
 
