@@ -216,11 +216,11 @@ class PgKnowledgeStore(KnowledgeRows):
             # One constant query per term (a GIN bitmap scan each), in one round trip.
             part = "SELECT ?, COUNT(*) FROM (SELECT 1 FROM kb_chunks WHERE tsv @@ CAST(? AS tsquery) LIMIT ?) s"
             params: list[Any] = []
-            for n, term in enumerate(missing, start=1):
-                params += [n, quote_lexeme(term), cap]
+            for position, term in enumerate(missing, start=1):
+                params += [position, quote_lexeme(term), cap]
             rows = self.conn.execute(" UNION ALL ".join([part] * len(missing)), params).fetchall()
-            for n, count in rows:
-                df[missing[int(n) - 1]] = int(count) or None
+            for position, count in rows:
+                df[missing[int(position) - 1]] = int(count) or None
         return {t: n for t in terms if (n := df.get(t)) is not None}
 
     def ranked(self, terms: list[str], collection_ids: list[int] | None, limit: int) -> Ranked:

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langgraph.store.base import SearchItem, SearchOp
 from langgraph.store.postgres import PostgresStore
@@ -32,7 +32,7 @@ class PgLexical:
     ) -> dict[Any, float]:
         """(namespace, key) → coverage in [0, 1] of the query by each of the namespace's items."""
         prefix = ".".join(ns)
-        with store.conn.connection() as conn:  # type: ignore[union-attr]
+        with cast(Any, store.conn).connection() as conn:
             state = conn.execute(
                 "SELECT COUNT(*), MAX(updated_at) FROM store WHERE prefix = %s", (prefix,)
             ).fetchone()
@@ -79,9 +79,10 @@ def pg_hybrid_search(
             log.warning("memory search: embedder failed (%s), lexical only", type(exc).__name__)
             vector_ok = False
         else:
+            hits = [it for it in cast(list[Any], page or []) if isinstance(it, SearchItem)]
             cosine = {
-                (it.namespace, it.key): float(it.score) for it in page or [] if it.score is not None
-            }  # type: ignore[union-attr]
+                (it.namespace, it.key): float(it.score) for it in hits if it.score is not None
+            }
     fused = fuse(lexical, cosine, cal, vector_ok=vector_ok)
     floor = recall_floor(query, cal) if gated else 0.0
     ranked = sorted(

@@ -165,12 +165,17 @@ def schema_lock(pool: QuickPool) -> Iterator[None]:
     starting together on a fresh database would wait for each other for ever.
     """
     with pool.connection() as conn:
-        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (SCHEMA_LOCK,)).fetchone()[0]:
+        while not _try_lock(conn):
             time.sleep(LOCK_POLL_S)
         try:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
+def _try_lock(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SCHEMA_LOCK,)).fetchone()
+    return bool(row and row[0])
 
 
 def create_schema(pool: QuickPool, schema: str) -> None:
