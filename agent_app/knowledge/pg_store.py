@@ -134,6 +134,7 @@ class PgKnowledgeStore(KnowledgeRows):
         if getattr(self._local, "tx", None) is not None:
             yield
             return
+        self._checked = 0.0  # a search sees every write committed before it started
         with self.backend.pool.connection() as conn:
             self._local.tx = _Tx(conn)
             try:
@@ -182,8 +183,8 @@ class PgKnowledgeStore(KnowledgeRows):
     def _stats(self) -> dict[str, Any]:
         """Counts that change only with the KB, re-read when its generation moved.
 
-        The generation is looked at once a second at most: these counts weigh scores, they
-        decide nothing about which rows exist (every query reads the rows as they are).
+        The generation is read once per search (`reading`), else at most once a second: a
+        stale count of an unknown term would drop it from a query, hiding a new document.
         """
         now = time.monotonic()
         if now - self._checked < STATS_TTL_S and self._cache["generation"] is not None:
