@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,12 +48,21 @@ class Engine(BaseHTTPRequestHandler):
     def _answer(self, body: bytes) -> None:
         self.server.requests.append((self.command, self.path, dict(self.headers), body))  # type: ignore[attr-defined]
         status = self.server.status  # type: ignore[attr-defined]
+        if status == "slow":  # answers after the client's deadline
+            time.sleep(3)
+            status = 200
         payload = json.dumps({"results": RESULTS} if status == 200 else {"error": "no"}).encode()
+        kind = "application/json"
+        if status == "html":  # a proxy's or a login page instead of the API
+            payload, status, kind = b"<html><body>Please sign in</body></html>", 200, "text/html"
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.wfile.write(payload)
+        except BrokenPipeError:  # the slow answer came after the client gave up
+            pass
 
     def do_GET(self) -> None:  # noqa: N802
         self._answer(b"")
@@ -153,3 +163,31 @@ def test_tavily_sends_the_key_only_in_its_header_and_a_refused_key_is_a_clear_to
 def test_without_an_engine_there_is_no_web_search_tool(settings):
     s = settings.with_overrides(tools_dirs="", search_url="", tavily_api_key=None)
     assert "web_search" not in [t.name for t in load_toolset(s, None, with_memory=False).tools]
+
+
+@pytest.mark.parametrize(
+    ("status", "phrase"),
+    [
+        ("html", "did not answer JSON"),
+        (500, "HTTP 500"),
+        ("slow", "timed out"),
+        ("down", "failed"),
+    ],
+)
+def test_a_search_engine_that_is_down_slow_or_answers_html_is_a_clear_tool_error(
+    settings, engine, web, status, phrase
+):
+    _, backend = web
+    base = f"http://127.0.0.1:{engine.server_port}"
+    if status == "down":
+        base = "http://127.0.0.1:9"  # nothing listens there
+    engine.status = status
+    svc = _service(settings, backend, search_url=base, search_timeout=1.0)
+    thread = svc.new_thread("alice").id
+    res = collect(svc.stream(thread, "What is new with Qwen?", user_id="alice"))
+    [end] = [e for e in res.events if isinstance(e, ev.ToolEnd)]
+    assert end.error and phrase in str(end.output), end.output
+    assert "Traceback" not in str(end.output) and "127.0.0.1" not in str(end.output)
+    assert not [e for e in res.events if isinstance(e, ev.Citation)]  # nothing half-cited
+    assert isinstance(res.events[-1], ev.Done)  # the turn goes on and is stored
+    assert [m["role"] for m in svc.messages("alice", thread)][0] == "user"
