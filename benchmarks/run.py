@@ -22,6 +22,7 @@ SCRIPTS = (
     "bench_teams.py",
     "bench_sharing.py",
     "bench_media.py",
+    "bench_ocr.py",
     "bench_server.py",
     "bench_scale.py",
 )
