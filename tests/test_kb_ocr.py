@@ -162,3 +162,35 @@ def _drain(fd: int) -> None:
             pass
     except OSError:  # the child closed its end
         pass
+
+
+def test_an_ocr_page_that_times_out_indexes_nothing_and_the_next_try_works(tmp_path, fake):
+    from agent_app.knowledge.service import KnowledgeService
+    from agent_app.settings import Settings
+    from tests.fakes import hang
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        provider="dashscope",
+        dashscope_api_key=CANARY,
+        dashscope_api_base=fake.base_url,
+        embedding_provider="offline",
+        ocr_model="qwen-vl-ocr-latest",
+        request_timeout=1.0,
+        max_retries=0,
+        _env_file=None,
+    )
+    scan = _scan(tmp_path / "scan.pdf", 2).read_bytes()
+    kb_service = KnowledgeService(settings, user="alice")
+    try:
+        fake.push(text(PAGES[0]), hang(5))  # the second page never comes back in time
+        [res] = kb_service.add_files([("scan.pdf", scan)], "c", lang="en")
+        assert res.status == "failed" and "could not read a scanned page" in (res.reason or "")
+        assert CANARY not in (res.reason or "") and "Traceback" not in (res.reason or "")
+        assert kb_service.search("保修多久", ["c"], 3) == []  # nothing of it was indexed
+        fake.push(text(PAGES[0]), text(PAGES[1]))
+        [again] = kb_service.add_files([("scan.pdf", scan)], "c", lang="en")
+        assert again.status == "ready" and again.pages == 2
+        assert kb_service.search("保修多久", ["c"], 3)[0]["page"] == 2
+    finally:
+        kb_service.close()
