@@ -52,13 +52,6 @@ def attachment_collection(thread_id: str) -> str:
     return f"chat-{thread_id[:8]}"
 
 
-def remote_turns(settings: Settings) -> RemoteTurns:
-    """Turns on the LangGraph Server `settings.backend` names (its client imported only then)."""
-    from agent_app.server.remote import RemoteTurns
-
-    return RemoteTurns(settings)
-
-
 class ChatService(Conversations):
     """Conversations, turns and everything the front ends show; built from arguments."""
 
@@ -90,15 +83,16 @@ class ChatService(Conversations):
         self.agents = AgentCache(
             settings, self._factory, checkpointer, store, toolset.current, self.condensed.keep
         )
-        self.turns: TurnRunner | RemoteTurns = (
-            remote_turns(settings)
-            if settings.backend
-            else TurnRunner(
+        self.turns: TurnRunner | RemoteTurns
+        if settings.backend:  # the server's client is imported only then
+            from agent_app.server.remote import RemoteTurns
+
+            self.turns = RemoteTurns(settings)
+        else:
+            self.turns = TurnRunner(
                 settings, self.agents, registry, self.memory, self._factory, budget=budget
             )
-        )
-        """Runs each turn and records what it leaves (notes, repairs, memories learnt); with
-        `backend` set, a LangGraph Server runs them."""
+        """Runs each turn and records what it leaves (notes, repairs, memories learnt)."""
         self.accounts = accounts
         """Users and sessions (None: no sign-in store wired)."""
         self.budget = budget

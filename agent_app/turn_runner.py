@@ -59,6 +59,25 @@ class TurnRunner:
         self.last_extraction: Future[Any] | None = None
         """The most recent background memory extraction (tests and the CLI wait on it)."""
 
+    def _context(
+        self, info: ThreadInfo, options: ThreadOptions, user_id: str, lang: str
+    ) -> tuple[AgentContext, RunnableConfig]:
+        """What one run of the thread's agent is given: who, where, its deadline, its limits."""
+        turn = TurnState()
+        turn.deadline += self.settings.turn_deadline_s - 180.0
+        ctx = AgentContext(
+            user_id=user_id,
+            thread_id=info.id,
+            lang=lang,
+            turn=turn,
+            collections=options.collections,
+        )
+        config: RunnableConfig = {
+            **thread_config(info.id),
+            "recursion_limit": self.settings.recursion_limit,
+        }
+        return ctx, config
+
     def run(
         self,
         info: ThreadInfo,
@@ -89,19 +108,7 @@ class TurnRunner:
         for notice in choice.notices:
             notes.take(ev.Notice("model", notice))
             yield ev.Notice("model", notice)
-        turn = TurnState()
-        turn.deadline += self.settings.turn_deadline_s - 180.0
-        ctx = AgentContext(
-            user_id=user_id,
-            thread_id=info.id,
-            lang=lang,
-            turn=turn,
-            collections=options.collections,
-        )
-        config: RunnableConfig = {
-            **thread_config(info.id),
-            "recursion_limit": self.settings.recursion_limit,
-        }
+        ctx, config = self._context(info, options, user_id, lang)
         runner = TurnStream(agent, payload, config, ctx, stop, self.settings.checkpoint_durability)
         for event in runner:
             notes.take(event)

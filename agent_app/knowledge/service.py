@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import queue
@@ -15,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from agent_app.errors import StorageError
-from agent_app.i18n import t
 from agent_app.knowledge import sharing
 from agent_app.knowledge.backends import open_storage
 from agent_app.knowledge.context import expand_hits
 from agent_app.knowledge.embedders import Embedder, make_embedder
-from agent_app.knowledge.errors import DocumentError, KnowledgeError
+from agent_app.knowledge.errors import DocumentError, KnowledgeError, stored_params, stored_reason
 from agent_app.knowledge.ingest import (
     Ingestor,
     IngestProgress,
@@ -276,9 +274,9 @@ class KnowledgeService:
             doc["owner"] = owners[doc["collection_id"]]
             doc["collection"] = names[doc.pop("collection_id")]
             stored = doc.pop("error")
-            doc["error"] = _error_text(stored, lang or self.settings.lang)
+            doc["error"] = stored_reason(stored, lang or self.settings.lang)
             if doc["status"] == "needs_confirmation":
-                doc["confirm"] = _error_params(stored)
+                doc["confirm"] = stored_params(stored)
         return docs
 
     def preview_chunks(
@@ -385,25 +383,6 @@ def collection_name(name: str) -> str:
     if not clean or len(clean) > MAX_COLLECTION_NAME:
         raise KnowledgeError("invalid_collection")
     return clean
-
-
-def _error_text(stored: str | None, lang: str) -> str | None:
-    """The localized one-line reason for a failed document (stored as {code, params} JSON)."""
-    if not stored:
-        return None
-    try:
-        data = json.loads(stored)
-        return t(f"kb.{data['code']}", lang, **dict(data.get("params") or {}))
-    except (ValueError, KeyError, TypeError):
-        return t("kb.corrupt", lang)
-
-
-def _error_params(stored: str | None) -> dict[str, str]:
-    """The parameters of a stored reason (the page count and limit of an OCR decision)."""
-    try:
-        return {str(k): str(v) for k, v in dict(json.loads(stored or "")["params"]).items()}
-    except (ValueError, KeyError, TypeError):
-        return {}
 
 
 def _refuse_tools_dir(upload_root: Path, tools_dirs: str) -> None:
