@@ -1,4 +1,4 @@
-"""Scale: 20 users × 20 turns on SQLite / PostgreSQL (one and two processes); KB search PG vs SQLite."""
+"""Scale: 20 users × 20 turns on SQLite / PostgreSQL (one, two processes); memory and KB search PG vs SQLite."""
 
 from __future__ import annotations
 
@@ -20,10 +20,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_kb import SEED, SyntheticChunks, latency_ms  # noqa: E402
 from benchmarks.results import p50, record, row  # noqa: E402
 
-# Run: .venv/bin/python benchmarks/bench_scale.py [--users 20 --turns 20 --chunks 20000]
+# Run: .venv/bin/python benchmarks/bench_scale.py [--users 20 --turns 20 --chunks 100000
+#      --memories 100000] (about 40 min on a 2-core machine; --quick: 5,000 of each).
 # Baselines, in the same run: turns per second of one process (SQLite, then PostgreSQL) for the
-# two-process figure; SQLite + FAISS search latency over the same chunks for PostgreSQL's. The
-# PostgreSQL server is the test one (tests/pg_local.py: loopback, fsync off).
+# two-process figure; SQLite + FAISS search latency over the same memories / chunks for
+# PostgreSQL's. The PostgreSQL server is the test one (tests/pg_local.py: loopback, fsync off).
+# Every embedder is the offline one, named explicitly, so figures compare across runs whatever
+# the default embedder is.
 logging.disable(logging.WARNING)
 
 
@@ -36,7 +39,8 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
     """Turns per second and p95 turn time of `procs` app processes sharing the users."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_APP_")}
     env.update(AGENT_APP_PROVIDER="offline", AGENT_APP_MEMORY_EXTRACT="false",
-               AGENT_APP_TITLE_MODEL="false", PYTHONPATH=str(ROOT))  # fmt: skip
+               AGENT_APP_EMBEDDING_PROVIDER="offline", AGENT_APP_TITLE_MODEL="false",
+               PYTHONPATH=str(ROOT))  # fmt: skip
     if url:
         env["AGENT_APP_DATABASE_URL"] = url
     names = [f"user{n:02d}" for n in range(users)]
@@ -57,7 +61,7 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
         for p in range(procs)
     ]
     times: list[float] = []
-    spans = []
+    spans, rss_kb = [], []
     for w in workers:
         assert w.stdout is not None
         assert w.stdout.readline().strip() == "ready"
@@ -65,13 +69,17 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
         assert w.stdout is not None
         stamps, mine = [], []
         for line in w.stdout:
+            if line.startswith("rss "):
+                rss_kb.append(int(line.split()[1]))
+                continue
             stamps.append(time.perf_counter())
             mine.append(float(line))
         w.wait()
         times += mine
         spans.append((stamps[0] - mine[0] / 1000, stamps[-1]))
     window = max(end for _, end in spans) - min(start for start, _ in spans)
-    return {"turns_per_s": len(times) / window, "p95_ms": p95(times), "turns": len(times)}
+    return {"turns_per_s": len(times) / window, "p95_ms": p95(times), "turns": len(times),
+            "rss_mb": max(rss_kb) / 1024}  # fmt: skip
 
 
 def build_kb(chunks: SyntheticChunks, data_dir: Path, url: str | None) -> Any:
@@ -115,11 +123,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--chunks", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="5,000 chunks")
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--memories", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="5,000 chunks and memories")
     args, _ = parser.parse_known_args()
     if args.quick:
-        args.chunks = min(args.chunks, 5_000)
+        args.chunks, args.memories = min(args.chunks, 5_000), min(args.memories, 5_000)
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     from tests.pg_local import start_local_postgres, stop_local_postgres
 
     server = start_local_postgres()
@@ -136,11 +146,73 @@ def main() -> None:
                 row("scale_pg_two_turns_per_s", two["turns_per_s"], "1/s", one["turns_per_s"]),
                 row("scale_pg_one_turn_p95_ms", one["p95_ms"], "ms", lite["p95_ms"]),
                 row("scale_pg_two_turn_p95_ms", two["p95_ms"], "ms", one["p95_ms"]),
+                row("scale_pg_one_rss_mb", one["rss_mb"], "MB", lite["rss_mb"]),
             ]
+            rows += bench_memory(args.memories, work, server)
             rows += bench_search(args.chunks, work, server)
     finally:
         stop_local_postgres(server)
+        print(f"load average at end: {os.getloadavg()}", flush=True)
     record(rows)
+
+
+def load_memories(store: Any, texts: list[str], users: int) -> float:
+    """Seconds to write the memories (users round-robin) in batches, as the app's writes do."""
+    from langgraph.store.base import PutOp
+
+    from agent_app.memory.service import memory_namespace
+
+    started = time.perf_counter()
+    for start in range(0, len(texts), 2_000):
+        span = range(start, min(len(texts), start + 2_000))
+        store.batch([PutOp(memory_namespace(f"u{i % users}"), f"m{i}", {"text": texts[i]})
+                     for i in span])  # fmt: skip
+    return time.perf_counter() - started
+
+
+def bench_memory(n: int, work: Path, server: Any, users: int = 100) -> list[dict[str, object]]:
+    """Memory recall p50 (MemoryService.search) on PostgreSQL against SQLite + FAISS, alternated."""
+    from agent_app.memory.pg_store import open_pg_memory_store
+    from agent_app.memory.service import MemoryService
+    from agent_app.memory.store import SqliteFaissStore
+    from agent_app.providers.offline_embed import OfflineEmbedder
+    from benchmarks.bench_recall import memory_text, vocabulary
+
+    rng = random.Random(7)
+    zh = vocabulary(rng)
+    texts = [memory_text(rng, zh) for _ in range(n)]
+    asks = [(f"u{rng.randrange(users)}", "我的" + "".join(rng.choice(zh) for _ in range(2)) + "是什么？")
+            for _ in range(300)]  # fmt: skip
+    (work / "mem-lite").mkdir(parents=True)
+    lite = SqliteFaissStore(work / "mem-lite" / "memory.db", OfflineEmbedder(),
+                            index_fields=("text",), background=False)  # fmt: skip
+    started = time.perf_counter()
+    load_memories(lite, texts, users)
+    lite.index.rebuild()
+    lite_build = time.perf_counter() - started
+    pg = open_pg_memory_store(server.create_database("mem"), OfflineEmbedder())
+    pg_build = load_memories(pg, texts, users)
+    services = {"lite": MemoryService(lite), "pg": MemoryService(pg)}
+    first: dict[str, list[float]] = {name: [] for name in services}  # builds the user's postings
+    times: dict[str, list[float]] = {name: [] for name in services}
+    seen: set[str] = set()
+    for round_, (user, query) in enumerate(asks):
+        order = ("lite", "pg") if round_ % 2 == 0 else ("pg", "lite")
+        for name in order:  # alternated: the machine's load hits both alike
+            started = time.perf_counter()
+            services[name].search(user, query, 5)
+            ms = 1000 * (time.perf_counter() - started)
+            (times if user in seen else first)[name].append(ms)
+        seen.add(user)
+    lite.close()
+    pg.close()
+    print({"memories": n, "build_s": {"sqlite": lite_build, "pg": pg_build},
+           "p50": {k: p50(v) for k, v in times.items()}}, flush=True)  # fmt: skip
+    return [
+        row(f"scale_memory_search_p50_ms_{n}", p50(times["pg"]), "ms", p50(times["lite"])),
+        row(f"scale_memory_search_warmup_p50_ms_{n}", p50(first["pg"]), "ms", p50(first["lite"])),
+        row(f"scale_memory_build_s_{n}", pg_build, "s", lite_build),
+    ]
 
 
 def bench_search(n: int, work: Path, server: Any) -> list[dict[str, object]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ def run(data_dir: str, users: list[str], turns: int) -> None:
                 pass
             print(f"{(time.perf_counter() - start) * 1000:.3f}", flush=True)
     svc.close()
+    # Peak resident memory of this app process (kB on Linux): the sizing table's RAM figure.
+    print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
 
 
 if __name__ == "__main__":
