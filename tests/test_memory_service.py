@@ -29,10 +29,16 @@ UNICODE = [
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SqliteFaissStore(
-        tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False
-    )
+def store(tmp_path, backend):
+    """SQLite + FAISS, or PostgreSQL (PostgresStore + pgvector): the same suite on both."""
+    if backend == "sqlite":
+        s = SqliteFaissStore(
+            tmp_path / "memory.sqlite", OfflineEmbedder(), index_fields=("text",), background=False
+        )
+    else:
+        from agent_app.memory.pg_store import open_pg_memory_store
+
+        s = open_pg_memory_store(backend, OfflineEmbedder())
     yield s
     s.close()
 
@@ -122,6 +128,12 @@ def test_users_never_see_each_other(service, store):
     assert all(
         "alice" not in m["text"] for m in service.search("bob", "alice bank account ACME", 10)
     )
+    # Her exact words: a vector side that looked past bob's namespace would rank them first
+    # (ungated, so the recall floor cannot hide it).
+    assert service.search("bob", secret["text"], 10, min_score=0.0) == []
+    found, _ = store.hybrid_search(memory_namespace("bob"), secret["text"], 10, gated=False)
+    assert {it.namespace for it in found} == {memory_namespace("bob")}
+    assert service.search("alice", secret["text"], 1)[0]["id"] == secret["id"]
     assert all("alice" not in m["text"] for m in service.export("bob"))
     for attempt in (
         lambda: service.get("bob", secret["id"]),

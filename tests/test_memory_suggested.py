@@ -15,8 +15,8 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def service(settings):
-    store = open_memory_store(settings)  # the store the app opens (memories embed their text)
+def service(db_settings):
+    store = open_memory_store(db_settings)  # the store the app opens, on SQLite or PostgreSQL
     yield MemoryService(store)
     store.close()
 
