@@ -82,21 +82,29 @@ def test_kill_9_mid_turn_leaves_a_resumable_store(settings):  # B1
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_two_processes_writing_lose_nothing(db_settings, backend):  # B10
+def test_two_processes_writing_lose_nothing(db_settings, backend, tmp_path):  # B10
+    """Two app processes × 100 turns (a tool call and an answer each) on one database: 0 lost."""
     settings = db_settings
     svc = scripted_service(settings, ScriptedChatModel())
     t1, t2 = svc.new_thread("u").id, svc.new_thread("u").id
-    turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "15" if backend == "sqlite" else "8"))
+    turns = int(os.environ.get("AGENT_APP_CONCURRENT_TURNS", "100"))
+    # On PostgreSQL each process has a data directory of its own: only the database is shared.
+    dirs = [settings.data_dir] * 2 if backend == "sqlite" else [tmp_path / "r1", tmp_path / "r2"]
     procs = [
-        _worker(settings.data_dir, t1, turns, "p1", settings.database_url),
-        _worker(settings.data_dir, t2, turns, "p2", settings.database_url),
+        _worker(dirs[0], t1, turns, "p1", settings.database_url),
+        _worker(dirs[1], t2, turns, "p2", settings.database_url),
     ]
     for proc in procs:
-        _, err = proc.communicate(timeout=300)  # stdout is drained here too
+        _, err = proc.communicate(timeout=600)  # stdout is drained here too
         assert proc.returncode == 0, err.decode()[-2000:]
     for thread_id, tag in ((t1, "p1"), (t2, "p2")):
-        users = [m["text"] for m in svc.messages("u", thread_id) if m["role"] == "user"]
-        assert users == [f"{tag}-{i}" for i in range(turns)]
+        said = svc.messages("u", thread_id)
+        assert [m["text"] for m in said if m["role"] == "user"] == [
+            f"{tag}-{i}" for i in range(turns)
+        ]
+        answers = [m["text"] for m in said if m["role"] == "assistant" and m["text"]]
+        assert answers == [f"answer {tag}"] * turns  # none lost, none from the other process
+        assert sum(m["role"] == "tool" for m in said) == turns
     if settings.database_url is None:
         assert integrity_ok(settings.data_dir / "checkpoints.db")
 

@@ -46,6 +46,26 @@ def test_wrong_password_or_address_at_start_is_one_clear_line(pg_server, data_di
     assert done.returncode == 1 and "does not exist" in done.stderr
 
 
+@pytest.mark.slow
+def test_the_ui_started_with_a_wrong_password_names_the_database_never_the_password(
+    pg_server, data_dir, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    from agent_app.i18n import t
+
+    monkeypatch.setenv("AGENT_APP_DATABASE_URL", pg_server.url("agent_app_test", password=WRONG))
+    monkeypatch.setenv("AGENT_APP_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert shown == [t("error.database_auth", "zh")]  # no language saved yet: the default
+    page = " ".join(
+        str(e.value) for kind in ("error", "markdown", "caption") for e in getattr(at, kind)
+    )
+    assert WRONG not in page and pg_server.password not in page
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_server_down_mid_turn_is_an_error_then_the_app_recovers(pg_server, db_settings):
     def stop_server_then_answer(msgs):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from agent_app.errors import AppError
 from agent_app.ui import theme
-from agent_app.ui.state import lang, service, set_lang, tr
+from agent_app.ui.state import K_LANG, lang, service, set_lang, tr
 
 log = logging.getLogger(__name__)
 LANG_NAMES = {"zh": "中文", "en": "English"}
@@ -42,6 +43,10 @@ def main() -> None:
     st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"), size="large")
     try:
         lang(service())
+    except AppError as exc:  # one we can name (the database refused the password, …): say which
+        log.error("cannot open the chat service: %s", exc)  # masked URL, no traceback
+        st.error(exc.user_message(st.session_state.get(K_LANG, "zh")), icon=":material/report:")
+        st.stop()
     except Exception:  # the data directory or configuration is unusable: say so, no traceback
         log.exception("cannot open the chat service")
         st.error(tr("ui.start_failed"), icon=":material/report:")
