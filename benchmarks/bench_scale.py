@@ -61,7 +61,7 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
         for p in range(procs)
     ]
     times: list[float] = []
-    spans, rss_kb = [], []
+    spans, rss_kb, cpu_s = [], [], []  # type: ignore[var-annotated]
     for w in workers:
         assert w.stdout is not None
         assert w.stdout.readline().strip() == "ready"
@@ -72,6 +72,9 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
             if line.startswith("rss "):
                 rss_kb.append(int(line.split()[1]))
                 continue
+            if line.startswith("cpu "):
+                cpu_s.append(float(line.split()[1]))
+                continue
             stamps.append(time.perf_counter())
             mine.append(float(line))
         w.wait()
@@ -79,7 +82,7 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
         spans.append((stamps[0] - mine[0] / 1000, stamps[-1]))
     window = max(end for _, end in spans) - min(start for start, _ in spans)
     return {"turns_per_s": len(times) / window, "p95_ms": p95(times), "turns": len(times),
-            "rss_mb": max(rss_kb) / 1024}  # fmt: skip
+            "rss_mb": max(rss_kb) / 1024, "app_cpu_ms_per_turn": 1000 * sum(cpu_s) / len(times)}  # fmt: skip
 
 
 def build_kb(chunks: SyntheticChunks, data_dir: Path, url: str | None) -> Any:
@@ -123,8 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--memories", type=int, default=100_000)
+    parser.add_argument("--chunks", type=int, default=100_000, help="0: no KB search")
+    parser.add_argument("--memories", type=int, default=100_000, help="0: no memory search")
+    parser.add_argument("--rounds", type=int, default=3, help="turn measurements of each setup")
     parser.add_argument("--quick", action="store_true", help="5,000 chunks and memories")
     args, _ = parser.parse_known_args()
     if args.quick:
@@ -137,23 +141,42 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            lite = run_users(None, work / "lite", args.users, args.turns, 1)
-            one = run_users(server.create_database("one"), work / "one", args.users, args.turns, 1)
-            two = run_users(server.create_database("two"), work / "two", args.users, args.turns, 2)
-            print({"sqlite": lite, "pg_one": one, "pg_two": two}, flush=True)
+            lite, one, two = turn_rounds(server, work, args)
             rows += [
                 row("scale_pg_one_turns_per_s", one["turns_per_s"], "1/s", lite["turns_per_s"]),
                 row("scale_pg_two_turns_per_s", two["turns_per_s"], "1/s", one["turns_per_s"]),
                 row("scale_pg_one_turn_p95_ms", one["p95_ms"], "ms", lite["p95_ms"]),
                 row("scale_pg_two_turn_p95_ms", two["p95_ms"], "ms", one["p95_ms"]),
                 row("scale_pg_one_rss_mb", one["rss_mb"], "MB", lite["rss_mb"]),
+                row(
+                    "scale_pg_one_app_cpu_ms_per_turn",
+                    one["app_cpu_ms_per_turn"],
+                    "ms",
+                    lite["app_cpu_ms_per_turn"],
+                ),  # fmt: skip
             ]
-            rows += bench_memory(args.memories, work, server)
-            rows += bench_search(args.chunks, work, server)
+            if args.memories:
+                rows += bench_memory(args.memories, work, server)
+            if args.chunks:
+                rows += bench_search(args.chunks, work, server)
     finally:
         stop_local_postgres(server)
         print(f"load average at end: {os.getloadavg()}", flush=True)
     record(rows)
+
+
+def turn_rounds(server: Any, work: Path, args: Any) -> tuple[dict[str, float], ...]:
+    """SQLite, PostgreSQL one process, two processes, `--rounds` times in turn; each one's median."""
+    runs: dict[str, list[dict[str, float]]] = {"sqlite": [], "pg_one": [], "pg_two": []}
+    for r in range(args.rounds):  # interleaved: a burst of other work hits every setup alike
+        runs["sqlite"].append(run_users(None, work / f"lite{r}", args.users, args.turns, 1))
+        for name, procs in (("pg_one", 1), ("pg_two", 2)):
+            url = server.create_database(f"{name}{r}")
+            runs[name].append(run_users(url, work / f"{name}{r}", args.users, args.turns, procs))
+        print({name: got[-1] for name, got in runs.items()}, flush=True)
+    return tuple(
+        {key: statistics.median(run[key] for run in got) for key in got[0]} for got in runs.values()
+    )
 
 
 def load_memories(store: Any, texts: list[str], users: int) -> float:

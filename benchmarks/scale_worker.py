@@ -24,12 +24,15 @@ def run(data_dir: str, users: list[str], turns: int) -> None:
     svc = scripted_service(settings, model, tools=[])
     threads = {user: svc.new_thread(user).id for user in users}
     print("ready", flush=True)
+    cpu = time.process_time()
     for i in range(turns):
         for user, thread in threads.items():
             start = time.perf_counter()
             for _ in svc.stream(thread, f"第{i}个问题：滤网多久换一次？", user_id=user):
                 pass
             print(f"{(time.perf_counter() - start) * 1000:.3f}", flush=True)
+    # CPU seconds of the turns (this process's only, not the database's): turns per core-second.
+    print(f"cpu {time.process_time() - cpu:.3f}", flush=True)
     svc.close()
     # Peak resident memory of this app process (kB on Linux): the sizing table's RAM figure.
     print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)

@@ -28,8 +28,10 @@ class FlakyEmbedder(OfflineEmbedder):
     """Embeds documents; fails every query once `down` is set (a provider outage at recall)."""
 
     down = False
+    calls = 0
 
     def embed_array(self, texts: list[str]):
+        self.calls += 1
         if self.down:
             raise TimeoutError("embedding endpoint timed out")
         return super().embed_array(texts)
@@ -167,3 +169,13 @@ def test_items_from_before_the_lexical_side_are_indexed_on_open(tmp_path):
         assert texts(found) == ["我老家在四川绵阳"]
     finally:
         again.close()
+
+
+def test_a_user_without_memories_costs_no_embedding_at_recall(service, embedder):
+    # Every turn recalls; a user who has no memories must not pay a query embedding (nor, on
+    # PostgreSQL, the segmenter's first load: seconds on a fresh process).
+    before = embedder.calls
+    assert service.search("carol", "我的车是什么牌子？", 5) == []
+    assert service.recall("carol", "What does my wife do?", 5) == ([], False)
+    assert embedder.calls == before
+    assert service.search("alice", "我的车是什么牌子？", 5) and embedder.calls > before

@@ -28,14 +28,19 @@ class PgLexical:
         self._lock = threading.Lock()
 
     def scores(
-        self, store: PostgresStore, ns: tuple[str, ...], query: dict[str, float]
-    ) -> dict[Any, float]:
-        """(namespace, key) → coverage in [0, 1] of the query by each of the namespace's items."""
+        self, store: PostgresStore, ns: tuple[str, ...], query: str
+    ) -> dict[Any, float] | None:
+        """(namespace, key) → coverage in [0, 1] of the query by each of the namespace's items.
+
+        None when the namespace holds nothing: the query is not even segmented.
+        """
         prefix = ".".join(ns)
         with cast(Any, store.conn).connection() as conn:
             state = conn.execute(
                 "SELECT COUNT(*), MAX(updated_at) FROM store WHERE prefix = %s", (prefix,)
             ).fetchone()
+            if not state or not state[0]:
+                return None
             with self._lock:
                 cached = self._cache.get(prefix)
             if cached is None or cached[0] != state:
@@ -48,7 +53,7 @@ class PgLexical:
                     self._cache[prefix] = cached
                     while len(self._cache) > CACHED_NAMESPACES:
                         self._cache.popitem(last=False)
-        return {(ns, key): s for key, s in cached[1].scores(query).items()}
+        return {(ns, key): s for key, s in cached[1].scores(weighted_units(query)).items()}
 
 
 def pg_hybrid_search(
@@ -67,8 +72,10 @@ def pg_hybrid_search(
     query, ns = query[:MAX_QUERY_CHARS], tuple(namespace)
     if not query.strip() or limit <= 0:
         return [], True
+    lexical = store.lexical.scores(store, ns, query)
+    if lexical is None:  # no memories: no embedding, no vector query (as on SQLite)
+        return [], True
     cal = calibration_for(store.model)
-    lexical = store.lexical.scores(store, ns, weighted_units(query))
     cosine: dict[Any, float] = {}
     vector_ok = True
     if store.index_config:
