@@ -10,11 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_inproc import run_main
 from tests.conftest import CANARY
 from tests.fakes import FakeDashScope, fault, text, tool_calls
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_env(env: dict[str, str] | None) -> dict[str, str]:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))
+    }
+    full_env["AGENT_APP_MEMORY_EXTRACT"] = "false"  # it would consume the fake's scripted answers
+    full_env["AGENT_APP_TITLE_MODEL"] = "false"  # so would the title written after a first answer
+    full_env.update(env or {})
+    return full_env
 
 
 def cli(
@@ -24,21 +35,24 @@ def cli(
     stdin: str | None = None,
     timeout: float = 90,
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))
-    }
-    full_env["AGENT_APP_MEMORY_EXTRACT"] = "false"  # it would consume the fake's scripted answers
-    full_env["AGENT_APP_TITLE_MODEL"] = "false"  # so would the title written after a first answer
-    full_env.update(env or {})
+    """`agent-app --data-dir DATA *args` as its own process (the process contract)."""
     return subprocess.run(
         [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
-        env=full_env,
+        env=_cli_env(env),
         cwd=ROOT,
         input=stdin,
         timeout=timeout,
     )
+
+
+def cli_in(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The same command through main(argv) in this process: for steps about the data, not the
+    process (each contract keeps a subprocess test); a fresh process costs seconds of imports."""
+    return run_main(["--data-dir", str(data_dir), *args], env=_cli_env(env), stdin=stdin)
 
 
 def events(proc: subprocess.CompletedProcess[str]) -> list[dict]:
