@@ -14,6 +14,7 @@ from agent_app.agent.context import AgentContext
 from agent_app.knowledge.errors import KnowledgeError
 from agent_app.knowledge.tool import search_knowledge_tool
 from agent_app.knowledge.worker import ParserPool
+from tests.cli_inproc import run_main
 from tests.kb_eval.helpers import make_service, url_of
 
 pytestmark = pytest.mark.integration
@@ -122,36 +123,47 @@ def test_everyone_and_a_collision_with_an_own_collection(svc) -> None:
     assert alice.shared_collections() == [] and "handbook.txt" not in _sources(carol.search(QUERY))
 
 
-def _cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+def _kb_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE_"))}
     env["AGENT_APP_LANG"] = "en"
+    return env
+
+
+def _cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "kb", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=_kb_env(),
         timeout=120,
     )
 
 
+def _cli_in(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    """The same `kb` command through main(argv) in this process (no process start to pay)."""
+    return run_main(["--data-dir", str(data_dir), "kb", *args], env=_kb_env())
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(600)
 def test_kb_share_and_unshare_from_the_cli(tmp_path) -> None:
+    # Sharing and a refused write run as processes (stdout; exit 1 with stderr), the other steps
+    # call the same main() in this process.
     data, doc = tmp_path / "data", tmp_path / "handbook.md"
     doc.write_text("# Handbook\n\n" + HANDBOOK + "\n", encoding="utf-8")
     (tmp_path / "notes.md").write_text(BOB_NOTES + "\n", encoding="utf-8")
     assert (
-        _cli(data, "add", str(doc), "--collection", "handbook", "--user", "alice").returncode == 0
+        _cli_in(data, "add", str(doc), "--collection", "handbook", "--user", "alice").returncode
+        == 0
     )
     assert (
-        _cli(
+        _cli_in(
             data, "add", str(tmp_path / "notes.md"), "--collection", "notes", "--user", "bob"
         ).returncode
         == 0
     )
 
     def bob_search(*extra: str) -> subprocess.CompletedProcess[str]:
-        return _cli(data, "search", QUERY, "--json", "--user", "bob", *extra)
+        return _cli_in(data, "search", QUERY, "--json", "--user", "bob", *extra)
 
     assert "handbook.md" not in bob_search().stdout
     not_found = bob_search("--collection", "handbook")
@@ -162,18 +174,18 @@ def test_kb_share_and_unshare_from_the_cli(tmp_path) -> None:
     assert "bob" in shared.stdout
     hits = json.loads(bob_search("--collection", "handbook").stdout)
     assert {h["source"] for h in hits} == {"handbook.md"}
-    listing = _cli(data, "list", "--user", "bob")
+    listing = _cli_in(data, "list", "--user", "bob")
     assert "handbook" in listing.stdout and "alice" in listing.stdout
     refused = _cli(data, "remove", "handbook.md", "--collection", "handbook", "--user", "bob")
     assert (
         refused.returncode == 1 and "read" in refused.stderr and "Traceback" not in refused.stderr
     )
-    refused = _cli(data, "add", str(doc), "--collection", "handbook", "--user", "bob")
+    refused = _cli_in(data, "add", str(doc), "--collection", "handbook", "--user", "bob")
     assert refused.returncode == 1 and "read" in refused.stderr
 
-    assert _cli(data, "unshare", "handbook", "--with", "bob", "--user", "alice").returncode == 0
+    assert _cli_in(data, "unshare", "handbook", "--with", "bob", "--user", "alice").returncode == 0
     assert bob_search("--collection", "handbook").returncode == 1
-    everyone = _cli(data, "share", "handbook", "--everyone", "--user", "alice")
+    everyone = _cli_in(data, "share", "handbook", "--everyone", "--user", "alice")
     assert everyone.returncode == 0, everyone.stderr
-    carol = json.loads(_cli(data, "search", QUERY, "--json", "--user", "carol").stdout)
+    carol = json.loads(_cli_in(data, "search", QUERY, "--json", "--user", "carol").stdout)
     assert {h["source"] for h in carol} == {"handbook.md"}
