@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.cli_inproc import run_main
 from tests.conftest import CANARY
 from tests.fakes import FakeDashScope, fault, text
 
@@ -21,13 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["退款政策：收货后七天内可以无理由退货。", "保修条款：整机保修一年，电池保修半年。"]
 
 
-def kb(data: Path, fake: FakeDashScope | None, *args: str, **env: str) -> tuple[int, str, str]:
+def _env(fake: FakeDashScope | None, env: dict[str, str]) -> dict[str, str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
     full.update(PYTHONPATH=str(ROOT), AGENT_APP_LANG="en", **env)
     if fake is not None:
         full.update(DASHSCOPE_API_KEY=CANARY, DASHSCOPE_API_BASE=fake.base_url)
+    return full
+
+
+def kb(data: Path, fake: FakeDashScope | None, *args: str, **env: str) -> tuple[int, str, str]:
+    """`agent-app kb *args` as its own process (exit code and streams as a script sees them)."""
     cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data), "kb", *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=full, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=_env(fake, env), capture_output=True, text=True, timeout=180
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def kb_in(data: Path, fake: FakeDashScope | None, *args: str, **env: str) -> tuple[int, str, str]:
+    """The same command through main(argv) in this process, for steps about the documents."""
+    proc = run_main(["--data-dir", str(data), "kb", *args], env=_env(fake, env))
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -48,13 +62,13 @@ def test_a_scanned_pdf_is_read_page_by_page_and_cited_with_its_pages(tmp_path, f
     scan = _scan(tmp_path / "售后手册-扫描.pdf", 2)
     fake.push(text(PAGES[0]), text(PAGES[1]))
     ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest"}
-    code, out, err = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c", **ocr)
+    code, out, err = kb_in(tmp_path / "data", fake, "add", str(scan), "--collection", "c", **ocr)
     assert code == 0 and "1 ready" in out, out + err
     sent = [r.json for r in fake.chat_requests]
     assert [r["model"] for r in sent] == ["qwen-vl-ocr-latest"] * 2
     assert sent[0]["messages"][-1]["content"][1]["image_url"]["url"].startswith("data:image/")
 
-    code, out, _ = kb(
+    code, out, _ = kb_in(
         tmp_path / "data", fake, "search", "保修多久", "--collection", "c", "--json", **ocr
     )
     hits = json.loads(out)
@@ -64,7 +78,7 @@ def test_a_scanned_pdf_is_read_page_by_page_and_cited_with_its_pages(tmp_path, f
 
 def test_without_a_model_nothing_is_read(tmp_path, fake):
     scan = _scan(tmp_path / "scan.pdf", 3)
-    code, out, _ = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c")
+    code, out, _ = kb_in(tmp_path / "data", fake, "add", str(scan), "--collection", "c")
     assert "No extractable text" in out and fake.chat_requests == []
 
 
@@ -72,15 +86,15 @@ def test_over_the_page_limit_the_cli_waits_for_ocr_all(tmp_path, fake):
     scan = _scan(tmp_path / "scan.pdf", 3)
     ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest", "AGENT_APP_OCR_MAX_PAGES": "2"}
     data = tmp_path / "data"
-    code, out, err = kb(data, fake, "add", str(scan), "--collection", "c", **ocr)
+    code, out, err = kb(data, fake, "add", str(scan), "--collection", "c", **ocr)  # a process
     assert code == 3, out + err  # no terminal to ask on: a decision is pending, nothing failed
     assert "needs OCR" not in err and "OCR) of 3 pages (limit 2)" in out and "--ocr-all" in out
     assert fake.chat_requests == []  # nothing read before the user's yes
-    code, out, _ = kb(data, fake, "list", "--collection", "c", "--json", **ocr)
+    code, out, _ = kb_in(data, fake, "list", "--collection", "c", "--json", **ocr)
     assert [d["status"] for d in json.loads(out)] == ["needs_confirmation"]
 
     fake.push(*(text(f"第{n}页：内容{n}。") for n in range(1, 4)))
-    code, out, err = kb(data, fake, "add", str(scan), "--collection", "c", "--ocr-all", **ocr)
+    code, out, err = kb_in(data, fake, "add", str(scan), "--collection", "c", "--ocr-all", **ocr)
     assert code == 0 and "1 ready" in out, out + err
     assert len(fake.chat_requests) == 3
     assert [
@@ -91,7 +105,7 @@ def test_over_the_page_limit_the_cli_waits_for_ocr_all(tmp_path, fake):
         "2/3",
         "3/3",
     ]  # page by page on stderr
-    code, out, _ = kb(data, fake, "search", "内容3", "--collection", "c", "--json", **ocr)
+    code, out, _ = kb_in(data, fake, "search", "内容3", "--collection", "c", "--json", **ocr)
     assert json.loads(out)[0]["page"] == 3
 
 
@@ -99,9 +113,9 @@ def test_a_failing_ocr_model_indexes_nothing(tmp_path, fake):
     scan = _scan(tmp_path / "scan.pdf", 2)
     ocr = {"AGENT_APP_OCR_MODEL": "qwen-vl-ocr-latest"}
     fake.push(text(PAGES[0]), fault("auth"))
-    code, out, _ = kb(tmp_path / "data", fake, "add", str(scan), "--collection", "c", **ocr)
+    code, out, _ = kb_in(tmp_path / "data", fake, "add", str(scan), "--collection", "c", **ocr)
     assert "could not read a scanned page" in out
-    code, out, _ = kb(tmp_path / "data", fake, "list", "--collection", "c", "--json", **ocr)
+    code, out, _ = kb_in(tmp_path / "data", fake, "list", "--collection", "c", "--json", **ocr)
     assert all(d.get("status") != "ready" for d in json.loads(out))
 
 
@@ -111,12 +125,12 @@ def test_an_image_upload_is_read_only_with_an_ocr_model(tmp_path, fake):
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (255, 255, 255)).save(buf, "PNG")
     photo.write_bytes(buf.getvalue())
-    code, out, _ = kb(tmp_path / "data", fake, "add", str(photo), "--collection", "c")
+    code, out, _ = kb_in(tmp_path / "data", fake, "add", str(photo), "--collection", "c")
     assert "Unsupported file type (.png)" in out  # no OCR model: images are not documents
     fake.push(text("白板：周五发布。"))
-    code, out, _ = kb(tmp_path / "data", fake, "add", str(photo), "--collection", "c", **ocr)
+    code, out, _ = kb_in(tmp_path / "data", fake, "add", str(photo), "--collection", "c", **ocr)
     assert code == 0 and "1 ready" in out
-    code, out, _ = kb(
+    code, out, _ = kb_in(
         tmp_path / "data", fake, "search", "周五发布", "--collection", "c", "--json", **ocr
     )
     assert json.loads(out)[0]["source"] == "whiteboard.png"
