@@ -1,4 +1,4 @@
-"""The CLI as a user runs it: separate processes, JSON lines, exit codes, threads, doctor."""
+"""The CLI as a user runs it: processes (data-only steps via main() in-process), JSON lines, exit codes."""
 
 from __future__ import annotations
 
@@ -104,7 +104,9 @@ def test_a_failed_first_turn_names_its_conversation_so_a_script_can_continue_it(
     assert failed[-1]["type"] == "error"
     thread_id = failed[0]["thread_id"]
     fake.push(text("第二次回答"))
-    again = events(cli(data_dir, "chat", "--json", "--thread", thread_id, "再试", env=_env(fake)))
+    again = events(
+        cli_in(data_dir, "chat", "--json", "--thread", thread_id, "再试", env=_env(fake))
+    )
     assert again[0] == {"type": "started", "thread_id": thread_id, "created": False}
     assert again[-1]["type"] == "done" and again[-1]["thread_id"] == thread_id
     sent = [m["content"] for m in fake.chat_requests[-1].json["messages"]]
@@ -113,7 +115,7 @@ def test_a_failed_first_turn_names_its_conversation_so_a_script_can_continue_it(
 
 def test_json_text_is_verbatim_and_tools_show(data_dir, fake):
     fake.push(tool_calls([("calculator", {"expression": "6*7"})]), text("42"))
-    proc = cli(
+    proc = cli_in(
         data_dir,
         "chat",
         "--json",
@@ -126,7 +128,7 @@ def test_json_text_is_verbatim_and_tools_show(data_dir, fake):
 
 
 def test_offline_first_run_without_key(data_dir):
-    proc = cli(data_dir, "chat", "--json", "hello")
+    proc = cli_in(data_dir, "chat", "--json", "hello")
     assert proc.returncode == 0
     answer = "".join(e["text"] for e in events(proc) if e["type"] == "token")
     assert "DASHSCOPE_API_KEY" in answer
@@ -140,18 +142,18 @@ def test_unknown_thread_is_a_clear_error(data_dir):
 
 def test_threads_list_rename_export_delete(data_dir, fake):
     fake.push(text("answer one"))
-    thread_id = events(cli(data_dir, "chat", "--json", "first question", env=_env(fake)))[-1][
+    thread_id = events(cli_in(data_dir, "chat", "--json", "first question", env=_env(fake)))[-1][
         "thread_id"
     ]
     listed = json.loads(cli(data_dir, "threads", "list", "--json").stdout)
     assert [t["id"] for t in listed] == [thread_id] and listed[0]["title"] == "first question"
-    assert cli(data_dir, "threads", "rename", thread_id, "Renamed").returncode == 0
-    md = cli(data_dir, "threads", "export", thread_id).stdout
+    assert cli_in(data_dir, "threads", "rename", thread_id, "Renamed").returncode == 0
+    md = cli_in(data_dir, "threads", "export", thread_id).stdout
     assert md.startswith("# Renamed") and "first question" in md and "answer one" in md
-    data = json.loads(cli(data_dir, "threads", "export", thread_id, "--format", "json").stdout)
+    data = json.loads(cli_in(data_dir, "threads", "export", thread_id, "--format", "json").stdout)
     assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
-    assert cli(data_dir, "threads", "delete", thread_id).returncode == 0
-    assert json.loads(cli(data_dir, "threads", "list", "--json").stdout) == []
+    assert cli_in(data_dir, "threads", "delete", thread_id).returncode == 0
+    assert json.loads(cli_in(data_dir, "threads", "list", "--json").stdout) == []
 
 
 def test_repl_commands_and_streaming(data_dir, fake):
@@ -161,7 +163,7 @@ def test_repl_commands_and_streaming(data_dir, fake):
     assert proc.returncode == 0, proc.stderr
     assert "first reply" in proc.stdout and "second reply" in proc.stdout
     assert "model: dashscope:qwen-max" in proc.stdout
-    assert len(json.loads(cli(data_dir, "threads", "list", "--json").stdout)) == 2
+    assert len(json.loads(cli_in(data_dir, "threads", "list", "--json").stdout)) == 2
 
 
 def test_doctor_masks_keys(data_dir, fake):
@@ -206,9 +208,9 @@ def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(data_dir, fake):
 def test_refused_input_stores_no_conversation(data_dir):
     env = {"AGENT_APP_PROVIDER": "offline", "AGENT_APP_MAX_INPUT_CHARS": "20"}
     blank = cli(data_dir, "chat", "--json", "   ", env=env)
-    long = cli(data_dir, "chat", "--json", "x" * 30, env=env)
-    plain = cli(data_dir, "chat", "--lang", "en", "x" * 30, env=env)
+    long = cli_in(data_dir, "chat", "--json", "x" * 30, env=env)
+    plain = cli_in(data_dir, "chat", "--lang", "en", "x" * 30, env=env)
     assert [e["type"] for e in events(blank)] == ["error"] and blank.returncode == 1
     assert [e["kind"] for e in events(long)] == ["input_rejected"] and long.returncode == 1
     assert "too long" in plain.stderr and plain.returncode == 1
-    assert json.loads(cli(data_dir, "threads", "list", "--json", env=env).stdout) == []
+    assert json.loads(cli_in(data_dir, "threads", "list", "--json", env=env).stdout) == []

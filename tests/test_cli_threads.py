@@ -8,7 +8,7 @@ import pytest
 
 from agent_app.conversations import open_conversations
 from agent_app.settings import Settings
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,13 +34,13 @@ def test_a_prefix_names_one_conversation_and_an_ambiguous_one_lists_the_candidat
     assert ambiguous.returncode == 1
     assert first[:12] in ambiguous.stderr and second[:12] in ambiguous.stderr, ambiguous.stderr
     assert "Traceback" not in ambiguous.stderr
-    renamed = cli(data_dir, "threads", "rename", other[:6], "Trip notes", "--lang", "en")
+    renamed = cli_in(data_dir, "threads", "rename", other[:6], "Trip notes", "--lang", "en")
     assert renamed.returncode == 0, renamed.stderr
     assert f"Renamed conversation {other[:8]}" in renamed.stdout and "Trip notes" in renamed.stdout
-    exported = cli(data_dir, "threads", "export", other[:6], "--format", "json")
+    exported = cli_in(data_dir, "threads", "export", other[:6], "--format", "json")
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["title"] == "Trip notes"
-    deleted = cli(data_dir, "threads", "delete", first[:10], "--lang", "zh")
+    deleted = cli_in(data_dir, "threads", "delete", first[:10], "--lang", "zh")
     assert deleted.returncode == 0, deleted.stderr
     assert f"已删除对话 {first[:8]}" in deleted.stdout
     convs = open_conversations(Settings(data_dir=data_dir, _env_file=None))
@@ -55,7 +55,7 @@ def test_messages_follow_the_saved_language_unless_lang_is_given(data_dir):
     convs.close()
     saved = cli(data_dir, "threads", "rename", "no-such-id", "x")
     assert saved.returncode == 1 and "Conversation not found." in saved.stderr, saved.stderr
-    given = cli(data_dir, "--lang", "zh", "threads", "rename", "no-such-id", "x")
+    given = cli_in(data_dir, "--lang", "zh", "threads", "rename", "no-such-id", "x")
     assert given.returncode == 1 and "找不到该对话" in given.stderr, given.stderr
-    kb = cli(data_dir, "kb", "remove", "a.md", "--collection", "nope")
+    kb = cli_in(data_dir, "kb", "remove", "a.md", "--collection", "nope")
     assert kb.returncode == 1 and "Collection not found: nope" in kb.stderr, kb.stderr

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 
 from agent_app.images import MAX_PIXELS, ImageRejectedError, prepare_image
 from tests.fakes import FakeDashScope, text
-from tests.test_cli import _env, cli, events
+from tests.test_cli import _env, cli, cli_in, events
 
 MB = 1_000_000
 
@@ -108,7 +108,7 @@ def test_an_image_goes_to_the_vision_model_and_the_next_turn_back(data_dir, fake
     picture.write_bytes(_png((16, 16)))
     env = {**_env(fake), "AGENT_APP_MODEL": "qwen-plus", "AGENT_APP_VISION_MODEL": "qwen-vl-max"}
     fake.push(text("一只猫。"), text("还是那只猫。"))
-    first = cli(
+    first = cli_in(
         data_dir, "chat", "--json", "--lang", "en", "--image", str(picture), "what is it?", env=env
     )
     evs = events(first)
@@ -122,12 +122,14 @@ def test_an_image_goes_to_the_vision_model_and_the_next_turn_back(data_dir, fake
     assert blocks[1]["image_url"]["url"].startswith("data:image/png;base64,")
 
     thread = evs[0]["thread_id"]
-    second = cli(data_dir, "chat", "--json", "--lang", "en", "--thread", thread, "again?", env=env)
+    second = cli_in(
+        data_dir, "chat", "--json", "--lang", "en", "--thread", thread, "again?", env=env
+    )
     assert second.returncode == 0, second.stderr
     later = fake.chat_requests[-1].json
     assert later["model"] == "qwen-plus" and "image_url" not in json.dumps(later)
     assert "this model cannot see images" in json.dumps(later["messages"])
-    exported = json.loads(cli(data_dir, "threads", "export", thread, "--format", "json").stdout)
+    exported = json.loads(cli_in(data_dir, "threads", "export", thread, "--format", "json").stdout)
     assert exported["messages"][0]["images"][0].startswith("data:image/png;base64,")
 
 
@@ -141,17 +143,17 @@ def test_offline_says_images_need_a_model_and_keeps_nothing(data_dir, tmp_path):
     assert proc.returncode == 1 and evs[-1]["kind"] == "image_rejected"
     assert "AGENT_APP_VISION_MODEL" in evs[-1]["message"] and "Traceback" not in proc.stderr
     listed = json.loads(
-        cli(data_dir, "threads", "export", evs[0]["thread_id"], "--format", "json").stdout
+        cli_in(data_dir, "threads", "export", evs[0]["thread_id"], "--format", "json").stdout
     )
     assert listed["messages"] == []
     bad = tmp_path / "notes.png"
     bad.write_text("not a picture")
-    refused = cli(data_dir, "chat", "--json", "--image", str(bad), "hi")
+    refused = cli_in(data_dir, "chat", "--json", "--image", str(bad), "hi")
     assert [e["type"] for e in events(refused)] == ["error"]  # refused before a conversation exists
     assert str(tmp_path) not in refused.stdout + refused.stderr
     assert (
-        json.loads(cli(data_dir, "threads", "list", "--json").stdout)[0]["id"]
+        json.loads(cli_in(data_dir, "threads", "list", "--json").stdout)[0]["id"]
         == evs[0]["thread_id"]
     )
-    assert len(json.loads(cli(data_dir, "threads", "list", "--json").stdout)) == 1
+    assert len(json.loads(cli_in(data_dir, "threads", "list", "--json").stdout)) == 1
     assert Path(picture).exists()

@@ -9,7 +9,7 @@ from agent_app.memory.service import MemoryService
 from tests.helpers import scripted_service
 from tests.kb_eval.helpers import make_service
 from tests.scripted_model import ScriptedChatModel
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_in
 
 pytestmark = pytest.mark.integration
 LOOKALIKES = ["bob\x07", "bob\u200b", " bob", "bob\n", "bo\u0301b", "b" * 200, ""]
@@ -47,7 +47,7 @@ def test_knowledge_base_refuses_them_too(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_cli_refuses_a_lookalike_user_clearly(data_dir) -> None:
-    added = cli(data_dir, "memory", "add", "--user", "bob", "Bob likes tea")
+    added = cli_in(data_dir, "memory", "add", "--user", "bob", "Bob likes tea")
     assert added.returncode == 0, added.stderr
     proc = cli(data_dir, "memory", "list", "--user", "bob\x07", "--json")
     assert proc.returncode != 0 and "Bob likes tea" not in proc.stdout
