@@ -10,16 +10,30 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_inproc import run_main
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "corpus" / "kb"
 
 
-def kb(data_dir: Path, *args: str, wait: bool = True, url: str | None = None):
+def _env(url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
     env.update(PYTHONPATH=str(ROOT), AGENT_APP_LANG="en")
     if url is not None:
         env["AGENT_APP_DATABASE_URL"] = url
+    return env
+
+
+def kb_in(data_dir: Path, *args: str, url: str | None = None) -> tuple[int, str, str]:
+    """The same command through main(argv) in this process (for steps about the documents)."""
+    done = run_main(["--data-dir", str(data_dir), "kb", *args], env=_env(url))
+    return done.returncode, done.stdout, done.stderr
+
+
+def kb(data_dir: Path, *args: str, wait: bool = True, url: str | None = None):
+    """`agent-app kb *args` as its own process: exit code, stdout and stderr as a script sees them."""
+    env = _env(url)
     cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "kb", *args]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -42,12 +56,22 @@ class Replicas:
         data = self.root / ("data" if self.url is None else f"replica-{self.n}")
         return kb(data, *args, wait=wait, url=self.url)
 
+    def in_process(self, *args: str) -> tuple[int, str, str]:
+        """A command through main() in this process (processes stay where they are the point)."""
+        self.n += 1
+        data = self.root / ("data" if self.url is None else f"replica-{self.n}")
+        return kb_in(data, *args, url=self.url)
+
     def files_on_disk(self) -> list[Path]:
         return [p for p in self.root.glob("*/knowledge/uploads/*") if p.is_file()]
 
 
 def test_add_search_list_remove(tmp_path, backend) -> None:
-    run = Replicas(tmp_path, backend)
+    # On SQLite every step is a process (the stdout/stderr contract); on PostgreSQL the same steps
+    # call main() in this process, each on a fresh data directory (processes sharing the database
+    # are test_two_processes_adding_at_once_lose_nothing and tests/test_replicas.py).
+    replicas = Replicas(tmp_path, backend)
+    run = replicas if replicas.url is None else replicas.in_process
     docs = tmp_path / "docs"
     (docs / "sub").mkdir(parents=True)
     for name in ("退款与售后政策.pdf", "信息安全规范.txt"):
@@ -78,8 +102,8 @@ def test_add_search_list_remove(tmp_path, backend) -> None:
     assert code == 0 and "removed" in out
     code, out, _ = run("list", "--collection", "公司")
     assert "信息安全规范.txt" not in out and "员工手册.docx" in out
-    if run.url is not None:  # the uploads went to the database, none to any data directory
-        assert run.files_on_disk() == []
+    if replicas.url is not None:  # the uploads went to the database, none to any data directory
+        assert replicas.files_on_disk() == []
 
 
 def test_errors_are_one_clear_line_with_non_zero_exit(tmp_path) -> None:
@@ -109,7 +133,9 @@ def test_two_processes_adding_at_once_lose_nothing(tmp_path, backend) -> None:
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    code, out, _ = run("search", "报销流程", "--collection", "shared", "--k", "10", "--json")
+    code, out, _ = run.in_process(
+        "search", "报销流程", "--collection", "shared", "--k", "10", "--json"
+    )
     assert code == 0 and len(json.loads(out)) == 6
 
 
@@ -117,12 +143,12 @@ def test_messages_follow_the_language(tmp_path) -> None:
     note = tmp_path / "note.md"
     note.write_text("# 报销\n报销需要在三十天内提交。", encoding="utf-8")
     data = tmp_path / "data"
-    code, out, err = kb(data, "add", str(note), "--collection", "c", "--lang", "zh")
+    code, out, err = kb_in(data, "add", str(note), "--collection", "c", "--lang", "zh")
     assert code == 0, err
     assert "已索引" in out and "集合 c" in out and "chunk" not in out and "ready" not in out
-    code, out, _ = kb(data, "list", "--lang", "zh")
+    code, out, _ = kb_in(data, "list", "--lang", "zh")
     assert "1 个文档" in out and "documents" not in out
-    code, out, _ = kb(data, "list", "--lang", "en")
+    code, out, _ = kb_in(data, "list", "--lang", "en")
     assert "(1 document, 1 chunk)" in out  # no "1 chunks"
-    code, out, _ = kb(data, "remove", "note.md", "--collection", "c", "--lang", "zh")
+    code, out, _ = kb_in(data, "remove", "note.md", "--collection", "c", "--lang", "zh")
     assert code == 0 and "已从 c 移除 note.md" in out

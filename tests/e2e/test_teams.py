@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.cli_inproc import run_main
 from tests.e2e.harness import ROOT, TOOLS_DIR, StreamlitApp
 
 pytestmark = pytest.mark.e2e
@@ -18,16 +17,10 @@ USERS = {"alice": "alice-password-1", "bob": "bob-password-22"}
 
 
 def _cli(data_dir, *args: str, stdin: str | None = None) -> None:
+    """An admin's `agent-app` command, through main() in this process (the subject here is the
+    browser; the CLI's own process contract is tested in tests/test_users_cli.py and others)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE_"))}
-    proc = subprocess.run(
-        [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+    proc = run_main(["--data-dir", str(data_dir), *args], env=env, stdin=stdin)
     assert proc.returncode == 0, proc.stderr
 
 
