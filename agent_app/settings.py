@@ -67,8 +67,11 @@ class Settings(BaseSettings):
     """Largest accepted upload; keep .streamlit/config.toml server.maxUploadSize at or below it."""
     kb_allow_symlinks: bool = False
     """`kb add` of a symbolic link indexes its target; refused unless the operator allows it."""
-    embedding_provider: Literal["auto", "offline", "dashscope", "ollama", "openai"] = "auto"
-    """'auto' (the default): DashScope text-embedding-v4 when a DashScope key is set, else offline."""
+    embedding_provider: Literal["auto", "offline", "local", "dashscope", "ollama", "openai"] = (
+        "auto"
+    )
+    """'auto' (the default): DashScope text-embedding-v4 when a DashScope key is set, else 'local'
+    (a multilingual model that runs here, docs/retrieval.md); 'offline' is hashed n-grams."""
     embedding_model: str | None = None
     rerank_model: str = ""
     """DashScope rerank model for knowledge-base hits (gte-rerank-v2, qwen3-rerank); '' is off."""

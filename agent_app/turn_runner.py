@@ -224,7 +224,12 @@ class TurnRunner:
             log.warning("memory extraction not started", exc_info=True)
 
     def warm(self, options: ThreadOptions, lang: str) -> None:
-        """Build the agent a turn with these options will run on (its model client imported)."""
+        """Build the agent a turn with these options will run on, and load a local embedding model."""
+        from agent_app.knowledge.embedders import embedding_provider
+        from agent_app.providers import local_embed
+
+        if embedding_provider(self.settings) == "local":
+            local_embed.warm()
         try:
             self.agents.get(prepare_choice(self.settings, options.model_choice()), lang, options)
         except AppError:  # the turn itself will say what is wrong

@@ -39,14 +39,12 @@ def check_environment() -> None:
 
 
 def memory_embedder(settings: Settings) -> Embeddings:
-    """LangChain Embeddings for long-term memory: offline unless a provider is configured."""
+    """LangChain Embeddings for long-term memory: the same model as the knowledge base."""
+    from agent_app.knowledge.embedders import embedding_provider, make_embedder
     from agent_app.providers.offline_embed import OfflineEmbedder
 
-    if settings.embedding_provider in ("offline", "auto") and not (
-        settings.embedding_provider == "auto" and settings.dashscope_api_key
-    ):
+    if embedding_provider(settings) == "offline":
         return OfflineEmbedder()
-    from agent_app.knowledge.embedders import make_embedder
 
     inner = getattr(make_embedder(settings), "_inner", None)
     return inner if isinstance(inner, Embeddings) else OfflineEmbedder()

@@ -80,7 +80,7 @@ def load_questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
 
 def providers() -> list[str]:
     """offline, plus every embedding provider this environment is configured for."""
-    names = ["offline"]
+    names = ["offline", "local"]
     if os.environ.get("DASHSCOPE_API_KEY") or os.environ.get("AGENT_APP_DASHSCOPE_API_KEY"):
         names.append("dashscope")
     configured = os.environ.get("AGENT_APP_EMBEDDING_PROVIDER", "offline")

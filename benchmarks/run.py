@@ -14,6 +14,7 @@ SCRIPTS = (
     "bench_kb.py",
     "bench_kb_race.py",
     "bench_recall.py",
+    "bench_embedders.py",
     "bench_storage.py",
     "bench_tools.py",
     "bench_taint.py",

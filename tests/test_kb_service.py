@@ -267,13 +267,14 @@ def test_remove_deletes_rows_vectors_and_file(svc) -> None:
 def test_changing_the_embedder_requires_a_clear_reindex(tmp_path, pool, kb_url) -> None:
     first = make_service(tmp_path / "d", pool, database_url=kb_url)
     first.add_files([("a.txt", REFUND.encode()), ("p.pdf", make_pdf(["第一页", "退货运费"]))], "c")
+    before = first.status()["embedder"]
     first.close()
     other = make_service(
         tmp_path / "d", pool, embedder=OfflineKBEmbedder(dim=256), database_url=kb_url
     )
     try:
         status = other.status()
-        assert status["needs_reindex"] and status["indexed_with"] == "offline-ngram-512"
+        assert status["needs_reindex"] and status["indexed_with"] == before != "offline-ngram-256"
         assert other.search("退款政策", ["c"])[0]["source"] == "a.txt"  # keyword side still serves
         with pytest.raises(KnowledgeError) as exc:
             other.add_files([("b.txt", "新文件".encode())], "c")

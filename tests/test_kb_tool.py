@@ -62,9 +62,17 @@ def searcher():
 
 @pytest.fixture
 def svc(settings, pool, searcher):
-    """The app wired as in production (loaded tool sources), its model the scripted searcher."""
+    """The app wired as in production (loaded tool sources), its model the scripted searcher.
+
+    Keyword retrieval (the offline embedder): the arranged documents rely on which chunk is a hit,
+    and the semantic default also finds a passage's continuation (tests/test_local_embedder.py).
+    """
     s = settings.with_overrides(
-        provider="openai", openai_base_url="http://127.0.0.1:9/v1", tools_dirs="", lang="en"
+        provider="openai",
+        openai_base_url="http://127.0.0.1:9/v1",
+        tools_dirs="",
+        lang="en",
+        embedding_provider="offline",
     )
     service = open_service(s, model_factory=lambda choice: searcher.model, include_mcp=False)
     service.knowledge._shared["parsers"] = pool  # one parse worker for the whole module

@@ -15,7 +15,8 @@ REFUND = "退款政策：自签收之日起七日内，商品完好的可申请�
 
 @pytest.fixture
 def svc(settings):
-    service = open_service(settings, tools=[])
+    """The app on the offline embedder, so the tests can switch to another of known name."""
+    service = open_service(settings.with_overrides(embedding_provider="offline"), tools=[])
     kb = service.knowledge_for(service.settings.user)
     assert kb.add_files([("refund.txt", REFUND.encode())], "docs")[0].status == "ready"
     yield service

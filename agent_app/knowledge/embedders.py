@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 import numpy as np
 
+from agent_app.providers import local_embed
 from agent_app.providers.dashscope_embed import LazyDashScopeEmbeddings
 from agent_app.providers.offline_embed import OfflineEmbedder
 from agent_app.settings import Settings
@@ -13,6 +15,7 @@ from agent_app.settings import Settings
 DASHSCOPE_MODEL = "text-embedding-v4"
 DASHSCOPE_BATCH = 10  # text-embedding-v4 accepts at most 10 texts per request
 OLLAMA_MODEL = "qwen3-embedding:0.6b"
+log = logging.getLogger(__name__)
 NATIVE_BASES = {
     "cn": "https://dashscope.aliyuncs.com/api/v1",
     "intl": "https://dashscope-intl.aliyuncs.com/api/v1",
@@ -73,17 +76,29 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The configured embedder; 'auto' means DashScope when a key is set, else offline."""
+def embedding_provider(settings: Settings) -> str:
+    """The provider in effect: 'auto' is DashScope with a key, else the local model, else offline."""
     provider = settings.embedding_provider
     if provider == "auto":
-        provider = "dashscope" if settings.dashscope_api_key else "offline"
+        provider = "dashscope" if settings.dashscope_api_key else "local"
+    if provider == "local" and not local_embed.available():
+        log.warning("the local embedding model is not installed; using the offline n-gram embedder")
+        return "offline"
+    return provider
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder (see `embedding_provider`), batched, with unit-length rows."""
+    provider = embedding_provider(settings)
     if provider == "dashscope":
         return _dashscope(settings)
     if provider == "ollama":
         return _ollama(settings)
     if provider == "openai":
         return _openai(settings)
+    if provider == "local":
+        inner = local_embed.LocalSemanticEmbedder()
+        return LangChainEmbedder(inner, inner.name, inner.batch_size)
     return OfflineKBEmbedder()
 
 
