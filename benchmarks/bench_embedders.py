@@ -37,7 +37,7 @@ def questions() -> list[str]:
     import json
 
     data = json.loads((ROOT / "tests" / "corpus" / "kb_eval.json").read_text(encoding="utf-8"))
-    return [q["q"] for q in data]
+    return [q["question"] for q in data]
 
 
 def query_p50_ms(embedder, queries: list[str]) -> float:
