@@ -12,6 +12,7 @@ from typing import Any
 
 from agent_app.cli.common import settings_from
 from agent_app.errors import AppError
+from agent_app.knowledge.embedders import embedding_provider
 from agent_app.settings import Settings, mask
 
 PACKAGES = (
@@ -113,6 +114,7 @@ def collect(settings: Settings, offline: bool = False) -> dict[str, Any]:
             "openai_api_key": mask(settings.openai_api_key),
             "ollama_host": settings.ollama_host,
             "embedding_provider": settings.embedding_provider,
+            "embedding_in_use": embedding_provider(settings),
             "data_dir": str(settings.data_dir),
             "strict_msgpack": os.environ.get("LANGGRAPH_STRICT_MSGPACK"),
         },
