@@ -82,6 +82,7 @@ def test_server_down_mid_turn_is_an_error_then_the_app_recovers(pg_server, db_se
         assert "cannot be reached" in broken.errors[0].message
         assert all("Traceback" not in ev.to_json(e) for e in broken.events)
         pg_server.start()  # the same service, not restarted
+        assert [m["text"] for m in svc.messages("alice", thread)] == ["one", "first"]
         model.script.append(answer("third"))
         again = collect(svc.stream(thread, "three", user_id="alice"))
         assert again.text == "third" and isinstance(again.events[-1], ev.Done)

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.integration
 LOOKALIKES = ["bob\x07", "bob\u200b", " bob", "bob\n", "bo\u0301b", "b" * 200, ""]
 
 
-def test_lookalike_ids_share_nothing_with_bob_and_are_refused(settings) -> None:
-    svc = scripted_service(settings, ScriptedChatModel(default="ok"), tools=[])
+def test_lookalike_ids_share_nothing_with_bob_and_are_refused(db_settings) -> None:
+    svc = scripted_service(db_settings, ScriptedChatModel(default="ok"), tools=[])
     memory = MemoryService(svc.store)
     memory.add("bob", "Bob's salary is 30k")
     bob_thread = svc.new_thread("bob").id
