@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, cast
 
-from langgraph.store.base import SearchItem, SearchOp
+from langgraph.store.base import GetOp, SearchItem, SearchOp
 from langgraph.store.postgres import PostgresStore
 
 from agent_app.memory.filters import matches
@@ -77,6 +77,7 @@ def pg_hybrid_search(
         return [], True
     cal = calibration_for(store.model)
     cosine: dict[Any, float] = {}
+    known: dict[Any, Any] = {}  # vector hits carry their item: no second read for those
     vector_ok = True
     if store.index_config:
         try:
@@ -87,20 +88,32 @@ def pg_hybrid_search(
             vector_ok = False
         else:
             hits = [it for it in cast(list[Any], page or []) if isinstance(it, SearchItem)]
-            cosine = {
-                (it.namespace, it.key): float(it.score) for it in hits if it.score is not None
-            }
+            known = {(it.namespace, it.key): it for it in hits}
+            cosine = {k: float(it.score) for k, it in known.items() if it.score is not None}
     fused = fuse(lexical, cosine, cal, vector_ok=vector_ok)
     floor = recall_floor(query, cal) if gated else 0.0
     ranked = sorted(
         ((s, k) for k, s in fused.items() if s > 0 and s >= floor), key=lambda p: (-p[0], p[1])
     )
+    return _best_items(store, ranked, known, limit, filter), vector_ok
+
+
+def _best_items(
+    store: Any, ranked: list[Any], known: dict[Any, Any], limit: int, filter: Any
+) -> list[SearchItem]:
+    """The first `limit` ranked items passing the filter; the unknown ones read a window at a time."""
     items: list[SearchItem] = []
-    for score, (item_ns, key) in ranked:
-        item = store.get(item_ns, key)
-        if item is not None and matches(item.value, filter):
-            items.append(SearchItem(item.namespace, item.key, item.value, item.created_at,
-                                    item.updated_at, score))  # fmt: skip
-            if len(items) >= limit:
-                break
-    return items, vector_ok
+    for start in range(0, len(ranked), 2 * limit):  # one round trip per window, not per item
+        window = ranked[start : start + 2 * limit]
+        missing = [k for _, k in window if k not in known]
+        if missing:
+            got = PostgresStore.batch(store, [GetOp(item_ns, key) for item_ns, key in missing])
+            known.update({k: it for k, it in zip(missing, got, strict=True) if it is not None})
+        for score, k in window:
+            item = known.get(k)
+            if item is not None and matches(item.value, filter):
+                items.append(SearchItem(item.namespace, item.key, item.value, item.created_at,
+                                        item.updated_at, score))  # fmt: skip
+                if len(items) >= limit:
+                    return items
+    return items
