@@ -8,14 +8,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.tools import BaseTool
-from langgraph.store.base import BaseStore
 
 from agent_app.logsetup import register_configured_secrets
 from agent_app.settings import Settings
 from agent_app.tracing import redact_traces
 
 if TYPE_CHECKING:
+    # Annotations only: BaseTool's module pulls in LangSmith's run trees (about a second), which
+    # `agent-app memory` and `kb` never use.
+    from langchain_core.tools import BaseTool
+    from langgraph.store.base import BaseStore
+
     from agent_app.auth.accounts import AccountStore
     from agent_app.budget import UsageLedger
     from agent_app.conversations import Conversations

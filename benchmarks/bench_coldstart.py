@@ -2,7 +2,8 @@
 
 Every command runs as a fresh process, interleaved, in the same run; the figures are ratios of the
 medians: wall clock to the first line (the `started` event naming the conversation), to the first
-answer token, and CPU time of the whole run (steadier under load).
+answer token, and CPU time of the whole run (steadier under load). The light commands (`kb list`,
+`memory list`, which load no model or agent) are timed whole against a bare `python -c pass`.
 `--profile` also prints the slowest imports of one `chat --json` start (`-X importtime`).
 """
 
@@ -56,6 +57,55 @@ def first_line_ms(cmd: list[str], env: dict[str, str]) -> tuple[float, float, fl
         raise RuntimeError(f"no output from {cmd!r} (exit {proc.returncode})")
     cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
     return first, token, cpu
+
+
+def whole_run_ms(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall ms of the whole run of `cmd` and the CPU ms it used (for output that comes at the end)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, check=False)
+    wall = (time.perf_counter() - t0) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{cmd!r} exited {done.returncode}: {done.stderr[-500:]!r}")
+    return wall, (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+
+
+def measure_light(runs: int) -> dict[str, list[tuple[float, float]]]:
+    """`kb list` and `memory list` on a data directory holding one document and one memory,
+    interleaved with a bare `python -c pass` (each command once unmeasured first)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_APP_", "DASHSCOPE"))}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(AGENT_APP_PROVIDER="offline", PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"))
+        note = Path(tmp) / "note.md"
+        note.write_text("# Leave\n\nFifteen days of annual leave a year.\n", encoding="utf-8")
+        cli = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(Path(tmp) / "data")]
+        whole_run_ms([*cli, "kb", "add", str(note), "--collection", "c"], env)
+        whole_run_ms([*cli, "memory", "add", "likes oolong tea"], env)
+        commands = {
+            "bare": [sys.executable, "-c", "pass"],
+            "kb_list": [*cli, "kb", "list"],
+            "memory_list": [*cli, "memory", "list"],
+        }
+        for cmd in commands.values():
+            whole_run_ms(cmd, env)
+        by: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, cmd in commands.items():
+                by[name].append(whole_run_ms(cmd, env))
+    return by
+
+
+def light_rows(by: dict[str, list[tuple[float, float]]]) -> list[dict[str, object]]:
+    """Rows for the light commands: wall and CPU medians against the bare interpreter's."""
+    bare_wall, bare_cpu = p50([w for w, _ in by["bare"]]), p50([c for _, c in by["bare"]])
+    rows = []
+    for name in ("kb_list", "memory_list"):
+        print(f"{name:12} wall {sorted(round(w) for w, _ in by[name])} ms")
+        rows.append(row(f"core.cli_{name}_ms", p50([w for w, _ in by[name]]), "ms", bare_wall))
+        rows.append(row(f"core.cli_{name}_cpu_ms", p50([c for _, c in by[name]]), "ms", bare_cpu))
+    return rows
 
 
 def measure(runs: int) -> dict[str, list[tuple[float, float, float]]]:
@@ -161,6 +211,7 @@ def main() -> None:
             client,
         )
     )
+    rows.extend(light_rows(measure_light(runs)))
     record(rows)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING, Any
 
 from agent_app.knowledge.errors import DocumentError
 from agent_app.textsafe import normalize_for_index, strip_invisible
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", " ", ""]
 CHUNK_SIZE = 360
@@ -38,6 +39,9 @@ def make_splitter(
     size: int = CHUNK_SIZE, overlap: int = CHUNK_OVERLAP
 ) -> RecursiveCharacterTextSplitter:
     """Separators from paragraph down to character; punctuation stays with its sentence."""
+    # Imported here: the splitter costs about half a second, and only adding a document needs it.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         separators=SEPARATORS,
         chunk_size=size,

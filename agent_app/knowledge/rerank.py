@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
-
 from agent_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +33,8 @@ class DashScopeReranker:
             "input": {"query": query, "documents": [d[:MAX_DOC_CHARS] for d in documents]},
             "parameters": {"return_documents": False, "top_n": len(documents)},
         }
+        import httpx  # here: `kb list` and searches without a reranker never load it
+
         try:
             reply = httpx.post(self._url, json=body, headers=self._headers, timeout=self._timeout)
         except httpx.HTTPError as exc:

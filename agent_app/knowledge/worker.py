@@ -204,6 +204,7 @@ def _warm_up() -> None:
     """Load the parsers and jieba's dictionary before the first request arrives."""
     try:
         import docx  # noqa: F401
+        import langchain_text_splitters  # noqa: F401
         import pypdf  # noqa: F401
 
         from agent_app.knowledge import chunking  # noqa: F401
