@@ -31,9 +31,15 @@ def kb_in(data_dir: Path, *args: str, url: str | None = None) -> tuple[int, str,
     return done.returncode, done.stdout, done.stderr
 
 
-def kb(data_dir: Path, *args: str, wait: bool = True, url: str | None = None):
+def kb(
+    data_dir: Path,
+    *args: str,
+    wait: bool = True,
+    url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+):
     """`agent-app kb *args` as its own process: exit code, stdout and stderr as a script sees them."""
-    env = _env(url)
+    env = {**_env(url), **(extra_env or {})}
     cmd = [sys.executable, "-m", "agent_app.cli.main", "--data-dir", str(data_dir), "kb", *args]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -13,6 +13,8 @@ from agent_app.settings import Settings
 from tests.test_kb_cli import kb
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# The n-gram embedder: these tests time a long add against a second start, calibrated on its speed.
+OFFLINE = {"AGENT_APP_EMBEDDING_PROVIDER": "offline"}
 LINE = "退款政策：自签收之日起七日内，商品完好的可申请无理由退货，运费由买家承担。第{n}条。\n"
 
 
@@ -30,7 +32,13 @@ def _wait_for_upload(uploads, proc, timeout: float = 60.0) -> list[str]:
 
 
 def _service(data, **over) -> KnowledgeService:
-    settings = Settings(data_dir=data, lang="en", tools_dirs=str(data / "tools"), **over)
+    settings = Settings(
+        data_dir=data,
+        lang="en",
+        tools_dirs=str(data / "tools"),
+        embedding_provider="offline",
+        **over,
+    )
     return KnowledgeService(settings)
 
 
@@ -39,7 +47,7 @@ def test_killed_kb_add_leaves_no_orphan_and_a_running_one_is_not_swept(tmp_path)
     _big_text(source)
     uploads = data / "knowledge" / "uploads"
     # A second process starting while an add is running must leave that add's file alone.
-    running = kb(data, "add", str(source), "--collection", "c", wait=False)
+    running = kb(data, "add", str(source), "--collection", "c", wait=False, extra_env=OFFLINE)
     _wait_for_upload(uploads, running)
     _service(data).close()  # starts while the add is still parsing or embedding
     assert running.poll() is None, "the add finished too soon to test the sweep"
@@ -49,7 +57,7 @@ def test_killed_kb_add_leaves_no_orphan_and_a_running_one_is_not_swept(tmp_path)
     # Now kill one mid-way: its copy has no row, and the next start removes it.
     other = tmp_path / "other.txt"
     _big_text(other, lines=12_001)
-    victim = kb(data, "add", str(other), "--collection", "c", wait=False)
+    victim = kb(data, "add", str(other), "--collection", "c", wait=False, extra_env=OFFLINE)
     names = _wait_for_upload_count(uploads, victim, 2)
     victim.send_signal(signal.SIGKILL)
     victim.wait(30)
