@@ -16,14 +16,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def _threads_sharing_a_first_character(data_dir):
     """Conversations until two ids start alike: (convs, the pair, one more that starts otherwise)."""
     convs = open_conversations(Settings(data_dir=data_dir, _env_file=None))
-    seen: dict[str, str] = {}
-    while True:
+    seen: dict[str, list[str]] = {}
+    # Until two ids start alike and a third starts otherwise (the first two may be the pair).
+    while not (len(seen) >= 2 and any(len(ids) >= 2 for ids in seen.values())):
         info = convs.new_thread("local", title=f"talk {len(seen)}")
-        if info.id[0] in seen:
-            pair = (seen[info.id[0]], info.id)
-            break
-        seen[info.id[0]] = info.id
-    other = next(i for c, i in seen.items() if c != pair[0][0])
+        seen.setdefault(info.id[0], []).append(info.id)
+    pair = tuple(next(ids for ids in seen.values() if len(ids) >= 2)[:2])
+    other = next(ids[0] for c, ids in seen.items() if c != pair[0][0])
     return convs, pair, other
 
 
