@@ -228,12 +228,15 @@ class TurnRunner:
         from agent_app.knowledge.embedders import embedding_provider
         from agent_app.providers import local_embed
 
-        if embedding_provider(self.settings) == "local":
-            local_embed.warm()
         try:
             self.agents.get(prepare_choice(self.settings, options.model_choice()), lang, options)
         except AppError:  # the turn itself will say what is wrong
             log.info("nothing to warm: %s", options.model_choice().label)
+        if embedding_provider(self.settings) == "local":
+            try:
+                local_embed.warm()
+            except Exception as exc:  # the first embedding reports it where it is used
+                log.warning("local embedding model not loaded: %s", type(exc).__name__)
 
     def state_graph(self, options: ThreadOptions) -> Any:
         """The cached agent a thread's turns run on, to read its state through the graph's API."""

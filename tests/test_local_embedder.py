@@ -161,3 +161,22 @@ def test_odd_queries_give_sane_results(stores, query) -> None:
     assert isinstance(found, list) and len(found) <= 3
     assert isinstance(hits, list) and len(hits) <= 3
     assert kb.search("病假要什么证明", ["c"])[0]["source"] == "请假.md"  # still serving
+
+
+def test_the_chat_page_warms_the_model_in_the_background(tmp_path, monkeypatch, caplog) -> None:
+    svc = _service(_settings(tmp_path), ScriptedChatModel(script=[]))
+    try:
+        monkeypatch.setattr(local_embed, "_model", None)  # as in a fresh process
+        svc.warm(None).join(timeout=120)
+        assert local_embed._model is not None
+        monkeypatch.setattr(local_embed, "_model", None)
+
+        def broken():
+            raise MemoryError
+
+        monkeypatch.setattr(local_embed, "_encoder", broken)
+        with caplog.at_level(logging.WARNING):
+            svc.warm(None).join(timeout=120)  # a failed load is logged, the thread ends cleanly
+        assert "local embedding model not loaded: MemoryError" in caplog.text
+    finally:
+        svc.close()
