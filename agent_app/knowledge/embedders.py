@@ -10,6 +10,7 @@ import numpy as np
 from agent_app.providers import local_embed
 from agent_app.providers.dashscope_embed import LazyDashScopeEmbeddings
 from agent_app.providers.offline_embed import OfflineEmbedder
+from agent_app.providers.offline_embed import unit_rows as normalize_rows
 from agent_app.settings import Settings
 
 DASHSCOPE_MODEL = "text-embedding-v4"
@@ -67,13 +68,6 @@ class LangChainEmbedder:
         for start in range(0, len(texts), self.batch_size):
             rows.extend(self._inner.embed_documents(texts[start : start + self.batch_size]))
         return normalize_rows(np.asarray(rows, dtype=np.float32).reshape(len(texts), -1))
-
-
-def normalize_rows(matrix: np.ndarray) -> np.ndarray:
-    """L2-normalize each row in place (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    np.divide(matrix, norms, out=matrix, where=norms > 0)
-    return matrix
 
 
 def embedding_provider(settings: Settings) -> str:

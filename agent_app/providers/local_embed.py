@@ -12,8 +12,8 @@ import threading
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from agent_app.providers.offline_embed import ArrayEmbeddings, unit_rows
 from agent_app.textsafe import normalize_for_index
 
 NAME = "local-use-m3"
@@ -42,10 +42,12 @@ def _encoder() -> Any:
 
 def warm() -> None:
     """Load the model now (in a background thread), so the first recall does not wait for it."""
-    _encoder()
+    model = _encoder()
+    with _lock:
+        model.encode(["warm"])  # the weights are read on the first encoding, not at construction
 
 
-class LocalSemanticEmbedder(Embeddings):
+class LocalSemanticEmbedder(ArrayEmbeddings):
     """Multilingual sentence vectors (zh, en and 14 more languages) computed on this machine."""
 
     batch_size = 64
@@ -64,14 +66,4 @@ class LocalSemanticEmbedder(Embeddings):
             with _lock:  # one forward pass at a time, on one core: the other serves the app
                 vectors = model.encode([cleaned[i] for i in rows])
             out[rows] = np.asarray(vectors, dtype=np.float32).reshape(len(rows), DIM)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages locally."""
-        return self.embed_array(list(texts)).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query locally."""
-        return self.embed_array([text])[0].tolist()
+        return unit_rows(out)

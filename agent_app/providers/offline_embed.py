@@ -12,7 +12,30 @@ from langchain_core.embeddings import Embeddings
 from agent_app.textsafe import normalize_for_index
 
 
-class OfflineEmbedder(Embeddings):
+class ArrayEmbeddings(Embeddings):
+    """LangChain's Embeddings over one `embed_array(texts) -> (n, dim)` of unit rows."""
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        """Embed many texts into an (n, dim) float32 array of unit vectors."""
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages."""
+        return self.embed_array(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query."""
+        return self.embed_array([text])[0].tolist()
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """L2-normalize each row in place (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    np.divide(matrix, norms, out=matrix, where=norms > 0)
+    return matrix
+
+
+class OfflineEmbedder(ArrayEmbeddings):
     """Deterministic lexical embeddings: character 1–3-grams hashed into `dim` buckets."""
 
     def __init__(self, dim: int = 512) -> None:
@@ -36,14 +59,4 @@ class OfflineEmbedder(Embeddings):
                 h = zlib.crc32(gram.encode("utf-8"))
                 weight = (1.0 + math.log(count)) * (1.0 + 0.5 * (len(gram) - 1))
                 out[row, h % self.dim] += weight if (h >> 31) & 1 else -weight
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts offline (character n-gram hashing)."""
-        return self.embed_array(list(texts)).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query offline."""
-        return self.embed_array([text])[0].tolist()
+        return unit_rows(out)
