@@ -108,6 +108,9 @@ class UsageLedger(SharedConnection):
         """Count one turn, or raise QuotaExceededError (tokens today, or turns this minute) first."""
         now = now or time.time()
         limits, day = self.limits_for(user_id), self.day(now)
+        if not (limits.daily_tokens or limits.rpm):  # nothing to check: one statement, no lock
+            self._count_turn(self.backend, user_id, day)
+            return
         with self._transaction() as conn:
             self._admit_locked(conn, user_id, limits, day, now)
 
@@ -119,8 +122,10 @@ class UsageLedger(SharedConnection):
         ).fetchone()
         if limits.daily_tokens and (row[0] if row else 0) >= limits.daily_tokens:
             raise QuotaExceededError(user_id, limit=limits.daily_tokens)
-        conn.execute("DELETE FROM recent_requests WHERE user_id=? AND ts <= ?", (user_id, now - 60))
-        if limits.rpm:
+        if limits.rpm:  # the window is kept only while a turns-per-minute limit applies
+            conn.execute(
+                "DELETE FROM recent_requests WHERE user_id=? AND ts <= ?", (user_id, now - 60)
+            )
             recent = conn.execute(
                 "SELECT COUNT(*), MIN(ts) FROM recent_requests WHERE user_id=?", (user_id,)
             ).fetchone()
@@ -129,7 +134,11 @@ class UsageLedger(SharedConnection):
                 raise QuotaExceededError(
                     user_id, key="error.quota_rpm", limit=limits.rpm, seconds=wait
                 )
-        conn.execute("INSERT INTO recent_requests VALUES (?,?)", (user_id, now))
+            conn.execute("INSERT INTO recent_requests VALUES (?,?)", (user_id, now))
+        UsageLedger._count_turn(conn, user_id, day)
+
+    @staticmethod
+    def _count_turn(conn: Executor, user_id: str, day: str) -> None:
         conn.execute(
             "INSERT INTO usage_daily (user_id, day, requests) VALUES (?,?,1) "
             "ON CONFLICT(user_id, day) DO UPDATE SET requests=usage_daily.requests+1",

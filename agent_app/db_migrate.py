@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, cast
 
@@ -139,7 +140,9 @@ def _checkpoints(src_end: Settings, dst_end: Settings) -> tuple[int, int]:
 
 
 def _memories(src_end: Settings, dst_end: Settings) -> tuple[int, int]:
-    """Every memory item, its timestamps kept; re-embedded by the destination's index."""
+    """Every memory item, its timestamps kept; re-embedded by the destination's index, a page at a time."""
+    from langgraph.store.base import PutOp
+
     from agent_app.wiring import open_memory_store
 
     if not _exists(src_end, "memory.db"):
@@ -147,13 +150,14 @@ def _memories(src_end: Settings, dst_end: Settings) -> tuple[int, int]:
     src, dst = open_memory_store(src_end), open_memory_store(dst_end)
     total = found = 0
     try:
+        with _bulk(dst):
+            for ns in src.list_namespaces(limit=1_000_000):
+                offset = 0
+                while page := src.search(ns, limit=MEMORY_PAGE, offset=offset):
+                    dst.batch([PutOp(ns, item.key, item.value) for item in page])
+                    _keep_times(dst, ns, page)
+                    total, offset = total + len(page), offset + len(page)
         for ns in src.list_namespaces(limit=1_000_000):
-            offset = 0
-            while page := src.search(ns, limit=MEMORY_PAGE, offset=offset):
-                for item in page:
-                    dst.put(ns, item.key, item.value)
-                    _keep_times(dst, ns, item)
-                total, offset = total + len(page), offset + len(page)
             found += len(dst.search(ns, limit=1_000_000))
         return total, found
     finally:
@@ -161,22 +165,33 @@ def _memories(src_end: Settings, dst_end: Settings) -> tuple[int, int]:
         cast(Any, dst).close()
 
 
-def _keep_times(store: Any, ns: tuple[str, ...], item: Any) -> None:
-    """The copied item keeps the source's created/updated times (the put stamped it now)."""
+def _bulk(store: Any) -> AbstractContextManager[None]:
+    """PostgreSQL's vector index built once after the copy; nothing special on SQLite."""
+    from agent_app.memory.pg_store import PgMemoryStore, bulk_load
+
+    return bulk_load(store) if isinstance(store, PgMemoryStore) else nullcontext()
+
+
+def _keep_times(store: Any, ns: tuple[str, ...], items: list[Any]) -> None:
+    """The copied items keep the source's created/updated times (the puts stamped them now)."""
     from agent_app.memory.store import SqliteFaissStore
     from agent_app.vectors import transaction
 
+    prefix = ".".join(ns)
     if isinstance(store, SqliteFaissStore):
         with transaction(store._conn()) as conn:
-            conn.execute(
+            conn.executemany(
                 f"UPDATE {store._table} SET created_at = ?, updated_at = ? WHERE ns = ? AND key = ?",
-                (item.created_at.isoformat(), item.updated_at.isoformat(), ".".join(ns), item.key),
+                [
+                    (i.created_at.isoformat(), i.updated_at.isoformat(), prefix, i.key)
+                    for i in items
+                ],
             )
         return
-    with store.conn.connection() as conn:
-        conn.execute(
+    with store.conn.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
             "UPDATE store SET created_at=%s, updated_at=%s WHERE prefix=%s AND key=%s",
-            (item.created_at, item.updated_at, ".".join(ns), item.key),
+            [(it.created_at, it.updated_at, prefix, it.key) for it in items],
         )
 
 

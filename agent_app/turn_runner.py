@@ -118,7 +118,7 @@ class TurnRunner:
             if outcome is None:  # paused for approval: the turn goes on after resume
                 self.registry.set_note(info.id, PAUSED, notes.as_dict())
                 return None
-            self._keep_notes(info, runner, outcome, notes)
+            self._keep_notes(info, runner, outcome, notes, fresh=_new_message(payload))
             if resumed:
                 self.registry.set_note(info.id, PAUSED, {})
         except Exception as exc:  # the database went away mid-turn: say so, keep nothing half-done
@@ -163,9 +163,22 @@ class TurnRunner:
         return ev.Done(message_id=str(last.id or ""), thread_id=info.id)
 
     def _keep_notes(
-        self, info: ThreadInfo, runner: TurnStream, outcome: ev.Event, notes: TurnNotes
+        self,
+        info: ThreadInfo,
+        runner: TurnStream,
+        outcome: ev.Event,
+        notes: TurnNotes,
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Store the turn's notes with its answer, or a failure mark on its user message."""
+        """Store the turn's notes with its answer, or a failure mark on its user message.
+
+        `fresh`: the turn began with a new user message, which has no failure mark to clear, so
+        an answered turn need not read the conversation back.
+        """
+        if fresh and isinstance(outcome, ev.Done) and outcome.message_id:
+            self.registry.set_note(info.id, outcome.message_id, notes.as_dict())
+            return
         stored = stored_messages(runner.agent, info.id)
         asked = next((m for m in reversed(stored) if isinstance(m, HumanMessage)), None)
         if isinstance(outcome, ev.Done) and outcome.message_id:
@@ -253,3 +266,9 @@ class TurnRunner:
         ):  # its provider is not configured any more: the offline agent reads the same state
             offline = prepare_choice(self.settings, ModelChoice("offline", "offline"), probe=False)
             return self.agents.get(offline, lang, options, any_lang=True)
+
+
+def _new_message(payload: Any) -> bool:
+    """Whether a run's input is a new user message (not a resume, a retry or a regeneration)."""
+    messages = payload.get("messages") if isinstance(payload, dict) else None
+    return isinstance(messages, list) and bool(messages) and isinstance(messages[-1], HumanMessage)

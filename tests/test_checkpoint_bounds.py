@@ -29,11 +29,25 @@ def _checkpoint_bytes(path) -> tuple[int, int]:
         conn.close()
 
 
+def _pg_checkpoint_bytes(url: str) -> tuple[int, int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        count = conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+        blobs = conn.execute(
+            "SELECT (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_blobs)"
+            " + (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_writes)"
+            " + (SELECT COALESCE(SUM(LENGTH(checkpoint::text)), 0) FROM checkpoints)"
+        ).fetchone()[0]
+    return int(count), int(blobs)
+
+
 def _text_bytes(messages: list[dict]) -> int:
     return sum(len(str(m["text"]).encode()) for m in messages)
 
 
-def test_checkpoints_are_pruned_and_the_thread_still_resumes(settings) -> None:
+def test_checkpoints_are_pruned_and_the_thread_still_resumes(db_settings) -> None:
+    settings = db_settings
     model = ScriptedChatModel(default=ANSWER)
     RAN.clear()
     svc = scripted_service(settings, model, tools=[send_mail])
@@ -44,8 +58,10 @@ def test_checkpoints_are_pruned_and_the_thread_still_resumes(settings) -> None:
         )
     messages = svc.messages("u", thread)
     assert len(messages) == 2 * TURNS and messages[-2]["text"] == f"第{TURNS - 1}个问题：请继续。"
-    path = settings.data_dir / "checkpoints.db"
-    count, blobs = _checkpoint_bytes(path)
+    if settings.database_url:
+        count, blobs = _pg_checkpoint_bytes(settings.database_url.get_secret_value())
+    else:
+        count, blobs = _checkpoint_bytes(settings.data_dir / "checkpoints.db")
     text = _text_bytes(messages)
     assert count <= 3, count  # not one per turn
     assert blobs <= 6 * text, (blobs, text)  # linear in the text, not quadratic

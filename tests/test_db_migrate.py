@@ -67,6 +67,7 @@ def test_migrate_copies_everything_and_the_app_runs_on_it(pg_url, tmp_path):
         Settings(data_dir=source, provider="offline", _env_file=None), ScriptedChatModel()
     )
     expected = {t: before.messages(u, t) for u, ts in threads.items() for t in ts}
+    remembered = {u: before.memory.list(u) for u in threads}
     before.close()
 
     done = _cli("db", "migrate", "--from", f"sqlite://{source}", "--to", pg_url)
@@ -87,7 +88,15 @@ def test_migrate_copies_everything_and_the_app_runs_on_it(pg_url, tmp_path):
         for user, ts in threads.items():
             assert sorted(t.id for t in svc.list_threads(user)) == sorted(ts)
             assert svc.get_prefs(user) == {"lang": "en"}
-            assert [m["text"] for m in svc.memory.list(user)] == [f"{user} 喜欢喝乌龙茶"]
+            moved_items = svc.memory.list(user)
+            assert [m["text"] for m in moved_items] == [f"{user} 喜欢喝乌龙茶"]
+            assert [(m["id"], m["created_at"], m["updated_at"]) for m in moved_items] == [
+                (m["id"], m["created_at"], m["updated_at"]) for m in remembered[user]
+            ]  # the copy keeps when each memory was made
+            assert [m["text"] for m in svc.memory.search(user, "乌龙茶")] == [
+                f"{user} 喜欢喝乌龙茶"
+            ]
+        assert _has_vector_index(pg_url)  # built once after the bulk copy
         for thread, messages in expected.items():
             owner = "alice" if thread in threads["alice"] else "bob"
             assert svc.messages(owner, thread) == messages
@@ -100,6 +109,17 @@ def test_migrate_copies_everything_and_the_app_runs_on_it(pg_url, tmp_path):
 
     again = _cli("db", "migrate", "--from", f"sqlite://{source}", "--to", pg_url)
     assert again.returncode == 0 and json.loads(again.stdout)["counts"]["threads"]["database"] == 4
+
+
+def _has_vector_index(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE indexname = 'store_vectors_embedding_idx'"
+            " AND schemaname = current_schema()"
+        ).fetchone()
+    return row is not None
 
 
 def test_upgrade_creates_the_schema_once(pg_url):

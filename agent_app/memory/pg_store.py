@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import Op, Result, SearchItem, SearchOp
 from langgraph.store.postgres import PostgresStore
+from langgraph.store.postgres.base import VECTOR_MIGRATIONS
 
 from agent_app.errors import ProviderUnavailableError
 from agent_app.memory.filters import matches
@@ -19,6 +21,8 @@ from agent_app.storage.pg import open_pool, schema_lock
 
 log = logging.getLogger(__name__)
 UNEMBEDDED_SCAN = 1000  # items looked at to fill a short page with unembedded ones
+VECTOR_INDEX = "store_vectors_embedding_idx"  # PostgresStore's HNSW index (its migrations name it)
+BULK_BUILD_MEMORY = "512MB"  # maintenance_work_mem of the one index build after a bulk load
 
 
 class PgMemoryStore(PostgresStore):
@@ -158,3 +162,40 @@ def open_pg_memory_store(
     if index is not None and list(index.get("fields") or []) == ["text"]:
         reembed_on_change(store, pool, int(index["dims"]), store.model)
     return store
+
+
+@contextmanager
+def bulk_load(store: PostgresStore) -> Iterator[None]:
+    """Many writes at once (a migration, a benchmark): the vector index is built once, at the end.
+
+    Each put into an HNSW index walks the graph: at 100k memories that is tens of milliseconds per
+    item, while one build over the loaded rows takes a few minutes. Searches during the load stay
+    right, only slower (no index). An index the store does not have is left alone.
+    """
+    create = _index_statement(store)
+    if create is None:
+        yield
+        return
+    with cast(Any, store.conn).connection() as conn:
+        conn.execute(f"DROP INDEX IF EXISTS {VECTOR_INDEX}")
+    try:
+        yield
+    finally:
+        with cast(Any, store.conn).connection() as conn:
+            conn.execute(f"SET maintenance_work_mem = '{BULK_BUILD_MEMORY}'")
+            try:
+                conn.execute(create)
+            finally:
+                conn.execute("RESET maintenance_work_mem")
+
+
+def _index_statement(store: PostgresStore) -> str | None:
+    """PostgresStore's own CREATE INDEX for its vectors, with its parameters (as its setup runs it)."""
+    for migration in VECTOR_MIGRATIONS:
+        if VECTOR_INDEX not in migration.sql:
+            continue
+        if not store.index_config or (migration.condition and not migration.condition(store)):
+            return None
+        params = {k: v(store) if callable(v) else v for k, v in (migration.params or {}).items()}
+        return migration.sql % params
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import threading
 import time
 import weakref
@@ -58,6 +59,19 @@ def unavailable(exc: BaseException, url: str) -> DatabaseUnavailableError:
     return DatabaseUnavailableError(f"{reason}: {redact(url)}", key=f"error.database_{reason}")
 
 
+def _quiet(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection has nothing to read: the server has not closed it.
+
+    A server that restarts or ends a session sends its goodbye and closes the socket, so an idle
+    connection it dropped is readable. Checking that costs a system call instead of a round trip
+    on every statement; anything unexpected waiting gets the round trip.
+    """
+    if conn.closed or conn.broken:
+        return False
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return not readable
+
+
 class QuickPool(ConnectionPool):
     """Idle connections reused, new ones made on demand: a down server fails at once.
 
@@ -82,7 +96,9 @@ class QuickPool(ConnectionPool):
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 return self._new()
-            try:  # a connection the server dropped (restart) is found out here, not mid-turn
+            if _quiet(conn):
+                return conn
+            try:  # bytes waiting: maybe the server's goodbye (restart); a round trip tells
                 conn.execute("")
                 return conn
             except psycopg.Error:
