@@ -87,7 +87,7 @@ class ChatService(Conversations):
         if settings.backend:  # the server's client is imported only then
             from agent_app.server.remote import RemoteTurns
 
-            self.turns = RemoteTurns(settings)
+            self.turns = RemoteTurns(settings, registry)
         else:
             self.turns = TurnRunner(
                 settings, self.agents, registry, self.memory, self._factory, budget=budget

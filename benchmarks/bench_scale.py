@@ -35,7 +35,41 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 
-def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -> dict[str, float]:
+def cpu_seconds(root: Path | None) -> tuple[float, float]:
+    """(CPU seconds the machine spent busy, CPU seconds of the PostgreSQL server at `root`) so far.
+
+    The server's figure sums its live processes and the sessions that ended (the postmaster's
+    children); both come from /proc, so they are 0 where there is none.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / tick  # to steal; guest is in user already
+    if root is None or not (root / "postmaster.pid").exists():
+        return busy, 0.0
+    master = int((root / "postmaster.pid").read_text().split()[0])
+    total = 0
+    for pid in [*_children(master), master]:  # the master last: a session ending meanwhile counts
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended between the listing and the read: counted in the master's children
+        total += sum(int(v) for v in stat[11 : 15 if pid == master else 13])
+    return busy, total / tick
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def run_users(
+    url: str | None, work: Path, users: int, turns: int, procs: int, db_root: Path | None = None
+) -> dict[str, float]:
     """Turns per second and p95 turn time of `procs` app processes sharing the users."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_APP_")}
     env.update(AGENT_APP_PROVIDER="offline", AGENT_APP_MEMORY_EXTRACT="false",
@@ -65,6 +99,7 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
     for w in workers:
         assert w.stdout is not None
         assert w.stdout.readline().strip() == "ready"
+    busy0, db0 = cpu_seconds(db_root)
     for w in workers:  # each worker's window: its first finished turn to its last
         assert w.stdout is not None
         stamps, mine = [], []
@@ -80,9 +115,13 @@ def run_users(url: str | None, work: Path, users: int, turns: int, procs: int) -
         w.wait()
         times += mine
         spans.append((stamps[0] - mine[0] / 1000, stamps[-1]))
+    busy1, db1 = cpu_seconds(db_root)
     window = max(end for _, end in spans) - min(start for start, _ in spans)
-    return {"turns_per_s": len(times) / window, "p95_ms": p95(times), "turns": len(times),
-            "rss_mb": max(rss_kb) / 1024, "app_cpu_ms_per_turn": 1000 * sum(cpu_s) / len(times)}  # fmt: skip
+    n = len(times)
+    return {"turns_per_s": n / window, "p95_ms": p95(times), "turns": n,
+            "rss_mb": max(rss_kb) / 1024, "app_cpu_ms_per_turn": 1000 * sum(cpu_s) / n,
+            "db_cpu_ms_per_turn": 1000 * (db1 - db0) / n,
+            "machine_cpu_ms_per_turn": 1000 * (busy1 - busy0) / n}  # fmt: skip
 
 
 def build_kb(chunks: SyntheticChunks, data_dir: Path, url: str | None) -> Any:
@@ -154,6 +193,21 @@ def main() -> None:
                     "ms",
                     lite["app_cpu_ms_per_turn"],
                 ),  # fmt: skip
+                # The database's CPU per turn against the app's: what a second process adds.
+                row(
+                    "scale_pg_one_db_cpu_ms_per_turn",
+                    one["db_cpu_ms_per_turn"],
+                    "ms",
+                    one["app_cpu_ms_per_turn"],
+                ),  # fmt: skip
+                # Machine CPU per turn with two processes against one: above 1, the second
+                # process's turns cost more (contention), not only the same work twice as fast.
+                row(
+                    "scale_pg_two_machine_cpu_ms_per_turn",
+                    two["machine_cpu_ms_per_turn"],
+                    "ms",
+                    one["machine_cpu_ms_per_turn"],
+                ),  # fmt: skip
             ]
             if args.memories:
                 rows += bench_memory(args.memories, work, server)
@@ -172,7 +226,8 @@ def turn_rounds(server: Any, work: Path, args: Any) -> tuple[dict[str, float], .
         runs["sqlite"].append(run_users(None, work / f"lite{r}", args.users, args.turns, 1))
         for name, procs in (("pg_one", 1), ("pg_two", 2)):
             url = server.create_database(f"{name}{r}")
-            runs[name].append(run_users(url, work / f"{name}{r}", args.users, args.turns, procs))
+            got = run_users(url, work / f"{name}{r}", args.users, args.turns, procs, server.data)
+            runs[name].append(got)
         print({name: got[-1] for name, got in runs.items()}, flush=True)
     return tuple(
         {key: statistics.median(run[key] for run in got) for key in got[0]} for got in runs.values()

@@ -109,6 +109,13 @@ def test_migrate_copies_everything_and_the_app_runs_on_it(pg_url, tmp_path):
 
     again = _cli("db", "migrate", "--from", f"sqlite://{source}", "--to", pg_url)
     assert again.returncode == 0 and json.loads(again.stdout)["counts"]["threads"]["database"] == 4
+    # The older copy written again leaves the conversation that went on since as it is.
+    svc = scripted_service(moved, ScriptedChatModel())
+    try:
+        texts = [m["text"] for m in svc.messages("alice", first)]
+        assert texts == [m["text"] for m in expected[first]] + ["and now?", "continued"]
+    finally:
+        svc.close()
 
 
 def _has_vector_index(url: str) -> bool:

@@ -220,10 +220,25 @@ def test_the_chat_page_runs_its_turn_and_approval_on_the_server(server, fake, da
         assert not at.exception
         assert "Mailed c." in _texts(at)
         assert svc.pending_approvals(settings.user, thread.id) == []
-        shown = [(m["role"], m["text"]) for m in svc.messages(settings.user, thread.id)]
+        stored = svc.messages(settings.user, thread.id)
+        shown = [(m["role"], m["text"]) for m in stored]
         assert shown[0] == ("user", "mail c") and shown[-1] == ("assistant", "Mailed c.")
+        # The answer's notes are kept beside it, across the pause: both model calls' usage.
+        assert len(stored[-1]["notes"]["usage"]) == 2, stored[-1].get("notes")
+        # Regenerate and edit rewrite the server's thread through its state API.
+        fake.push(text("Mailed c again."))
         redo = list(svc.regenerate(thread.id, user_id=settings.user))
-        assert [(e.type, e.kind) for e in redo] == [("error", "backend_unsupported")]
-        assert "LangGraph Server" in redo[0].message
+        assert redo[-1].type == "done", redo
+        shown = svc.messages(settings.user, thread.id)
+        assert [m["text"] for m in shown if m["role"] == "assistant"][-1] == "Mailed c again."
+        asked = shown[0]
+        assert asked["versions"] == {"active": 1, "count": 2}
+        assert svc.show_version(settings.user, thread.id, asked["id"], 0)
+        assert svc.messages(settings.user, thread.id)[-1]["text"] == "Mailed c."
+        fake.push(text("Noted, d."))
+        edited = list(svc.edit_and_resend(thread.id, asked["id"], "note d", user_id=settings.user))
+        assert edited[-1].type == "done", edited
+        after = [(m["role"], m["text"]) for m in svc.messages(settings.user, thread.id)]
+        assert after == [("user", "note d"), ("assistant", "Noted, d.")]
     finally:
         svc.close()

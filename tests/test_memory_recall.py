@@ -179,3 +179,84 @@ def test_a_user_without_memories_costs_no_embedding_at_recall(service, embedder)
     assert service.recall("carol", "What does my wife do?", 5) == ([], False)
     assert embedder.calls == before
     assert service.search("alice", "我的车是什么牌子？", 5) and embedder.calls > before
+
+
+class CompassEmbedder(OfflineEmbedder):
+    """Texts as set directions: every other user's memory lies nearer the question than the asker's."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=16)
+        self.name = "compass-test"  # a semantic embedder's calibration: its cosine leads
+
+    def embed_array(self, texts: list[str]):
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row, 0] = 1.0  # the question's direction
+            if text.startswith("mine"):
+                out[row, 1] = 0.5  # cosine 0.89 with the question
+            elif text.startswith("theirs"):
+                out[row, 2 + int(text.split()[-1]) % 14] = 0.1  # cosine 0.995
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_the_askers_memory_is_found_however_many_users_hold_nearer_ones(tmp_path, backend):
+    """The vector side searches the asker's memories, not the nearest of everyone's then a filter.
+
+    With 100 other users each holding memories nearer the question, an index over every user's
+    vectors returns only theirs (pgvector's HNSW gives its 40 nearest, then the user filter).
+    """
+    embedder = CompassEmbedder()
+    if backend == "sqlite":
+        store = SqliteFaissStore(
+            tmp_path / "m.sqlite", embedder, index_fields=("text",), background=False
+        )
+    else:
+        from agent_app.memory.pg_store import bulk_load, open_pg_memory_store
+        from agent_app.storage.pg import with_options
+
+        # At 100,000 memories the planner orders by the HNSW index on its own; at this size it
+        # would sort instead, unless told that sorting is dear.
+        store = open_pg_memory_store(with_options(backend, "-c enable_sort=off"), embedder)
+    from langgraph.store.base import PutOp
+
+    ops = [PutOp(memory_namespace(f"user{u}"), f"k{u}-{i}", {"text": f"theirs {u * 20 + i}"})
+           for u in range(100) for i in range(20)]  # fmt: skip
+    if backend == "sqlite":
+        store.batch(ops)
+    else:
+        with bulk_load(store):  # the HNSW index the old query chose, built over all of them
+            store.batch(ops)
+    svc = MemoryService(store)
+    mine = svc.add("carol", "mine: the tea I like")
+    try:
+        found = svc.search("carol", "question", 3)
+        assert [it["id"] for it in found] == [mine["id"]]
+        assert found[0]["score"] > 0.5
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_bulk_load_killed_midway_gets_its_vector_index_back_at_the_next_open(backend):
+    import psycopg
+
+    from agent_app.memory.pg_store import VECTOR_INDEX, open_pg_memory_store
+
+    store = open_pg_memory_store(backend, OfflineEmbedder())
+    MemoryService(store).add("alice", "我对花生过敏")
+    with psycopg.connect(backend, autocommit=True) as conn:  # what a killed `bulk_load` leaves
+        conn.execute(f"DROP INDEX {VECTOR_INDEX}")
+    store.close()
+    again = open_pg_memory_store(backend, OfflineEmbedder())
+    try:
+        with psycopg.connect(backend) as conn:
+            row = conn.execute(
+                "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+                (VECTOR_INDEX,),
+            ).fetchone()
+        assert row == (True,)
+        assert texts(MemoryService(again).search("alice", "我能吃花生吗", 3)) == ["我对花生过敏"]
+    finally:
+        again.close()

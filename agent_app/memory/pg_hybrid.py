@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, cast
 
-from langgraph.store.base import GetOp, SearchItem, SearchOp
+from langgraph.store.base import GetOp, SearchItem
 from langgraph.store.postgres import PostgresStore
 
 from agent_app.memory.filters import matches
@@ -81,13 +81,12 @@ def pg_hybrid_search(
     vector_ok = True
     if store.index_config:
         try:
-            depth = max(VECTOR_DEPTH, 2 * limit)
-            page = PostgresStore.batch(store, [SearchOp(ns, None, depth, 0, query)])[0]
+            vector = store.embeddings.embed_query(query)
         except Exception as exc:  # a provider outage must not fail recall: lexical only
             log.warning("memory search: embedder failed (%s), lexical only", type(exc).__name__)
             vector_ok = False
         else:
-            hits = [it for it in cast(list[Any], page or []) if isinstance(it, SearchItem)]
+            hits = nearest(store, ns, vector, max(VECTOR_DEPTH, 2 * limit))
             known = {(it.namespace, it.key): it for it in hits}
             cosine = {k: float(it.score) for k, it in known.items() if it.score is not None}
     fused = fuse(lexical, cosine, cal, vector_ok=vector_ok)
@@ -96,6 +95,30 @@ def pg_hybrid_search(
         ((s, k) for k, s in fused.items() if s > 0 and s >= floor), key=lambda p: (-p[0], p[1])
     )
     return _best_items(store, ranked, known, limit, filter), vector_ok
+
+
+# The user's own vectors, compared exactly: HNSW over every user's vectors returns its nearest
+# `ef_search` (40) first and filters by namespace afterwards, which at 100 users × 1,000 memories
+# leaves nothing of the one asked about. A user's memories are few enough to scan (1,000 × 512-d:
+# about a millisecond); MATERIALIZED keeps the planner off the global index.
+NEAREST_SQL = """
+WITH mine AS MATERIALIZED (
+    SELECT key, embedding <=> %(vector)s::vector AS distance
+    FROM store_vectors WHERE prefix = %(prefix)s
+)
+SELECT m.key, s.value, s.created_at, s.updated_at, 1 - m.distance
+FROM mine m JOIN store s ON s.prefix = %(prefix)s AND s.key = m.key
+ORDER BY m.distance, m.key LIMIT %(limit)s
+"""
+
+
+def nearest(store: Any, ns: tuple[str, ...], vector: list[float], limit: int) -> list[SearchItem]:
+    """The namespace's items nearest to the vector, with their cosine similarity as score."""
+    params = {"vector": list(vector), "prefix": ".".join(ns), "limit": limit}
+    with cast(Any, store.conn).connection() as conn:
+        rows = conn.execute(NEAREST_SQL, params).fetchall()
+    return [SearchItem(ns, key, value, created, updated, float(score))
+            for key, value, created, updated, score in rows]  # fmt: skip
 
 
 def _best_items(

@@ -159,6 +159,7 @@ def open_pg_memory_store(
     store.lexical = PgLexical()
     with schema_lock(pool):
         store.setup()
+        ensure_vector_index(store)
     if index is not None and list(index.get("fields") or []) == ["text"]:
         reembed_on_change(store, pool, int(index["dims"]), store.model)
     return store
@@ -170,23 +171,50 @@ def bulk_load(store: PostgresStore) -> Iterator[None]:
 
     Each put into an HNSW index walks the graph: at 100k memories that is tens of milliseconds per
     item, while one build over the loaded rows takes a few minutes. Searches during the load stay
-    right, only slower (no index). An index the store does not have is left alone.
+    right, only slower (no index). A load that fails still gets its index back when the database
+    is reachable (else at the store's next open, `ensure_vector_index`), and its own error wins.
     """
     create = _index_statement(store)
     if create is None:
         yield
         return
     with cast(Any, store.conn).connection() as conn:
-        conn.execute(f"DROP INDEX IF EXISTS {VECTOR_INDEX}")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {VECTOR_INDEX}")
     try:
         yield
-    finally:
-        with cast(Any, store.conn).connection() as conn:
-            conn.execute(f"SET maintenance_work_mem = '{BULK_BUILD_MEMORY}'")
-            try:
-                conn.execute(create)
-            finally:
-                conn.execute("RESET maintenance_work_mem")
+    except BaseException:
+        try:
+            _build_index(store, create)
+        except Exception:  # the load's error is the one to report
+            log.warning("memory store: vector index not rebuilt after a failed load")
+        raise
+    _build_index(store, create)
+
+
+def ensure_vector_index(store: PostgresStore) -> None:
+    """Rebuild the vector index when it is missing or invalid (a bulk load killed midway)."""
+    create = _index_statement(store)
+    if create is None:
+        return
+    with cast(Any, store.conn).connection() as conn:
+        row = conn.execute(
+            "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass(%s)",
+            (VECTOR_INDEX,),
+        ).fetchone()
+        if row is not None and row[0]:
+            return
+        log.warning("memory store: vector index missing or invalid, rebuilding it")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {VECTOR_INDEX}")
+    _build_index(store, create)
+
+
+def _build_index(store: PostgresStore, create: str) -> None:
+    with cast(Any, store.conn).connection() as conn:
+        conn.execute(f"SET maintenance_work_mem = '{BULK_BUILD_MEMORY}'")
+        try:
+            conn.execute(create)
+        finally:
+            conn.execute("RESET maintenance_work_mem")
 
 
 def _index_statement(store: PostgresStore) -> str | None:

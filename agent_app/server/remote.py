@@ -14,13 +14,14 @@ from langchain_core.messages import AIMessage, HumanMessage, convert_to_messages
 from langgraph.types import Command, Interrupt
 
 from agent_app import events as ev
-from agent_app.errors import AppError, BackendUnavailableError, BackendUnsupportedError
+from agent_app.errors import AppError, BackendUnavailableError
 from agent_app.i18n import t
 from agent_app.server import GRAPH_ID
-from agent_app.server.events import ServerEvents, interrupts_of
+from agent_app.server.events import ServerEvents, content_text, interrupts_of
 from agent_app.settings import Settings
-from agent_app.storage.threads import ThreadInfo
+from agent_app.storage.threads import ThreadInfo, ThreadRegistry
 from agent_app.thread_options import ThreadOptions
+from agent_app.turn_notes import PAUSED, TurnNotes
 
 log = logging.getLogger(__name__)
 STREAM_MODES = ["messages-tuple", "custom", "updates"]
@@ -65,9 +66,21 @@ class RemoteState:
         messages: list[Any] = convert_to_messages(values.get("messages") or [])
         return Snapshot({"messages": messages}, tuple(interrupts_of(state.get("interrupts"))))
 
-    def update_state(self, *_args: Any, **_kwargs: Any) -> None:
-        """Editing a server thread's history (regenerate, edit) is not supported yet."""
-        raise BackendUnsupportedError("update_state")
+    def update_state(
+        self, config: dict[str, Any], values: dict[str, Any], as_node: str | None = None
+    ) -> None:
+        """Change the thread's state on the server (regenerate, edit, answer versions).
+
+        The messages go as LangChain's JSON (RemoveMessage is `{"type": "remove", "id": …}`); the
+        server applies them through the graph's own reducer, as `update_state` does in-process.
+        """
+        thread_id = str(config["configurable"]["thread_id"])
+        try:
+            self.client.threads.update_state(thread_id, values, as_node=as_node)
+        except httpx.HTTPStatusError as err:
+            raise BackendUnavailableError(f"HTTP {err.response.status_code}") from None
+        except httpx.TransportError:
+            raise BackendUnavailableError("unreachable") from None
 
 
 def _message_json(message: HumanMessage) -> dict[str, Any]:
@@ -77,10 +90,13 @@ def _message_json(message: HumanMessage) -> dict[str, Any]:
 class RemoteTurns:
     """Runs each turn on the LangGraph Server; the same events as the in-process TurnRunner."""
 
-    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+    def __init__(
+        self, settings: Settings, registry: ThreadRegistry | None = None, client: Any | None = None
+    ) -> None:
         from langgraph_sdk import get_sync_client
 
-        self.settings = settings
+        self.settings, self.registry = settings, registry
+        """Where each answer's notes (usage, sources, memories used) are kept, as for local turns."""
         key = settings.backend_api_key
         connect, read = settings.connect_timeout, settings.turn_deadline_s
         self.client: Any = client or get_sync_client(
@@ -105,12 +121,14 @@ class RemoteTurns:
     ) -> Generator[ev.Event, None, AIMessage | None]:
         """One run on the server; ends with done or error (or pauses at approval_required)."""
         mapper = ServerEvents(lang)
+        notes = self._notes(info.id, resumed=isinstance(payload, Command))
         stream = self._stream(info, options, payload, user_id, lang, mapper)
         try:
             for event in stream:
                 if stop is not None and stop.is_set():
                     yield ev.Error("stopped", t("error.stopped", lang), partial=mapper.streamed)
                     return None
+                notes.take(event)
                 yield event
         except httpx.TransportError:
             log.warning("LangGraph Server unreachable")
@@ -124,11 +142,40 @@ class RemoteTurns:
             return None
         finally:
             stream.close()  # closes the connection: the server cancels a run we left
-        yield from mapper.flush()
+        for event in mapper.flush():
+            notes.take(event)
+            yield event
         outcome = mapper.outcome(info.id)
-        if outcome is not None:
-            yield outcome
-        return None  # the answer lives on the server: no local title or memory extraction
+        self._keep_notes(info.id, outcome, notes, resumed=isinstance(payload, Command))
+        if outcome is None:
+            return None
+        yield outcome
+        last = mapper.last_ai
+        if not isinstance(outcome, ev.Done) or last is None:
+            return None
+        # The answer as the server stored it: the service records it as a version of its turn
+        # and may title the conversation (memory extraction stays with the server's own tools).
+        return AIMessage(content=content_text(last.get("content")), id=last.get("id"))
+
+    def _notes(self, thread_id: str, *, resumed: bool) -> TurnNotes:
+        """A resumed turn goes on with what it gathered before its pause."""
+        if not resumed or self.registry is None:
+            return TurnNotes()
+        return TurnNotes.carried(self.registry.notes(thread_id).get(PAUSED))
+
+    def _keep_notes(
+        self, thread_id: str, outcome: ev.Event | None, notes: TurnNotes, *, resumed: bool
+    ) -> None:
+        """The answer's notes beside it (a reload shows them); a pause keeps them for the resume."""
+        if self.registry is None:
+            return
+        if outcome is None:
+            self.registry.set_note(thread_id, PAUSED, notes.as_dict())
+            return
+        if isinstance(outcome, ev.Done) and outcome.message_id:
+            self.registry.set_note(thread_id, outcome.message_id, notes.as_dict())
+        if resumed:
+            self.registry.set_note(thread_id, PAUSED, {})
 
     def _stream(
         self,

@@ -29,6 +29,7 @@ KB_WRITE_LOCK = 0x61676E76  # the knowledge base's writers (ingests need not wai
 CONNECT_TIMEOUT_S = 10
 LOCK_POLL_S = 0.05
 POOL_MAX = 4
+QUIET_TRUST_S = 30.0  # an idle connection younger than this is checked without a round trip
 _pools: weakref.WeakSet[QuickPool] = weakref.WeakSet()
 _pools_lock = threading.Lock()
 
@@ -68,8 +69,9 @@ def _quiet(conn: psycopg.Connection[Any]) -> bool:
     """
     if conn.closed or conn.broken:
         return False
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    return not readable
+    poller = select.poll()  # not select(): it fails on descriptors above 1023
+    poller.register(conn.fileno(), select.POLLIN)
+    return not poller.poll(0)
 
 
 class QuickPool(ConnectionPool):
@@ -81,7 +83,7 @@ class QuickPool(ConnectionPool):
 
     def __init__(self, url: str, *, max_idle: int = POOL_MAX) -> None:  # noqa: D107
         self.url, self.max_idle, self.name = url, max_idle, "agent-app"
-        self._idle: list[psycopg.Connection[Any]] = []
+        self._idle: list[tuple[psycopg.Connection[Any], float]] = []  # with when it went idle
         self._guard = threading.Lock()
         self._closed = False
 
@@ -93,10 +95,12 @@ class QuickPool(ConnectionPool):
     def _take(self) -> psycopg.Connection[Any]:
         while True:
             with self._guard:
-                conn = self._idle.pop() if self._idle else None
+                conn, since = self._idle.pop() if self._idle else (None, 0.0)
             if conn is None:
                 return self._new()
-            if _quiet(conn):
+            # A network path can drop a long-idle connection without a word (a NAT, a proxy):
+            # past QUIET_TRUST_S idle, a round trip checks it.
+            if time.monotonic() - since < QUIET_TRUST_S and _quiet(conn):
                 return conn
             try:  # bytes waiting: maybe the server's goodbye (restart); a round trip tells
                 conn.execute("")
@@ -114,7 +118,7 @@ class QuickPool(ConnectionPool):
             reusable = not (conn.broken or conn.closed) and conn.info.transaction_status == 0
             with self._guard:
                 if reusable and not self._closed and len(self._idle) < self.max_idle:
-                    self._idle.append(conn)
+                    self._idle.append((conn, time.monotonic()))
                     conn = None  # type: ignore[assignment]
             if conn is not None:
                 conn.close()
@@ -123,7 +127,7 @@ class QuickPool(ConnectionPool):
         """Close the idle connections; the pool makes no new ones afterwards."""
         with self._guard:
             self._closed, idle, self._idle = True, self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             conn.close()
 
     def __del__(self) -> None:  # noqa: D105
