@@ -155,12 +155,6 @@ class BackendFailedError(AppError):
     kind, key = "backend_failed", "error.backend_failed"
 
 
-class BackendUnsupportedError(AppError):
-    """What the LangGraph Server backend does not do yet (rewriting a conversation's history)."""
-
-    kind, key = "backend_unsupported", "error.backend_unsupported"
-
-
 def is_database_error(exc: BaseException) -> bool:
     """Whether a raw exception comes from the PostgreSQL driver or its pool (not imported here)."""
     return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg_pool")

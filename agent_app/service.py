@@ -267,7 +267,9 @@ class ChatService(Conversations):
         graph = self._state_graph(info)
         try:
             asked = self.versions.set_aside(graph, thread_id)
-        except AppError as err:  # a LangGraph Server backend: its history is not rewritten here
+        except (
+            AppError
+        ) as err:  # a LangGraph Server backend that cannot be reached: nothing changed
             yield ev.Error(err.kind, err.user_message(lang))
             return
         answer = yield from self._run(info, {"messages": []}, user_id, stop, lang)
@@ -293,7 +295,7 @@ class ChatService(Conversations):
             return
         try:
             found = cut_at(self._state_graph(info), thread_id, message_id)
-        except AppError as err:  # a LangGraph Server backend
+        except AppError as err:  # a LangGraph Server backend that cannot be reached
             yield ev.Error(err.kind, err.user_message(lang))
             return
         if not found:
