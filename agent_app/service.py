@@ -267,9 +267,7 @@ class ChatService(Conversations):
         graph = self._state_graph(info)
         try:
             asked = self.versions.set_aside(graph, thread_id)
-        except (
-            AppError
-        ) as err:  # a LangGraph Server backend that cannot be reached: nothing changed
+        except AppError as err:  # the LangGraph Server backend is unreachable: nothing changed
             yield ev.Error(err.kind, err.user_message(lang))
             return
         answer = yield from self._run(info, {"messages": []}, user_id, stop, lang)
