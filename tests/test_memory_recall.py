@@ -260,3 +260,26 @@ def test_a_bulk_load_killed_midway_gets_its_vector_index_back_at_the_next_open(b
         assert texts(MemoryService(again).search("alice", "我能吃花生吗", 3)) == ["我对花生过敏"]
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("dim", [512, 1800])
+def test_vectors_stay_in_their_row_when_they_fit_a_page(backend, dim):
+    """Recall scans a user's vectors: TOASTed ones cost a fetch each; 8 KB ones cannot be inline."""
+    import psycopg
+
+    from agent_app.memory.pg_store import open_pg_memory_store
+
+    store = open_pg_memory_store(backend, OfflineEmbedder(dim=dim))
+    try:
+        svc = MemoryService(store)
+        svc.add("alice", "我对花生过敏")
+        assert texts(svc.search("alice", "我能吃花生吗", 3)) == ["我对花生过敏"]
+        with psycopg.connect(backend) as conn:
+            storage = conn.execute(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = to_regclass('store_vectors')"
+                " AND attname = 'embedding'"
+            ).fetchone()[0]
+        assert (storage == "p") is (dim <= 1536)
+    finally:
+        store.close()

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from agent_app.storage.backend import Executor
+from agent_app.storage.pg import INDEX_BUILD_MEMORY
 from agent_app.vectors import EmbeddingMismatchError
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class PgKBVectors:
                 self.reset(tx, dim, model)
             elif stored is None:
                 self.reset(tx, dim, model)
+            tx.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
             tx.execute(HNSW)
         self._ready = (dim, model)
 

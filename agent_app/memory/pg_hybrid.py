@@ -100,21 +100,25 @@ def pg_hybrid_search(
 # The user's own vectors, compared exactly: HNSW over every user's vectors returns its nearest
 # `ef_search` (40) first and filters by namespace afterwards, which at 100 users × 1,000 memories
 # leaves nothing of the one asked about. A user's memories are few enough to scan (1,000 × 512-d:
-# about a millisecond); MATERIALIZED keeps the planner off the global index.
+# a few milliseconds); MATERIALIZED keeps the planner off the global index, and only the best few
+# items are read from `store`.
 NEAREST_SQL = """
 WITH mine AS MATERIALIZED (
     SELECT key, embedding <=> %(vector)s::vector AS distance
     FROM store_vectors WHERE prefix = %(prefix)s
+), best AS MATERIALIZED (
+    SELECT key, distance FROM mine ORDER BY distance, key LIMIT %(limit)s
 )
-SELECT m.key, s.value, s.created_at, s.updated_at, 1 - m.distance
-FROM mine m JOIN store s ON s.prefix = %(prefix)s AND s.key = m.key
-ORDER BY m.distance, m.key LIMIT %(limit)s
+SELECT b.key, s.value, s.created_at, s.updated_at, 1 - b.distance
+FROM best b JOIN store s ON s.prefix = %(prefix)s AND s.key = b.key
+ORDER BY b.distance, b.key
 """
 
 
 def nearest(store: Any, ns: tuple[str, ...], vector: list[float], limit: int) -> list[SearchItem]:
     """The namespace's items nearest to the vector, with their cosine similarity as score."""
-    params = {"vector": list(vector), "prefix": ".".join(ns), "limit": limit}
+    literal = "[" + ",".join(repr(float(x)) for x in vector) + "]"  # pgvector's text form
+    params = {"vector": literal, "prefix": ".".join(ns), "limit": limit}
     with cast(Any, store.conn).connection() as conn:
         rows = conn.execute(NEAREST_SQL, params).fetchall()
     return [SearchItem(ns, key, value, created, updated, float(score))

@@ -29,6 +29,9 @@ KB_WRITE_LOCK = 0x61676E76  # the knowledge base's writers (ingests need not wai
 CONNECT_TIMEOUT_S = 10
 LOCK_POLL_S = 0.05
 POOL_MAX = 4
+# maintenance_work_mem of an HNSW build over many rows: below the graph's size (100k × 512 floats
+# is about 300 MB) pgvector falls back to a build several times slower.
+INDEX_BUILD_MEMORY = "512MB"
 QUIET_TRUST_S = 30.0  # an idle connection younger than this is checked without a round trip
 _pools: weakref.WeakSet[QuickPool] = weakref.WeakSet()
 _pools_lock = threading.Lock()
