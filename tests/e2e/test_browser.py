@@ -38,9 +38,11 @@ def _english(page) -> None:
         page.get_by_text("New conversation", exact=True).first.wait_for()
 
 
-def _send(page, message: str) -> None:
+def _send(page, message: str, *, with_files: bool = False) -> None:
     box = page.locator(CHAT_INPUT)
     box.fill(message)
+    if with_files:  # the box refuses to send while a file is still uploading: Enter would be lost
+        page.locator('[data-testid="stChatInputSubmitButton"]:enabled').wait_for()
     box.press("Enter")
 
 
@@ -288,7 +290,7 @@ def test_attach_from_the_chat_box_then_cite_it_and_copy_the_answer(page, app, fa
     _new_conversation(page)
     page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(doc))
     page.get_by_text("orchid-care.md").first.wait_for()  # the chip in the box
-    _send(page, "How often do I water my orchid?")
+    _send(page, "How often do I water my orchid?", with_files=True)
     page.get_by_text("Water it every").wait_for(timeout=60_000)
     sources = page.locator(STEP, has_text="Sources (1)")
     sources.locator("summary").click()

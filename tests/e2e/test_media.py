@@ -87,7 +87,7 @@ def test_an_image_from_the_chat_box_is_seen_by_the_model_and_shown_after_reload(
     _new_conversation(page)
     page.locator('[data-testid="stChatInput"] input[type="file"]').set_input_files(str(photo))
     page.get_by_text("red-square.jpg").first.wait_for()  # the chip in the box
-    _send(page, "What colour is this?")
+    _send(page, "What colour is this?", with_files=True)
     _sent(page, "What colour is this?")
     page.get_by_text("It is a crimson rectangle.").wait_for(timeout=60_000)
 
