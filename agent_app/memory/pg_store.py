@@ -182,8 +182,7 @@ def open_pg_memory_store(
     if index is not None and list(index.get("fields") or []) == ["text"]:
         reembed_on_change(store, pool, int(index["dims"]), store.model)
     if index is not None:  # after a re-embed, which may have changed the column's type
-        with schema_lock(pool):
-            keep_vectors_inline(pool, int(index["dims"]))
+        keep_vectors_inline(pool, int(index["dims"]))  # ALTER TABLE takes its own lock
     return store
 
 

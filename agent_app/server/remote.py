@@ -91,7 +91,7 @@ class RemoteTurns:
     """Runs each turn on the LangGraph Server; the same events as the in-process TurnRunner."""
 
     def __init__(
-        self, settings: Settings, registry: ThreadRegistry | None = None, client: Any | None = None
+        self, settings: Settings, registry: ThreadRegistry, client: Any | None = None
     ) -> None:
         from langgraph_sdk import get_sync_client
 
@@ -121,7 +121,8 @@ class RemoteTurns:
     ) -> Generator[ev.Event, None, AIMessage | None]:
         """One run on the server; ends with done or error (or pauses at approval_required)."""
         mapper = ServerEvents(lang)
-        notes = self._notes(info.id, resumed=isinstance(payload, Command))
+        resumed = isinstance(payload, Command)  # it goes on with what it gathered before its pause
+        notes = TurnNotes.carried(self.registry.notes(info.id).get(PAUSED) if resumed else None)
         stream = self._stream(info, options, payload, user_id, lang, mapper)
         try:
             for event in stream:
@@ -146,7 +147,7 @@ class RemoteTurns:
             notes.take(event)
             yield event
         outcome = mapper.outcome(info.id)
-        self._keep_notes(info.id, outcome, notes, resumed=isinstance(payload, Command))
+        self._keep_notes(info.id, outcome, notes, resumed=resumed)
         if outcome is None:
             return None
         yield outcome
@@ -157,18 +158,10 @@ class RemoteTurns:
         # and may title the conversation (memory extraction stays with the server's own tools).
         return AIMessage(content=content_text(last.get("content")), id=last.get("id"))
 
-    def _notes(self, thread_id: str, *, resumed: bool) -> TurnNotes:
-        """A resumed turn goes on with what it gathered before its pause."""
-        if not resumed or self.registry is None:
-            return TurnNotes()
-        return TurnNotes.carried(self.registry.notes(thread_id).get(PAUSED))
-
     def _keep_notes(
         self, thread_id: str, outcome: ev.Event | None, notes: TurnNotes, *, resumed: bool
     ) -> None:
         """The answer's notes beside it (a reload shows them); a pause keeps them for the resume."""
-        if self.registry is None:
-            return
         if outcome is None:
             self.registry.set_note(thread_id, PAUSED, notes.as_dict())
             return
